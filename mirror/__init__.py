@@ -1,0 +1,1 @@
+"""MIRROR STAGE shared core: settings, inventory, storage, the live hub and the CLI."""

@@ -1,0 +1,58 @@
+"""The one error tree of MIRROR STAGE.
+
+Each class decides what the caller does next (see STYLE.md): a poll loop turns a
+``CollectError`` into the host's state and keeps going; the CLI turns any of them
+into a one-line message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class MirrorError(Exception):
+    """Base of every error MIRROR STAGE raises on purpose."""
+
+
+class ConfigError(MirrorError):
+    """The inventory or settings are wrong; nothing was polled."""
+
+
+class CollectError(MirrorError):
+    """Reading a host or device failed. ``state`` is what the host is marked as."""
+
+    state = "error"
+
+
+class Unreachable(CollectError):
+    state = "unreachable"
+
+
+class AuthFailed(CollectError):
+    """Credentials refused; retried with a long backoff so a host's auth log is not hammered."""
+
+    state = "auth-failed"
+
+
+class HostKeyChanged(CollectError):
+    """The host presented a key other than the recorded one: refuse to poll (possible MITM)."""
+
+    state = "hostkey-changed"
+
+
+class HostKeyUnknown(CollectError):
+    """No key recorded for the host and trust-on-first-use is off for it."""
+
+    state = "hostkey-unknown"
+
+
+class Timeout(CollectError):
+    state = "timeout"
+
+
+class ParseError(CollectError):
+    """The host answered, but not with what the parser expects (garbage, truncated output)."""
+
+    state = "error"
+
+
+class StorageError(MirrorError):
+    """The database refused or is unreachable."""

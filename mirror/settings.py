@@ -1,0 +1,35 @@
+"""Settings read once from the environment (12-factor), with defaults that need no setup."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    inventory_path: Path
+    bind_host: str
+    bind_port: int
+
+    @property
+    def known_hosts_path(self) -> Path:
+        return self.data_dir / "known_hosts"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(
+            env.get("MIRROR_DATA_DIR") or Path.home() / ".local" / "share" / "mirror-stage"
+        ).expanduser()
+        database_url = env.get("MIRROR_DATABASE_URL") or f"sqlite:///{data_dir / 'mirror.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            inventory_path=Path(env.get("MIRROR_INVENTORY", "inventory.yaml")).expanduser(),
+            bind_host=env.get("MIRROR_BIND", "127.0.0.1"),
+            bind_port=int(env.get("MIRROR_PORT", "8077")),
+        )
