@@ -19,6 +19,16 @@ class Settings:
     def known_hosts_path(self) -> Path:
         return self.data_dir / "known_hosts"
 
+    @staticmethod
+    def redacted_url(url: str) -> str:
+        """The database URL with any password masked, for messages and logs."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except Exception:  # an unparsable URL still must not leak what follows "://"
+            return url.split("://", 1)[0] + "://…"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)

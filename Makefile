@@ -1,0 +1,23 @@
+# The README's two commands: `make demo` and `make test`.
+.PHONY: demo test lint setup setup-test bench
+
+demo: setup
+	.venv/bin/mirror demo
+
+test: setup-test
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/pytest
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench: setup-test
+	.venv/bin/python bench/host_cost.py
+	.venv/bin/python bench/poll_scale.py

@@ -1,0 +1,39 @@
+"""The live stream: the poller publishes each stored snapshot, the API fans it out.
+
+In-process pub/sub with a bounded queue per subscriber. A slow subscriber (a browser
+on a bad link) loses its oldest events, never slows the poller or other subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+Event = dict[str, Any]
+
+
+class LiveHub:
+    def __init__(self, queue_size: int = 1024) -> None:
+        self._queue_size = queue_size
+        self._subscribers: set[asyncio.Queue[Event]] = set()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, event: Event) -> None:
+        """Call from the event loop thread."""
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(event)
+
+    async def subscribe(self) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
+        self._subscribers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.discard(queue)

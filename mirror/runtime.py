@@ -1,0 +1,91 @@
+"""Wire the poller, storage, live hub and API into one running EGO.
+
+This is the only module that imports both ``poller`` and ``api``: the API never
+reaches into the poller, so the two can later run as separate processes with the
+store and the live stream between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from mirror.inventory import Inventory
+from mirror.live import LiveHub
+from mirror.settings import Settings
+from mirror.storage import Store
+from poller.scheduler import Scheduler
+from poller.ssh import KnownHosts
+from poller.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ego:
+    store: Store
+    hub: LiveHub
+    scheduler: Scheduler
+    writer: BatchWriter
+
+    @classmethod
+    def build(cls, settings: Settings, inventory: Inventory, store: Store) -> Ego:
+        hub = LiveHub()
+        writer = BatchWriter(store, hub)
+        scheduler = Scheduler(
+            inventory.hosts_resolved(),
+            KnownHosts(settings.known_hosts_path),
+            writer.submit,
+            interval_s=inventory.poll.interval_s,
+            timeout_s=inventory.poll.timeout_s,
+            slow_every_s=inventory.poll.slow_every_s,
+        )
+        return cls(store, hub, scheduler, writer)
+
+
+def open_store(settings: Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.database_url)
+    store.upgrade()
+    return store
+
+
+async def serve(
+    settings: Settings,
+    inventory: Inventory,
+    *,
+    static_dir: Path | None = None,
+) -> None:
+    """Run the poller and the API in this process until interrupted."""
+    store = await asyncio.to_thread(open_store, settings)
+    ego = Ego.build(settings, inventory, store)
+    app = create_app(store, ego.hub, inventory, static_dir=static_dir)
+    config = uvicorn.Config(
+        app,
+        host=settings.bind_host,
+        port=settings.bind_port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    writer_task = asyncio.create_task(ego.writer.run(), name="writer")
+    await ego.scheduler.start()
+    log.info(
+        "EGO polling %d hosts every %g s; API on http://%s:%d/",
+        len(ego.scheduler.pollers),
+        inventory.poll.interval_s,
+        settings.bind_host,
+        settings.bind_port,
+    )
+    try:
+        await server.serve()
+    finally:
+        await ego.scheduler.stop()
+        writer_task.cancel()
+        await ego.writer.flush()
+        store.close()

@@ -1,0 +1,136 @@
+"""Run the REFLECTOR program on a host and ask it for frames.
+
+The program (``collectors/reflector/linux.sh``) is passed as the argument of ``sh -c``
+on one long-lived channel: the host's login shell and rc files run once per
+connection, not once per poll, and nothing is written to the host's disk. The same
+program runs as a local subprocess for the machine EGO itself runs on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+from importlib import resources
+from typing import Protocol
+
+import asyncssh
+
+from collectors.frame import Frame, parse_frame
+from mirror.errors import CollectError, ParseError
+
+# A frame bigger than this is garbage or an attack, not a sample (a 256-core host's
+# slow frame with 5000 processes is ~2 MB).
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+
+def reflector_program() -> str:
+    return resources.files("collectors").joinpath("reflector/linux.sh").read_text()
+
+
+def launcher(program: str) -> str:
+    """Shell text that runs the program under bash (fast reads) or POSIX sh."""
+    body = (
+        f"R={shlex.quote(program)}; "
+        'if command -v bash >/dev/null 2>&1; then exec bash --norc --noprofile -c "$R"; '
+        'else exec /bin/sh -c "$R"; fi'
+    )
+    # The outer /bin/sh makes the text independent of the user's login shell.
+    return f"exec /bin/sh -c {shlex.quote(body)}"
+
+
+class _Reader(Protocol):
+    async def readline(self) -> bytes: ...
+    async def readexactly(self, n: int) -> bytes: ...
+
+
+async def read_frame(stdout: _Reader) -> Frame:
+    """Read exactly one frame, using each section's declared length."""
+    chunks: list[bytes] = []
+    total = 0
+    first = await stdout.readline()
+    if not first:
+        raise CollectError("reflector exited (channel closed by the host)")
+    if not first.startswith(b"@@B "):
+        raise ParseError(f"reflector answered {first[:80]!r} instead of a frame")
+    chunks.append(first)
+    while True:
+        line = await stdout.readline()
+        if not line:
+            raise CollectError("reflector exited in the middle of a frame")
+        chunks.append(line)
+        if line == b"@@E\n":
+            return parse_frame(b"".join(chunks))
+        if not line.startswith((b"@@F ", b"@@C ")):
+            raise ParseError(f"unexpected line in frame: {line[:80]!r}")
+        try:
+            size = int(line.rsplit(b" ", 1)[1])
+        except ValueError as exc:
+            raise ParseError(f"bad section header {line[:80]!r}") from exc
+        total += size
+        if size < 0 or total > MAX_FRAME_BYTES:
+            raise ParseError(f"frame larger than {MAX_FRAME_BYTES} bytes")
+        chunks.append(await stdout.readexactly(size))
+
+
+class Reflector(Protocol):
+    async def request(self, kind: str) -> Frame: ...
+    async def close(self) -> None: ...
+
+
+class SshReflector:
+    """The program on a session channel of an existing connection."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+        self._process = process
+
+    @classmethod
+    async def start(cls, conn: asyncssh.SSHClientConnection) -> SshReflector:
+        process = await conn.create_process(launcher(reflector_program()), encoding=None)
+        return cls(process)
+
+    async def request(self, kind: str) -> Frame:
+        self._process.stdin.write(kind.encode() + b"\n")
+        try:
+            return await read_frame(self._process.stdout)
+        except asyncio.IncompleteReadError as exc:
+            raise CollectError("reflector exited in the middle of a section") from exc
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._process.stdin.write(b"q\n")
+        self._process.close()
+
+
+class LocalReflector:
+    """The same program as a child process, for the machine EGO runs on."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    @classmethod
+    async def start(cls) -> LocalReflector:
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh",
+            "-c",
+            launcher(reflector_program()),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            limit=MAX_FRAME_BYTES,
+        )
+        return cls(process)
+
+    async def request(self, kind: str) -> Frame:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(kind.encode() + b"\n")
+        try:
+            return await read_frame(self._process.stdout)
+        except asyncio.IncompleteReadError as exc:
+            raise CollectError("local reflector exited in the middle of a section") from exc
+
+    async def close(self) -> None:
+        if self._process.returncode is None:
+            self._process.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._process.wait(), timeout=2)

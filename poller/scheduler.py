@@ -1,0 +1,111 @@
+"""One loop per host, each on its own stable offset within the interval (Prometheus).
+
+The offset is derived from a hash of the host's name, so 254 hosts spread over the
+interval instead of firing together, and a restart keeps each host on its slot.
+Each loop has at most one poll in flight and each poll has a deadline shorter than
+the interval, so a hung host delays nobody, itself included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from mirror.inventory import HostConfig
+from poller.host import HostPoller, PollResult
+from poller.ssh import KnownHosts
+
+log = logging.getLogger(__name__)
+
+
+def stable_offset(name: str, interval_s: float) -> float:
+    """Fraction of the interval for this name; not ``hash()``, which changes per process."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 * interval_s
+
+
+@dataclass
+class PollStats:
+    """Recent poll timings, for the benchmark and for /api/health later."""
+
+    latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    polls: int = 0
+
+    def clear(self) -> None:
+        self.latency_s.clear()
+        self.lateness_s.clear()
+        self.polls = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        hosts: Iterable[HostConfig],
+        known_hosts: KnownHosts,
+        on_result: Callable[[PollResult], None],
+        *,
+        interval_s: float,
+        timeout_s: float,
+        slow_every_s: float,
+    ) -> None:
+        self.interval_s = interval_s
+        self.pollers = [
+            HostPoller(
+                host,
+                known_hosts,
+                interval_s=interval_s,
+                timeout_s=timeout_s,
+                slow_every_s=slow_every_s,
+            )
+            for host in hosts
+        ]
+        self._on_result = on_result
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stats = PollStats()
+
+    async def start(self) -> None:
+        for poller in self.pollers:
+            task = asyncio.create_task(self._loop(poller), name=f"poll:{poller.host.name}")
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await asyncio.gather(*(p.close() for p in self.pollers), return_exceptions=True)
+
+    async def _loop(self, poller: HostPoller) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.interval_s
+        # Align slots to wall-clock multiples of the interval, then add the host's offset.
+        wall_phase = time.time() % interval
+        next_at = loop.time() - wall_phase + stable_offset(poller.host.name, interval)
+        if next_at < loop.time():
+            next_at += interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            started = loop.time()
+            if poller.due(time.monotonic()):
+                self.stats.lateness_s.append(started - next_at)
+                result = await poller.poll()
+                self.stats.latency_s.append(loop.time() - started)
+                self.stats.polls += 1
+                try:
+                    self._on_result(result)
+                except Exception:  # a sink bug must not kill this host's loop
+                    log.exception("%s: result handler failed", poller.host.name)
+            next_at += interval
+            now = loop.time()
+            if next_at < now:
+                # Missed slots are skipped, not run back to back.
+                next_at += ((now - next_at) // interval + 1) * interval

@@ -1,0 +1,188 @@
+"""Open one SSH connection to a host, verifying its key against EGO's own known_hosts.
+
+Every asyncssh/OS error is mapped here, in one place, onto ``mirror.errors``: the
+poll loop only ever sees ``CollectError`` subclasses and turns them into host states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from pathlib import Path
+
+import asyncssh
+
+from mirror.errors import (
+    AuthFailed,
+    CollectError,
+    ConfigError,
+    HostKeyChanged,
+    HostKeyUnknown,
+    Timeout,
+    Unreachable,
+)
+from mirror.inventory import HostConfig, resolve_password
+
+log = logging.getLogger(__name__)
+
+# Keepalives find a half-open connection (host powered off, cable pulled) within
+# ~interval × count seconds instead of waiting for TCP to give up after minutes.
+KEEPALIVE_INTERVAL_S = 15
+KEEPALIVE_COUNT_MAX = 3
+
+
+def known_hosts_pattern(host: str, port: int) -> str:
+    """OpenSSH writes non-default ports as ``[host]:port``."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+class KnownHosts:
+    """EGO's known_hosts file (in the data directory, apart from the user's own)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def ensure(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch(mode=0o600, exist_ok=True)
+
+    def recorded_keys(self, host: str, port: int) -> list[asyncssh.SSHKey]:
+        if not self.path.exists():
+            return []
+        trusted, *_ = asyncssh.read_known_hosts(str(self.path)).match(host, host, port)
+        return list(trusted)
+
+    def record(self, host: str, port: int, key: asyncssh.SSHKey) -> None:
+        self.ensure()
+        line = f"{known_hosts_pattern(host, port)} {key.export_public_key().decode().strip()}\n"
+        with self.path.open("a", encoding="ascii") as f:
+            f.write(line)
+
+    def forget(self, host: str, port: int) -> int:
+        """Drop every line for host:port (``mirror trust`` after a legitimate re-install)."""
+        if not self.path.exists():
+            return 0
+        pattern = known_hosts_pattern(host, port)
+        lines = self.path.read_text(encoding="ascii").splitlines(keepends=True)
+        kept = [ln for ln in lines if pattern not in ln.split(" ", 1)[0].split(",")]
+        self.path.write_text("".join(kept), encoding="ascii")
+        return len(lines) - len(kept)
+
+
+def _target(host: HostConfig) -> tuple[str, int | tuple[()]]:
+    """Host name and port to dial; a ``config_host`` alias lets ~/.ssh/config decide."""
+    ssh = host.ssh
+    assert ssh is not None
+    if ssh.config_host:
+        # The alias's HostName/Port/User/IdentityFile in ~/.ssh/config win (documented).
+        return ssh.config_host, ()
+    return host.address, ssh.port
+
+
+async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClientConnection:
+    """Connect and authenticate, or raise a ``CollectError`` saying why not."""
+    ssh = host.ssh
+    if ssh is None:
+        raise ConfigError(f"{host.name}: no ssh settings")
+    known_hosts.ensure()
+    dial_host, port = _target(host)
+    key_port = port if isinstance(port, int) else 22
+    options: dict[str, object] = {
+        "known_hosts": str(known_hosts.path),
+        "connect_timeout": ssh.connect_timeout_s,
+        "login_timeout": ssh.connect_timeout_s,
+        "keepalive_interval": KEEPALIVE_INTERVAL_S,
+        "keepalive_count_max": KEEPALIVE_COUNT_MAX,
+        # Only what the inventory names: never fall back to asking for input.
+        "kbdint_auth": False,
+        "gss_auth": False,
+    }
+    if port != ():
+        options["port"] = port
+    if ssh.user and not ssh.config_host:
+        options["username"] = ssh.user
+    if ssh.key_file:
+        options["client_keys"] = [str(ssh.key_file)]
+    if not ssh.agent:
+        options["agent_path"] = None
+    password = resolve_password(ssh)
+    if password is not None:
+        options["password"] = password
+    else:
+        options["password_auth"] = False
+
+    for attempt in range(2):
+        try:
+            return await asyncssh.connect(dial_host, **options)
+        except asyncssh.HostKeyNotVerifiable as exc:
+            if known_hosts.recorded_keys(dial_host, key_port):
+                raise HostKeyChanged(
+                    f"host key of {dial_host}:{key_port} differs from the one recorded in "
+                    f"{known_hosts.path}; polling refused. If the host was re-installed, "
+                    f"run `mirror trust {host.name}`"
+                ) from exc
+            if not ssh.trust_on_first_use or attempt:
+                raise HostKeyUnknown(
+                    f"no host key recorded for {dial_host}:{key_port}; run "
+                    f"`mirror trust {host.name}` or set ssh.trust_on_first_use for it"
+                ) from exc
+            await trust_first_use(host, known_hosts)
+        except asyncssh.PermissionDenied as exc:
+            raise AuthFailed(f"authentication refused for user {ssh.user!r}: {exc.reason}") from exc
+        except (TimeoutError, asyncssh.Error, OSError) as exc:
+            raise map_error(exc) from exc
+    raise AssertionError("unreachable")
+
+
+async def trust_first_use(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHKey:
+    """Fetch the host's key and record it (the inventory allowed TOFU, or the owner asked)."""
+    dial_host, port = _target(host)
+    key_port = port if isinstance(port, int) else 22
+    try:
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(dial_host, key_port),
+            timeout=host.ssh.connect_timeout_s if host.ssh else 5,
+        )
+    except (TimeoutError, asyncssh.Error, OSError) as exc:
+        raise map_error(exc) from exc
+    if key is None:
+        raise Unreachable(f"{dial_host}:{key_port} sent no host key")
+    known_hosts.record(dial_host, key_port, key)
+    log.warning("%s: recorded host key %s on first use", host.name, key.get_fingerprint("sha256"))
+    return key
+
+
+def map_error(exc: BaseException) -> CollectError:
+    """The one place where transport errors become host states."""
+    if isinstance(exc, CollectError):
+        return exc
+    if isinstance(exc, asyncio.TimeoutError | asyncssh.TimeoutError):
+        return Timeout("no answer before the deadline")
+    if isinstance(exc, ConnectionRefusedError):
+        return Unreachable("connection refused (no SSH server on that port?)")
+    if isinstance(exc, socket.gaierror):
+        return Unreachable(f"name does not resolve: {exc.strerror}")
+    if isinstance(exc, OSError) and exc.errno in (
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.EHOSTDOWN,
+        errno.ECONNRESET,
+        errno.ETIMEDOUT,
+    ):
+        return Unreachable(exc.strerror or str(exc))
+    if isinstance(exc, asyncssh.ConnectionLost | asyncssh.DisconnectError):
+        return Unreachable(f"connection lost: {getattr(exc, 'reason', exc)}")
+    if isinstance(exc, asyncssh.ChannelOpenError):
+        return CollectError(f"host refused a session channel: {exc.reason}")
+    return CollectError(f"{type(exc).__name__}: {exc}")
+
+
+async def close_quietly(conn: asyncssh.SSHClientConnection | None) -> None:
+    if conn is None:
+        return
+    conn.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(conn.wait_closed(), timeout=2)

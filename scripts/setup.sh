@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install what MIRROR STAGE needs. `scripts/setup.sh` for the demo;
+# `scripts/setup.sh --test` also installs what the test suite talks to
+# (OpenSSH server, net-snmp, fping, Chromium) and the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need Debian packages: ${missing[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+apt_install python3-venv
+if [ $want_test -eq 1 ]; then
+  apt_install openssh-server openssh-client snmpd snmp fping prometheus-node-exporter chromium
+  # sshd started by the tests runs as root but logs in as a user whose shell is /bin/sh.
+  if [ "$(id -u)" -eq 0 ]; then
+    id mirrortest >/dev/null 2>&1 || useradd -m -s /bin/sh mirrortest
+    usermod -p '*' mirrortest  # no password, but not locked ("!" makes sshd refuse keys too)
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --upgrade pip >/dev/null
+if [ $want_test -eq 1 ]; then
+  .venv/bin/pip install -q -e '.[test]'
+else
+  .venv/bin/pip install -q -e .
+fi
+echo "setup: ok"

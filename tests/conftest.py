@@ -1,0 +1,79 @@
+"""Shared test fixtures: the network guard and a real OpenSSH server on loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.sshd import SSHD, Sshd, start_sshd
+
+# --- network guard ---------------------------------------------------------------
+# Tests may only reach 127.0.0.0/8 (and ::1). Any other destination is refused and
+# fails the test even when the code under test swallows the error (a poller turns
+# errors into host states, so an exception alone could go unnoticed).
+
+_violations: list[str] = []
+
+
+def _allowed(address: object) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True  # AF_UNIX paths and the like
+    host = address[0]
+    if not isinstance(host, str):
+        return True
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a DNS name: resolving it would itself be traffic
+
+
+def _guard(method_name: str):  # type: ignore[no-untyped-def]
+    original = getattr(socket.socket, method_name)
+
+    def guarded(self, *args):  # type: ignore[no-untyped-def]
+        address = args[-1] if method_name in ("sendto",) else args[0] if args else None
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _allowed(address):
+            _violations.append(f"{method_name} to {address!r}")
+            raise PermissionError(f"network guard: {method_name} to {address!r} is not loopback")
+        return original(self, *args)
+
+    return original, guarded
+
+
+_ORIGINALS = {}
+for _name in ("connect", "connect_ex", "sendto"):
+    _ORIGINALS[_name], _patched = _guard(_name)
+    setattr(socket.socket, _name, _patched)
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[None]:
+    _violations.clear()
+    yield
+    if _violations:
+        found = list(_violations)
+        _violations.clear()
+        pytest.fail(f"test sent traffic outside 127.0.0.0/8: {found}")
+
+
+# --- a real OpenSSH server -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[Sshd]:
+    if not Path(SSHD).exists():
+        pytest.fail("OpenSSH server not installed: run `make test` (it installs openssh-server)")
+    # Not under pytest's 0700 temp root: sshd reads authorized_keys as the login user.
+    root = Path(tempfile.mkdtemp(prefix="mirror-sshd-"))
+    server = start_sshd(root)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)

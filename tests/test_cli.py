@@ -1,0 +1,141 @@
+"""The `mirror` command as a user runs it: a real process, real sshd, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.sshd import Sshd, free_port
+
+MIRROR = [sys.executable, "-m", "mirror.cli"]
+
+
+def run(args: list[str], tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MIRROR_DATA_DIR": str(tmp_path / "data")}
+    env.pop("MIRROR_DATABASE_URL", None)
+    return subprocess.run(
+        [*MIRROR, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+
+
+def write_inventory(tmp_path: Path, sshd: Sshd, port: int | None = None) -> Path:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "defaults": {
+                    "ssh": {
+                        "user": sshd.user,
+                        "port": port or sshd.port,
+                        "key_file": str(sshd.client_key),
+                        "agent": False,
+                        "trust_on_first_use": True,
+                    }
+                },
+                "hosts": [{"name": "box", "address": sshd.ok_address, "tags": ["서버"]}],
+            },
+            allow_unicode=True,
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["poll", "--help"],
+        ["check", "--help"],
+        ["serve", "--help"],
+        ["db", "upgrade", "--help"],
+        ["demo", "--help"],
+        ["trust", "--help"],
+    ],
+)
+def test_help_everywhere(args: list[str], tmp_path: Path) -> None:
+    result = run(args, tmp_path)
+    assert result.returncode == 0
+    assert "usage: mirror" in result.stdout
+
+
+def test_poll_prints_a_table(sshd: Sshd, tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, sshd)
+    result = run(["poll", "--host", "box", "-i", str(inventory)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("box: up")
+    for heading in ("CPU", "Load", "Mem", "Filesystems", "Network", "Top processes by CPU"):
+        assert heading in out
+    assert "Traceback" not in result.stderr
+
+
+def test_poll_json(sshd: Sshd, tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, sshd)
+    result = run(["poll", "--host", "box", "--json", "-i", str(inventory)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["state"] == "up"
+    assert data["metrics"]["cpu.busy_pct"] >= 0
+    assert data["info"]["kernel"] == os.uname().release
+
+
+def test_poll_unreachable_host_says_why(sshd: Sshd, tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, sshd, port=free_port(sshd.ok_address))
+    result = run(["poll", "--host", "box", "-i", str(inventory)], tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("box: unreachable — connection refused")
+    assert "Traceback" not in result.stderr
+
+
+def test_poll_unknown_host(sshd: Sshd, tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, sshd)
+    result = run(["poll", "--host", "nope", "-i", str(inventory)], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "mirror: no host named 'nope' in the inventory (hosts: box)"
+
+
+def test_check_reports_problems_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "inventory.yaml"
+    bad.write_text("hosts:\n  - name: a\n    address: 127.0.0.1\n    ssh:\n      port: 70000\n")
+    result = run(["check", str(bad)], tmp_path)
+    assert result.returncode == 1
+    assert f"{bad}:5 hosts[0].ssh.port: must be 1-65535, got 70000" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_check_accepts_the_shipped_inventory(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "inventory.yaml"
+    result = run(["check", str(shipped)], tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().endswith(": ok")
+
+
+def test_poll_with_broken_inventory_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "inventory.yaml"
+    bad.write_text("hosts: [\n")
+    result = run(["poll", "--host", "x", "-i", str(bad)], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert str(bad) in result.stderr
+
+
+def test_trust_replaces_a_changed_key(sshd: Sshd, tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, sshd)
+    result = run(["trust", "box", "-i", str(inventory)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "recorded ssh-ed25519 key SHA256:" in result.stdout
+    again = run(["trust", "box", "-i", str(inventory)], tmp_path)
+    assert "replaced 1 old entry" in again.stdout
+    known = (tmp_path / "data" / "known_hosts").read_text().splitlines()
+    assert len(known) == 1
