@@ -1,0 +1,499 @@
+"""The storage layer: a small synchronous store over SQLAlchemy Core, SQLite or PostgreSQL.
+
+The poller calls :meth:`Store.write` from a worker thread with a batch of snapshots and
+statuses; the API calls the read methods from sync handlers. Every database error leaves
+this module as :class:`~mirror.errors.StorageError` with a one-line message that names the
+database (password hidden).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from mirror.errors import StorageError
+from mirror.model import HostState, PollStatus, Snapshot
+from mirror.storage import codec
+from mirror.storage.schema import host_status, hosts, layouts, samples, series
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+_PG_CONNECT_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True, slots=True)
+class HostRow:
+    """A host as storage knows it: latest poll status and latest snapshot values."""
+
+    name: str
+    state: HostState
+    error: str | None
+    ts: float | None  # unix seconds of the latest PollStatus
+    duration_ms: float | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    metrics_ts: float | None = None  # unix seconds of the snapshot ``metrics`` came from
+
+
+def database_url(url: str) -> URL:
+    """Parse ``url``; plain ``postgresql://`` and ``postgres://`` mean psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise StorageError(f"not a database URL: {url!r}") from e
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
+    return parsed
+
+
+def _ms(ts: float) -> int:
+    return round(ts * 1000)
+
+
+def _jsonable(obj: Any) -> Any:
+    """NaN and ±inf become null: PostgreSQL's jsonb (and strict JSON) has no token for them."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def _digest(ids: tuple[int, ...]) -> tuple[str, str]:
+    text = ",".join(map(str, ids))
+    return hashlib.sha256(text.encode()).hexdigest(), text
+
+
+def _parse_ids(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",")) if text else ()
+
+
+def _reason(e: BaseException) -> str:
+    orig = getattr(e, "orig", None) or e
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0] if lines else type(orig).__name__
+
+
+class Store:
+    """Samples, series and host status in one database. Thread-safe; writes are serialised."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._write_lock = threading.Lock()
+        # Ids never change once committed, so they are cached for the life of the store.
+        self._host_ids: dict[str, int] = {}
+        self._series_ids: dict[tuple[int, str], int] = {}
+        self._layout_ids: dict[tuple[int, tuple[int, ...]], int] = {}
+        self._layout_cols: dict[int, tuple[int, ...]] = {}
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to ``url`` (checked now, so a wrong URL fails here, not at the first write)."""
+        parsed = database_url(url)
+        backend = parsed.get_backend_name()
+        json_serializer = partial(json.dumps, ensure_ascii=False, default=str)
+        if backend == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                try:
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise StorageError(f"cannot create the database folder: {e}") from e
+            engine = sa.create_engine(parsed, json_serializer=json_serializer)
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        elif backend == "postgresql":
+            engine = sa.create_engine(
+                parsed,
+                json_serializer=json_serializer,
+                pool_pre_ping=True,  # survive a PostgreSQL restart between batches
+                connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
+            )
+        else:
+            raise StorageError(
+                f"unsupported database {parsed.render_as_string(hide_password=True)}: "
+                "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+            )
+        store = cls(engine)
+        with store._errors("cannot connect to database"), engine.connect():
+            pass
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """For tools beside the store (migrations, `mirror db info`); not for the poller or API."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    def upgrade(self) -> None:
+        """Bring the schema to the latest Alembic revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        if not (MIGRATIONS_DIR / "env.py").is_file():
+            raise StorageError(f"migrations not found at {MIGRATIONS_DIR}")
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self._errors("schema upgrade failed on"), self._engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.SQLAlchemyError as e:
+            reason = _reason(e)
+            hint = ""
+            lowered = reason.lower()
+            if "no such table" in lowered or (
+                "relation" in lowered and "does not exist" in lowered
+            ):
+                hint = " (run `mirror db upgrade`)"
+            raise StorageError(f"{action} {self.url}: {reason}{hint}") from e
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus] = ()) -> None:
+        """Store a batch in one transaction.
+
+        A (host, ts) already stored, or repeated in the batch, keeps its first sample; the
+        rest of the batch is written. Latest metrics/info and status only move forward in time.
+        """
+        if not snapshots and not statuses:
+            return
+        with self._write_lock, self._errors("writing to"), self._engine.begin() as conn:
+            new = _NewIds()
+            host_ids = self._resolve_hosts(
+                conn, {s.host for s in snapshots} | {s.host for s in statuses}, new
+            )
+            series_ids = self._resolve_series(conn, snapshots, host_ids, new)
+
+            rows: dict[tuple[int, int], dict[str, Any]] = {}
+            pending_layouts: list[tuple[int, tuple[int, ...]]] = []
+            latest: dict[int, Snapshot] = {}
+            for snap in snapshots:
+                host_id = host_ids[snap.host]
+                ts_ms = _ms(snap.ts)
+                prev = latest.get(host_id)
+                if prev is None or snap.ts > prev.ts:
+                    latest[host_id] = snap
+                if not snap.metrics or (host_id, ts_ms) in rows:
+                    continue
+                pairs = sorted(
+                    (series_ids[(host_id, name)], value) for name, value in snap.metrics.items()
+                )
+                ids = tuple(p[0] for p in pairs)
+                if (host_id, ids) not in self._layout_ids and (host_id, ids) not in new.layouts:
+                    pending_layouts.append((host_id, ids))
+                    new.layouts[(host_id, ids)] = -1
+                rows[(host_id, ts_ms)] = {
+                    "host_id": host_id,
+                    "ts_ms": ts_ms,
+                    "layout_key": (host_id, ids),
+                    "data": codec.encode([p[1] for p in pairs]),
+                }
+            if pending_layouts:
+                self._resolve_layouts(conn, pending_layouts, new)
+            if rows:
+                for row in rows.values():
+                    key = row.pop("layout_key")
+                    row["layout_id"] = self._layout_ids.get(key) or new.layouts[key]
+                conn.execute(
+                    self._insert(samples).on_conflict_do_nothing(
+                        index_elements=["host_id", "ts_ms"]
+                    ),
+                    list(rows.values()),
+                )
+            if latest:
+                self._upsert_latest(conn, latest)
+            if statuses:
+                self._upsert_statuses(conn, statuses, host_ids)
+        # Only ids from a committed transaction are cached.
+        self._host_ids.update(new.hosts)
+        self._series_ids.update(new.series)
+        self._layout_ids.update(new.layouts)
+
+    def _resolve_hosts(self, conn: Connection, names: set[str], new: _NewIds) -> dict[str, int]:
+        missing = [n for n in names if n not in self._host_ids]
+        if missing:
+            conn.execute(
+                self._insert(hosts).on_conflict_do_nothing(index_elements=["name"]),
+                [{"name": n} for n in sorted(missing)],
+            )
+            found = conn.execute(
+                sa.select(hosts.c.name, hosts.c.id).where(
+                    hosts.c.name.in_(sa.bindparam("names", expanding=True))
+                ),
+                {"names": missing},
+            )
+            new.hosts.update({name: id_ for name, id_ in found})
+        return {n: self._host_ids.get(n) or new.hosts[n] for n in names}
+
+    def _resolve_series(
+        self,
+        conn: Connection,
+        snapshots: Iterable[Snapshot],
+        host_ids: dict[str, int],
+        new: _NewIds,
+    ) -> dict[tuple[int, str], int]:
+        missing: set[tuple[int, str]] = set()
+        for snap in snapshots:
+            host_id = host_ids[snap.host]
+            for name in snap.metrics:
+                if (host_id, name) not in self._series_ids:
+                    missing.add((host_id, name))
+        if not missing:
+            return self._series_ids
+        conn.execute(
+            self._insert(series).on_conflict_do_nothing(index_elements=["host_id", "name"]),
+            [{"host_id": h, "name": n} for h, n in sorted(missing)],
+        )
+        found = conn.execute(
+            sa.select(series.c.host_id, series.c.name, series.c.id).where(
+                series.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+                series.c.name.in_(sa.bindparam("names", expanding=True)),
+            ),
+            {"hosts": sorted({h for h, _ in missing}), "names": sorted({n for _, n in missing})},
+        )
+        new.series.update({(h, n): id_ for h, n, id_ in found})
+        return self._series_ids | new.series
+
+    def _resolve_layouts(
+        self, conn: Connection, pending: list[tuple[int, tuple[int, ...]]], new: _NewIds
+    ) -> None:
+        params = []
+        for host_id, ids in pending:
+            digest, text = _digest(ids)
+            params.append({"host_id": host_id, "digest": digest, "series_ids": text})
+        conn.execute(
+            self._insert(layouts).on_conflict_do_nothing(index_elements=["host_id", "digest"]),
+            params,
+        )
+        found = conn.execute(
+            sa.select(layouts.c.host_id, layouts.c.series_ids, layouts.c.id).where(
+                layouts.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+                layouts.c.digest.in_(sa.bindparam("digests", expanding=True)),
+            ),
+            {
+                "hosts": sorted({p["host_id"] for p in params}),
+                "digests": sorted({p["digest"] for p in params}),
+            },
+        )
+        for host_id, text, id_ in found:
+            new.layouts[(host_id, _parse_ids(text))] = id_
+
+    def _upsert_latest(self, conn: Connection, latest: dict[int, Snapshot]) -> None:
+        stmt = self._insert(host_status)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["host_id"],
+            set_={
+                "metrics": stmt.excluded.metrics,
+                # A snapshot without info (a poll that did not read it) keeps the last one.
+                "info": sa.func.coalesce(stmt.excluded.info, host_status.c.info),
+                "metrics_ts_ms": stmt.excluded.metrics_ts_ms,
+            },
+            where=sa.or_(
+                host_status.c.metrics_ts_ms.is_(None),
+                host_status.c.metrics_ts_ms <= stmt.excluded.metrics_ts_ms,
+            ),
+        )
+        conn.execute(
+            stmt,
+            [
+                {
+                    "host_id": host_id,
+                    "state": HostState.PENDING.value,
+                    "metrics_ts_ms": _ms(snap.ts),
+                    "metrics": _jsonable(snap.metrics),
+                    "info": _jsonable(snap.info) if snap.info else None,
+                }
+                for host_id, snap in sorted(latest.items())
+            ],
+        )
+
+    def _upsert_statuses(
+        self, conn: Connection, statuses: Sequence[PollStatus], host_ids: dict[str, int]
+    ) -> None:
+        latest: dict[int, PollStatus] = {}
+        for status in statuses:
+            host_id = host_ids[status.host]
+            prev = latest.get(host_id)
+            if prev is None or status.ts >= prev.ts:
+                latest[host_id] = status
+        stmt = self._insert(host_status)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["host_id"],
+            set_={
+                "state": stmt.excluded.state,
+                "error": stmt.excluded.error,
+                "ts_ms": stmt.excluded.ts_ms,
+                "duration_ms": stmt.excluded.duration_ms,
+            },
+            where=sa.or_(host_status.c.ts_ms.is_(None), host_status.c.ts_ms <= stmt.excluded.ts_ms),
+        )
+        conn.execute(
+            stmt,
+            [
+                {
+                    "host_id": host_id,
+                    "state": HostState(s.state).value,
+                    "error": s.error,
+                    "ts_ms": _ms(s.ts),
+                    "duration_ms": s.duration_ms,
+                }
+                for host_id, s in sorted(latest.items())
+            ],
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _host_query(self) -> sa.Select:
+        return (
+            sa.select(
+                hosts.c.name,
+                host_status.c.state,
+                host_status.c.error,
+                host_status.c.ts_ms,
+                host_status.c.duration_ms,
+                host_status.c.metrics,
+                host_status.c.info,
+                host_status.c.metrics_ts_ms,
+            )
+            .select_from(hosts.outerjoin(host_status, host_status.c.host_id == hosts.c.id))
+            .order_by(hosts.c.name)
+        )
+
+    @staticmethod
+    def _host_row(row: sa.Row) -> HostRow:
+        return HostRow(
+            name=row.name,
+            state=HostState(row.state) if row.state else HostState.PENDING,
+            error=row.error,
+            ts=row.ts_ms / 1000 if row.ts_ms is not None else None,
+            duration_ms=row.duration_ms,
+            metrics=row.metrics or {},
+            info=row.info or {},
+            metrics_ts=row.metrics_ts_ms / 1000 if row.metrics_ts_ms is not None else None,
+        )
+
+    def host_rows(self) -> list[HostRow]:
+        """Every host ever written, by name, with its latest status and values (one query)."""
+        with self._errors("reading hosts from"), self._engine.connect() as conn:
+            return [self._host_row(r) for r in conn.execute(self._host_query())]
+
+    def host_row(self, name: str) -> HostRow | None:
+        with self._errors("reading a host from"), self._engine.connect() as conn:
+            row = conn.execute(self._host_query().where(hosts.c.name == name)).first()
+        return self._host_row(row) if row is not None else None
+
+    def series_names(self, host: str) -> list[str]:
+        """The names of every series ever stored for ``host``, sorted."""
+        query = (
+            sa.select(series.c.name)
+            .join(hosts, hosts.c.id == series.c.host_id)
+            .where(hosts.c.name == host)
+            .order_by(series.c.name)
+        )
+        with self._errors("reading series names from"), self._engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def series(
+        self, host: str, name: str, start_ts: float, end_ts: float
+    ) -> list[tuple[float, float]]:
+        """``(ts seconds, value)`` of one series, ``start_ts <= ts <= end_ts``, oldest first.
+
+        Polls whose layout lacks the series (an interface that was not there yet) are skipped.
+        """
+        with self._errors("reading a series from"), self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(series.c.id, series.c.host_id)
+                .join(hosts, hosts.c.id == series.c.host_id)
+                .where(hosts.c.name == host, series.c.name == name)
+            ).first()
+            if found is None:
+                return []
+            series_id, host_id = found
+            where_in: dict[int, tuple[int, int]] = {}  # layout id -> (index, width)
+            for layout_id, text in conn.execute(
+                sa.select(layouts.c.id, layouts.c.series_ids).where(layouts.c.host_id == host_id)
+            ):
+                cols = self._layout_cols.get(layout_id)
+                if cols is None:
+                    cols = self._layout_cols[layout_id] = _parse_ids(text)
+                if series_id in cols:
+                    where_in[layout_id] = (cols.index(series_id), len(cols))
+            if not where_in:
+                return []
+            rows = conn.execute(
+                sa.select(samples.c.ts_ms, samples.c.layout_id, samples.c.data)
+                .where(
+                    samples.c.host_id == host_id,
+                    samples.c.ts_ms >= _ms(start_ts),
+                    samples.c.ts_ms <= _ms(end_ts),
+                    samples.c.layout_id.in_(sa.bindparam("layouts", expanding=True)),
+                )
+                .order_by(samples.c.ts_ms),
+                {"layouts": sorted(where_in)},
+            )
+            out = []
+            for ts_ms, layout_id, data in rows:
+                index, width = where_in[layout_id]
+                out.append((ts_ms / 1000, codec.decode_one(bytes(data), width, index)))
+            return out
+
+
+@dataclass(slots=True)
+class _NewIds:
+    """Ids created or found inside the write transaction; cached only once it commits."""
+
+    hosts: dict[str, int] = field(default_factory=dict)
+    series: dict[tuple[int, str], int] = field(default_factory=dict)
+    layouts: dict[tuple[int, tuple[int, ...]], int] = field(default_factory=dict)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut can lose the last commits but never corrupts.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
