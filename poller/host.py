@@ -16,6 +16,7 @@ import asyncssh
 from collectors.linux.sample import (
     FastSample,
     SlowSample,
+    counter_bits,
     fast_metrics,
     parse_fast,
     parse_slow,
@@ -69,6 +70,7 @@ class HostPoller:
         self._prev_fast: FastSample | None = None
         self._prev_slow: SlowSample | None = None
         self._slow_series: dict[str, float] = {}
+        self._counter_bits = 64  # until the slow sample says the kernel is 32-bit
         self._next_slow_at = 0.0
         self._failures = 0
         self._retry_at = 0.0
@@ -106,13 +108,14 @@ class HostPoller:
             await self._open()
         assert self._reflector is not None
         fast = parse_fast(await self._reflector.request("s"))
-        metrics = fast_metrics(self._prev_fast, fast)
+        metrics = fast_metrics(self._prev_fast, fast, counter_bits=self._counter_bits)
         self._prev_fast = fast
         info = None
         if started >= self._next_slow_at:
             slow = parse_slow(await self._reflector.request("x"))
             self._slow_series, info = slow_metrics(self._prev_slow, slow)
             self._prev_slow = slow
+            self._counter_bits = counter_bits(slow.arch)
             self._next_slow_at = started + self._slow_every_s
         metrics.update(self._slow_series)
         return Snapshot(self.host.name, time.time(), metrics, info or {})
