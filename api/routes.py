@@ -1,0 +1,87 @@
+"""Thin controllers: parse the request, call the service, return a schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.handlers import websocket_stream
+from litestar.params import FromPath, QueryParameter
+
+from api.schemas import Health, Host, HostDetail, Series
+from api.services import HostService
+from mirror.live import LiveHub
+
+TIME_FORMS = (
+    "unix seconds, ISO-8601 (UTC when no offset; encode '+' as %2B), 'now', "
+    "or relative to now such as -15m, -1h, -7d"
+)
+
+
+@get("/api/health", sync_to_thread=True, tags=["health"])
+def health(
+    hosts: NamedDependency[HostService],
+    hub: NamedDependency[LiveHub],
+    database: NamedDependency[str],
+    version: NamedDependency[str],
+) -> Health:
+    return Health(
+        status="ok",
+        version=version,
+        hosts=hosts.count(),
+        database=database,
+        live_subscribers=hub.subscriber_count,
+    )
+
+
+class HostController(Controller):
+    path = "/api/hosts"
+    tags = ["hosts"]  # noqa: RUF012 - Litestar reads this class attribute as is
+
+    @get("/", sync_to_thread=True)
+    def list_hosts(
+        self,
+        hosts: NamedDependency[HostService],
+        include_stored: Annotated[
+            bool,
+            QueryParameter(
+                name="all",
+                description="also list hosts that are stored but no longer in the inventory",
+            ),
+        ] = False,
+    ) -> list[Host]:
+        """Every inventory host (state ``pending`` until its first poll), in inventory order."""
+        return hosts.list_hosts(include_stored=include_stored)
+
+    @get("/{name:str}", sync_to_thread=True)
+    def get_host(self, hosts: NamedDependency[HostService], name: FromPath[str]) -> HostDetail:
+        """One host, with the names of all its stored series."""
+        return hosts.get_host(name)
+
+    @get("/{name:str}/series", sync_to_thread=True)
+    def get_series(
+        self,
+        hosts: NamedDependency[HostService],
+        name: FromPath[str],
+        metric: Annotated[str, QueryParameter(description="series name, e.g. cpu.busy_pct[3]")],
+        start: Annotated[
+            str | None,
+            QueryParameter(name="from", description=f"{TIME_FORMS}; default: 'to' minus one hour"),
+        ] = None,
+        end: Annotated[
+            str | None, QueryParameter(name="to", description=f"{TIME_FORMS}; default: now")
+        ] = None,
+    ) -> Series:
+        """Points ``[ts, value]`` of one series in ``[from, to]``, oldest first."""
+        return hosts.get_series(name, metric, start, end)
+
+
+@websocket_stream("/api/live")
+async def live(hub: NamedDependency[LiveHub]) -> AsyncGenerator[dict[str, Any], None]:
+    """Each live event as one JSON text message, as the poller publishes it."""
+    # Litestar cancels this generator when the client disconnects; the hub's subscribe()
+    # then drops this subscriber in its ``finally``.
+    async for event in hub.subscribe():
+        yield event

@@ -1,0 +1,113 @@
+"""The read side the controllers call: inventory joined with storage, as API schemas.
+
+Synchronous on purpose: the store is SQLAlchemy Core (sync), so controllers run these in a
+worker thread.
+
+Which hosts ``GET /api/hosts`` lists: every inventory host, in inventory order, including
+ones never polled yet (state ``pending``). A host that is in storage but no longer in the
+inventory is left out of the list unless ``include_stored`` is asked for (then it comes last,
+``in_inventory: false``, without address); its detail and series stay reachable by name so
+its history is never lost to the API.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from api.errors import BadRequest, NotFound
+from api.schemas import Host, HostDetail, Series
+from api.timeparse import parse_time
+from mirror.model import HostState
+
+if TYPE_CHECKING:
+    from mirror.inventory import HostConfig, Inventory
+    from mirror.storage import HostRow, Store
+
+DEFAULT_RANGE_S = 3600.0
+
+
+class HostService:
+    def __init__(
+        self, store: Store, inventory: Inventory, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._inventory = inventory
+        self._clock = clock
+
+    def count(self) -> int:
+        return len(self._inventory.hosts_resolved())
+
+    def list_hosts(self, *, include_stored: bool = False) -> list[Host]:
+        rows = {row.name: row for row in self._store.host_rows()}
+        hosts = [_host(config, rows.pop(config.name, None)) for config in self._configs()]
+        if include_stored:
+            hosts += [_host(None, rows[name]) for name in sorted(rows)]
+        return hosts
+
+    def get_host(self, name: str) -> HostDetail:
+        config = self._configs_by_name().get(name)
+        row = self._store.host_row(name)
+        if config is None and row is None:
+            raise NotFound(f"unknown host {name!r}")
+        host = _host(config, row)
+        return HostDetail(**_fields(host), series=self._store.series_names(name))
+
+    def get_series(self, name: str, metric: str, start: str | None, end: str | None) -> Series:
+        names = self._store.series_names(name)
+        if not names and name not in self._configs_by_name() and not self._store.host_row(name):
+            raise NotFound(f"unknown host {name!r}")
+        now = self._clock()
+        end_ts = _time_arg("to", end, now, default=now)
+        start_ts = _time_arg("from", start, now, default=end_ts - DEFAULT_RANGE_S)
+        if start_ts >= end_ts:
+            raise BadRequest(
+                f"'from' ({start_ts:.3f}) must be before 'to' ({end_ts:.3f})",
+                {"from": start_ts, "to": end_ts},
+            )
+        if metric not in names:
+            raise BadRequest(f"unknown metric {metric!r} for host {name!r}", {"available": names})
+        points = self._store.series(name, metric, start_ts, end_ts)
+        return Series(host=name, metric=metric, start=start_ts, end=end_ts, points=points)
+
+    def _configs(self) -> list[HostConfig]:
+        return list(self._inventory.hosts_resolved())
+
+    def _configs_by_name(self) -> dict[str, HostConfig]:
+        return {config.name: config for config in self._configs()}
+
+
+def _time_arg(which: str, value: str | None, now: float, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return parse_time(value, now)
+    except ValueError as exc:
+        raise BadRequest(f"bad '{which}' time: {exc}") from None
+
+
+def _host(config: HostConfig | None, row: HostRow | None) -> Host:
+    # Only identity fields are copied from the inventory: its ssh block (user, key file,
+    # password reference) is never read here, so it cannot leak into a response.
+    name = config.name if config is not None else row.name  # type: ignore[union-attr]
+    return Host(
+        name=name,
+        address=config.address if config is not None else None,
+        groups=list(config.groups) if config is not None else [],
+        tags=list(config.tags) if config is not None else [],
+        mac=config.mac if config is not None else None,
+        local=config.local if config is not None else False,
+        in_inventory=config is not None,
+        state=str(row.state) if row is not None else HostState.PENDING.value,
+        error=row.error if row is not None else None,
+        ts=row.ts if row is not None else None,
+        duration_ms=row.duration_ms if row is not None else None,
+        metrics=dict(row.metrics) if row is not None else {},
+        metrics_ts=row.metrics_ts if row is not None else None,
+        info=row.info if row is not None else None,
+    )
+
+
+def _fields(host: Host) -> dict[str, Any]:
+    return {field: getattr(host, field) for field in host.__struct_fields__}
