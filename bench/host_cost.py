@@ -151,6 +151,7 @@ async def main() -> None:
     n = args.samples
     rows: list[tuple[str, int, float | None, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)  # sshd reads authorized_keys as the login user
         sshd = start_sshd(Path(tmp) / "sshd")
         try:
             host_ms, poller_ms = await measure_reflector(sshd, sshd.user, n)

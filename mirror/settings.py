@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirror.errors import ConfigError
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -36,10 +38,13 @@ class Settings:
             env.get("MIRROR_DATA_DIR") or Path.home() / ".local" / "share" / "mirror-stage"
         ).expanduser()
         database_url = env.get("MIRROR_DATABASE_URL") or f"sqlite:///{data_dir / 'mirror.db'}"
+        port = env.get("MIRROR_PORT", "8077")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"MIRROR_PORT must be a port number 1-65535, got {port!r}")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             inventory_path=Path(env.get("MIRROR_INVENTORY", "inventory.yaml")).expanduser(),
             bind_host=env.get("MIRROR_BIND", "127.0.0.1"),
-            bind_port=int(env.get("MIRROR_PORT", "8077")),
+            bind_port=int(port),
         )
