@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import asyncssh
+
 from collectors.linux.sample import (
     FastSample,
     SlowSample,
@@ -22,7 +23,6 @@ from collectors.linux.sample import (
     parse_slow,
     slow_metrics,
 )
-
 from mirror.errors import (
     AuthFailed,
     CollectError,
@@ -74,6 +74,8 @@ class HostPoller:
         self._next_slow_at = 0.0
         self._failures = 0
         self._retry_at = 0.0
+        ssh_timeout_s = host.ssh.connect_timeout_s if host.ssh else timeout_s
+        self._connect_deadline_s = ssh_timeout_s + timeout_s
         self.state = HostState.PENDING
         self.last_error: str | None = None
 
@@ -83,12 +85,20 @@ class HostPoller:
 
     async def poll(self) -> PollResult:
         started = time.monotonic()
+        deadline_s = self._timeout_s
         try:
-            async with asyncio.timeout(self._timeout_s):
+            if self._reflector is None:
+                # Connecting has its own deadline: a handshake storm after a restart
+                # (1000 hosts at once) must not be mistaken for hosts that hang.
+                deadline_s = self._connect_deadline_s
+                async with asyncio.timeout(deadline_s):
+                    await self._open()
+            deadline_s = self._timeout_s
+            async with asyncio.timeout(deadline_s):
                 snapshot = await self._sample(started)
         except Exception as exc:  # every failure is a state, never a dead loop
             if isinstance(exc, TimeoutError):
-                error: CollectError = Timeout(f"no answer within {self._timeout_s:g} s")
+                error: CollectError = Timeout(f"no answer within {deadline_s:g} s")
             elif isinstance(exc, CollectError | ConfigError):
                 error = exc if isinstance(exc, CollectError) else CollectError(str(exc))
             elif isinstance(exc, asyncssh.Error | OSError):
@@ -104,8 +114,6 @@ class HostPoller:
         await self._drop_session()
 
     async def _sample(self, started: float) -> Snapshot:
-        if self._reflector is None:
-            await self._open()
         assert self._reflector is not None
         fast = parse_fast(await self._reflector.request("s"))
         metrics = fast_metrics(self._prev_fast, fast, counter_bits=self._counter_bits)

@@ -40,19 +40,33 @@ def known_hosts_pattern(host: str, port: int) -> str:
 
 
 class KnownHosts:
-    """EGO's known_hosts file (in the data directory, apart from the user's own)."""
+    """EGO's known_hosts file (in the data directory, apart from the user's own).
+
+    Parsed once and reused for every connection (1000 hosts reconnecting would
+    otherwise parse the whole file 1000 times); re-read when the file changes on disk,
+    e.g. after `mirror trust` in another process.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._parsed: asyncssh.SSHKnownHosts | None = None
+        self._stamp: tuple[int, int] | None = None
 
     def ensure(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch(mode=0o600, exist_ok=True)
 
+    def parsed(self) -> asyncssh.SSHKnownHosts:
+        self.ensure()
+        stat = self.path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._parsed is None or stamp != self._stamp:
+            self._parsed = asyncssh.import_known_hosts(self.path.read_text(encoding="ascii"))
+            self._stamp = stamp
+        return self._parsed
+
     def recorded_keys(self, host: str, port: int) -> list[asyncssh.SSHKey]:
-        if not self.path.exists():
-            return []
-        trusted, *_ = asyncssh.read_known_hosts(str(self.path)).match(host, host, port)
+        trusted, *_ = self.parsed().match(host, host, port)
         return list(trusted)
 
     def record(self, host: str, port: int, key: asyncssh.SSHKey) -> None:
@@ -70,6 +84,27 @@ class KnownHosts:
         kept = [ln for ln in lines if pattern not in ln.split(" ", 1)[0].split(",")]
         self.path.write_text("".join(kept), encoding="ascii")
         return len(lines) - len(kept)
+
+
+class _FirstUseClient(asyncssh.SSHClient):
+    """asyncssh asks this only for a key that is not in known_hosts: record it on first
+    contact when the inventory allows it; never when another key is recorded."""
+
+    def __init__(self, known_hosts: KnownHosts, host_name: str, allow: bool) -> None:
+        self._known_hosts = known_hosts
+        self._host_name = host_name
+        self._allow = allow
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        if not self._allow or self._known_hosts.recorded_keys(host, port):
+            return False
+        self._known_hosts.record(host, port, key)
+        log.warning(
+            "%s: recorded host key %s on first use", self._host_name, key.get_fingerprint("sha256")
+        )
+        return True
 
 
 def _target(host: HostConfig) -> tuple[str, int | tuple[()]]:
@@ -91,7 +126,6 @@ async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClie
     dial_host, port = _target(host)
     key_port = port if isinstance(port, int) else 22
     options: dict[str, object] = {
-        "known_hosts": str(known_hosts.path),
         "connect_timeout": ssh.connect_timeout_s,
         "login_timeout": ssh.connect_timeout_s,
         "keepalive_interval": KEEPALIVE_INTERVAL_S,
@@ -114,27 +148,28 @@ async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClie
     else:
         options["password_auth"] = False
 
-    for attempt in range(2):
-        try:
-            return await asyncssh.connect(dial_host, **options)
-        except asyncssh.HostKeyNotVerifiable as exc:
-            if known_hosts.recorded_keys(dial_host, key_port):
-                raise HostKeyChanged(
-                    f"host key of {dial_host}:{key_port} differs from the one recorded in "
-                    f"{known_hosts.path}; polling refused. If the host was re-installed, "
-                    f"run `mirror trust {host.name}`"
-                ) from exc
-            if not ssh.trust_on_first_use or attempt:
-                raise HostKeyUnknown(
-                    f"no host key recorded for {dial_host}:{key_port}; run "
-                    f"`mirror trust {host.name}` or set ssh.trust_on_first_use for it"
-                ) from exc
-            await trust_first_use(host, known_hosts)
-        except asyncssh.PermissionDenied as exc:
-            raise AuthFailed(f"authentication refused for user {ssh.user!r}: {exc.reason}") from exc
-        except (TimeoutError, asyncssh.Error, OSError) as exc:
-            raise map_error(exc) from exc
-    raise AssertionError("unreachable")
+    options["known_hosts"] = known_hosts.parsed()
+    try:
+        return await asyncssh.connect(
+            dial_host,
+            client_factory=lambda: _FirstUseClient(known_hosts, host.name, ssh.trust_on_first_use),
+            **options,
+        )
+    except asyncssh.HostKeyNotVerifiable as exc:
+        if known_hosts.recorded_keys(dial_host, key_port):
+            raise HostKeyChanged(
+                f"host key of {dial_host}:{key_port} differs from the one recorded in "
+                f"{known_hosts.path}; polling refused. If the host was re-installed, "
+                f"run `mirror trust {host.name}`"
+            ) from exc
+        raise HostKeyUnknown(
+            f"no host key recorded for {dial_host}:{key_port}; run "
+            f"`mirror trust {host.name}` or set ssh.trust_on_first_use for it"
+        ) from exc
+    except asyncssh.PermissionDenied as exc:
+        raise AuthFailed(f"authentication refused for user {ssh.user!r}: {exc.reason}") from exc
+    except (asyncssh.Error, OSError, TimeoutError) as exc:
+        raise map_error(exc) from exc
 
 
 async def trust_first_use(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHKey:

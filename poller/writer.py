@@ -2,19 +2,23 @@
 
 Writes run in a worker thread (the store is synchronous SQLAlchemy) so a slow disk
 or database never delays a poll. When the database refuses a batch, results stay
-buffered (up to a bound, oldest dropped first) and are retried on the next flush.
+buffered (up to a bound, oldest dropped first) and are retried on the next flush;
+the backlog is reported in the store's ``StorageHealth`` (``/api/health``). A backlog is
+written back in slices of ``max_batch`` so a long outage does not become one huge transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import Any, Protocol
 
 from mirror.errors import StorageError
 from mirror.live import LiveHub
-from mirror.model import PollStatus, Snapshot
+from mirror.model import PollStatus, Snapshot, ping_address
+from mirror.storage.health import StorageHealth
 from poller.host import PollResult
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,7 @@ class Sink(Protocol):
 def live_event(result: PollResult) -> dict[str, Any]:
     status, snap = result.status, result.snapshot
     return {
-        "type": "host",
+        "type": "ping" if ping_address(status.host) is not None else "host",
         "host": status.host,
         "state": str(status.state),
         "error": status.error,
@@ -46,12 +50,18 @@ class BatchWriter:
         *,
         flush_interval_s: float = 0.25,
         max_buffered: int = 100_000,
+        max_batch: int = 5_000,
+        health: StorageHealth | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
         self._flush_interval_s = flush_interval_s
         self._pending: deque[PollResult] = deque(maxlen=max_buffered)
         self._failing = False
+        self._max_batch = max_batch
+        self._health = health
+        if health is not None:
+            health.buffer_limit = max_buffered
         self.written = 0
         self.dropped = 0
 
@@ -63,6 +73,9 @@ class BatchWriter:
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
         self._pending.append(result)
+        if self._health is not None:
+            self._health.buffered = len(self._pending)
+            self._health.dropped = self.dropped
 
     async def run(self) -> None:
         while True:
@@ -70,24 +83,38 @@ class BatchWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
-        batch = list(self._pending)
+        while self._pending:
+            if not await self._flush_slice():
+                return
+
+    async def _flush_slice(self) -> bool:
+        batch = [self._pending[i] for i in range(min(len(self._pending), self._max_batch))]
         snapshots = [r.snapshot for r in batch if r.snapshot is not None]
         statuses = [r.status for r in batch]
+        dropped_before = self.dropped
         try:
             await asyncio.to_thread(self._store.write, snapshots, statuses)
         except StorageError as exc:
             if not self._failing:
                 log.error("storage refused a batch, keeping results in memory: %s", exc)
                 self._failing = True
-            return
+                if self._health is not None:
+                    self._health.failing_since = time.time()
+            if self._health is not None:
+                self._health.last_error = str(exc)
+            return False
         if self._failing:
-            log.info("storage is writable again; %d buffered results written", len(batch))
+            log.info("storage is writable again; writing %d buffered results", len(self._pending))
             self._failing = False
-        for _ in batch:
+        # Results the full buffer pushed out meanwhile were this batch's oldest (already written).
+        for _ in range(max(0, len(batch) - (self.dropped - dropped_before))):
             self._pending.popleft()
         self.written += len(batch)
+        if self._health is not None:
+            self._health.buffered = len(self._pending)
+            self._health.failing_since = None
+            self._health.last_error = None
         if self._hub is not None:
             for result in batch:
                 self._hub.publish(live_event(result))
+        return True

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,57 @@ def test_trust_replaces_a_changed_key(sshd: Sshd, tmp_path: Path) -> None:
     assert "replaced 1 old entry" in again.stdout
     known = (tmp_path / "data" / "known_hosts").read_text().splitlines()
     assert len(known) == 1
+
+
+def test_ssh_config_alias_and_agent(sshd: Sshd, tmp_path: Path) -> None:
+    """OpenSSH conventions: a Host alias from ~/.ssh/config, the key held by ssh-agent."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host box-alias\n  HostName {sshd.ok_address}\n  Port {sshd.port}\n  User {sshd.user}\n"
+    )
+    agent_sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(agent_sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if agent_sock.exists():
+                break
+            time.sleep(0.05)
+        env_agent = {**os.environ, "SSH_AUTH_SOCK": str(agent_sock)}
+        subprocess.run(["ssh-add", "-q", str(sshd.client_key)], env=env_agent, check=True)
+        inventory = tmp_path / "inventory.yaml"
+        inventory.write_text(
+            yaml.safe_dump(
+                {
+                    "hosts": [
+                        {
+                            "name": "box",
+                            "address": sshd.ok_address,
+                            "ssh": {
+                                "config_host": "box-alias",
+                                "agent": True,
+                                "trust_on_first_use": True,
+                            },
+                        }
+                    ]
+                }
+            )
+        )
+        env = {
+            **env_agent,
+            "HOME": str(home),
+            "MIRROR_DATA_DIR": str(tmp_path / "data"),
+        }
+        result = subprocess.run(
+            [*MIRROR, "poll", "--host", "box", "--json", "-i", str(inventory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    finally:
+        agent.terminate()
+        agent.wait()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["state"] == "up"

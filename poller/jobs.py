@@ -1,0 +1,82 @@
+"""Periodic storage jobs inside `mirror serve`: rollups every minute, retention every hour.
+
+APScheduler 3 (``AsyncIOScheduler``) keeps the schedule; each job runs the synchronous
+storage work in a worker thread so polling never waits on it. A job that fails (database
+down) records a one-line reason in the store's health, logs the first failure and the
+recovery once each, and is simply tried again at its next time: no traceback, no stall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from mirror.errors import StorageError
+from mirror.storage import Store
+from mirror.storage.retention import Retention, apply_retention
+from mirror.storage.rollup import roll_up
+
+log = logging.getLogger(__name__)
+
+ROLLUP_EVERY_S = 60.0
+RETENTION_EVERY_S = 3600.0
+
+
+async def run_job(
+    store: Store, name: str, work: Callable[[int], Any], clock: Callable[[], float] = time.time
+) -> Any:
+    """Run ``work(now_ms)`` in a thread; failures become the job's state in ``store.health``."""
+    status = store.health.job(name)
+    try:
+        result = await asyncio.to_thread(work, round(clock() * 1000))
+    except StorageError as exc:
+        if status.last_error is None:
+            log.error("%s job failed, will retry: %s", name, exc)
+        status.last_error = str(exc)
+        return None
+    if status.last_error is not None:
+        log.info("%s job works again", name)
+    status.last_error = None
+    status.last_run_ts = clock()
+    status.runs += 1
+    return result
+
+
+def start_jobs(
+    store: Store,
+    retention: Retention,
+    *,
+    rollup_every_s: float = ROLLUP_EVERY_S,
+    retention_every_s: float = RETENTION_EVERY_S,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIOScheduler:
+    """Start the scheduler on the running event loop; the caller shuts it down."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    first = datetime.now(UTC) + timedelta(seconds=1)
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    scheduler.add_job(
+        run_job,
+        "interval",
+        seconds=rollup_every_s,
+        args=[store, "rollup", lambda now_ms: roll_up(store, now_ms), clock],
+        id="rollup",
+        next_run_time=first,
+        **common,
+    )
+    scheduler.add_job(
+        run_job,
+        "interval",
+        seconds=retention_every_s,
+        args=[store, "retention", lambda now_ms: apply_retention(store, now_ms, retention), clock],
+        id="retention",
+        next_run_time=first + timedelta(seconds=5),
+        **common,
+    )
+    scheduler.start()
+    return scheduler
