@@ -35,7 +35,10 @@ def parse(text: str) -> Memory:
             continue
         value = rest.split()
         if value:
-            kib[key.strip()] = to_int(value[0], f"/proc/meminfo {key.strip()}")
+            try:
+                kib[key.strip()] = int(value[0])
+            except ValueError:  # the message is built only here: this loop runs every poll
+                to_int(value[0], f"/proc/meminfo {key.strip()}")
     for required in ("MemTotal", "MemFree"):
         if required not in kib:
             raise ParseError(f"/proc/meminfo lacks {required}")

@@ -202,9 +202,10 @@ def fast_metrics(
     for iface in sorted(cur.net.keys() & prev.net.keys()):
         if iface == "lo":
             continue
-        a, b = asdict(prev.net[iface]), asdict(cur.net[iface])
-        for key in a:
-            r = _rate(a[key], b[key], dt_s, counter_bits)
+        a, b = prev.net[iface], cur.net[iface]
+        # Attribute access, not asdict(): asdict deep-copies and this runs on every poll.
+        for key in NetCounters.__slots__:
+            r = _rate(getattr(a, key), getattr(b, key), dt_s, counter_bits)
             if r is not None:
                 m[series_name(f"net.{key}_per_s", iface)] = r
     return m
