@@ -24,6 +24,9 @@ from collectors.linux._util import to_int
 
 _HWMON = re.compile(r"^/sys/class/hwmon/(hwmon\d+)/temp(\d+)_input$")
 _THERMAL = re.compile(r"^/sys/class/thermal/(thermal_zone\d+)/temp$")
+_HWMON_NAME = re.compile(r"^/sys/class/hwmon/(hwmon\d+)/name$")
+_THERMAL_TYPE = re.compile(r"^/sys/class/thermal/(thermal_zone\d+)/type$")
+_DIGITS = re.compile(r"(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +36,25 @@ class Temperature:
 
 
 def parse(files: Mapping[str, str]) -> list[Temperature]:
+    # Runs on every fast poll: precompiled patterns, paths filtered by prefix first.
+    sensor_paths = [p for p in files if p.startswith(("/sys/class/hwmon/", "/sys/class/thermal/"))]
     chips = {  # hwmonN -> chip name
         m.group(1): files[p].strip() or m.group(1)
-        for p in files
-        if (m := re.match(r"^/sys/class/hwmon/(hwmon\d+)/name$", p))
+        for p in sensor_paths
+        if (m := _HWMON_NAME.match(p))
     }
     zones = {
         m.group(1): files[p].strip() or m.group(1)
-        for p in files
-        if (m := re.match(r"^/sys/class/thermal/(thermal_zone\d+)/type$", p))
+        for p in sensor_paths
+        if (m := _THERMAL_TYPE.match(p))
     }
     chip_uses, zone_uses = Counter(chips.values()), Counter(zones.values())
     result: list[Temperature] = []
-    for path in sorted(files, key=_natural):
-        value = files[path].strip()
-        if not value:
-            continue
+    for path in sorted(sensor_paths, key=_natural):
         if m := _HWMON.match(path):
+            value = files[path].strip()
+            if not value:
+                continue
             hwmon, k = m.groups()
             chip = chips.get(hwmon, hwmon)
             if chip_uses[chip] > 1:
@@ -57,6 +62,9 @@ def parse(files: Mapping[str, str]) -> list[Temperature]:
             label = files.get(f"/sys/class/hwmon/{hwmon}/temp{k}_label", "").strip()
             result.append(Temperature(f"{chip}/{label or 'temp' + k}", _celsius(value, path)))
         elif m := _THERMAL.match(path):
+            value = files[path].strip()
+            if not value:
+                continue
             zone = m.group(1)
             kind = zones.get(zone, zone)
             if zone_uses[kind] > 1:
@@ -71,4 +79,4 @@ def _celsius(value: str, path: str) -> float:
 
 def _natural(path: str) -> list[object]:
     """hwmon2 before hwmon10, temp2 before temp10."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
+    return [int(t) if t.isdigit() else t for t in _DIGITS.split(path)]
