@@ -7,6 +7,7 @@ demo: setup
 test: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	cd web && npm test --silent
 	.venv/bin/pytest
 
 setup:

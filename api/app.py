@@ -11,13 +11,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
+from api.admin import AdminController
+from api.auth import AuthController, auth_middleware
+from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
+from api.jobs import JobBoard
+from api.network import NetworkController, NetworkService, WakeActions
 from api.routes import HostController, health, live
 from api.services import HostService
+from api.timeseries import TimeSeriesController
+from api.topology import TopologyService, topology
+from mirror.audit import AuditLog
+from mirror.auth import AuthService
+from mirror.control import CommandRunner
 from mirror.live import LiveHub
 
 if TYPE_CHECKING:
@@ -25,6 +36,12 @@ if TYPE_CHECKING:
     from mirror.storage import Store
 
 MINIMAL_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "minimal"
+BUILT_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
+
+
+def built_web_dir() -> Path | None:
+    """``web/dist`` when the UI has been built (``scripts/setup.sh``), else None (minimal page)."""
+    return BUILT_WEB_DIR if (BUILT_WEB_DIR / "index.html").is_file() else None
 
 
 def create_app(
@@ -33,16 +50,36 @@ def create_app(
     inventory: Inventory,
     *,
     static_dir: Path | None = None,
+    auth: AuthService | None = None,
+    wake: WakeActions | None = None,
+    control: CommandRunner | None = None,
 ) -> Litestar:
-    """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page."""
+    """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
+
+    ``auth`` (default: users and tokens in ``store``'s database) guards every route but
+    login and health; the static files (code, no data) are public so the login page loads.
+    """
     version = _version()
     database = store.dialect
     hosts = HostService(store, inventory)
-    route_handlers: list[Any] = [health, HostController, live]
+    auth = auth if auth is not None else AuthService(store.engine)
+    route_handlers: list[Any] = [health, HostController, live, AuthController]
+    route_handlers.append(NetworkController)  # ICMP, discovered addresses, Wake-on-LAN
+    route_handlers.append(TimeSeriesController)  # fleet overview, trends
+    route_handlers.append(topology)  # nodes + links from LLDP, MAC tables, cables
+    # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
+    route_handlers += [ControlController, command_stream, terminal, AdminController]
+    audit = AuditLog(store.engine)
+    jobs = JobBoard(control, audit) if control is not None else None
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
         route_handlers.append(
-            create_static_files_router(path="/", directories=[web_dir], html_mode=True)
+            create_static_files_router(
+                path="/",
+                directories=[web_dir],
+                html_mode=True,
+                opt={"exclude_from_auth": True},
+            )
         )
     return Litestar(
         route_handlers=route_handlers,
@@ -51,7 +88,18 @@ def create_app(
             "hub": _value(hub),
             "database": _value(database),
             "version": _value(version),
+            "auth_service": _value(auth),
+            "network": _value(NetworkService(store, inventory)),
+            "topology": _value(TopologyService(store, inventory)),
+            "wake": _value(wake),  # None without a poller: wake answers 503
+            "runner": _value(control),  # None without a poller: commands answer 503
+            "jobs": _value(jobs),
+            "audit": _value(audit),
+            "inventory": _value(inventory),
         },
+        middleware=[auth_middleware(auth)],
+        state=State({"audit": audit}),  # for the audit guard of routes outside api/control
+        on_shutdown=[jobs.close] if jobs is not None else [],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="MIRROR STAGE",

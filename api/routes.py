@@ -33,6 +33,7 @@ def health(
         hosts=hosts.count(),
         database=database,
         live_subscribers=hub.subscriber_count,
+        storage=hosts.storage_health(),
     )
 
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from api.ping import Ping, Reachability
+
 
 class Health(msgspec.Struct, kw_only=True):
     status: Literal["ok"]
@@ -16,10 +18,13 @@ class Health(msgspec.Struct, kw_only=True):
     hosts: int
     database: str  # SQLAlchemy dialect name: "sqlite" or "postgresql"
     live_subscribers: int
+    # The writer's backlog while the database refuses writes, and the storage jobs' runs.
+    storage: dict[str, Any] | None = None
 
 
 class Host(msgspec.Struct, kw_only=True):
     name: str
+    kind: str = "host"  # "host" (SSH or local) or "snmp" (a switch, router, AP, NAS)
     address: str | None  # None for a host known only from stored data
     groups: list[str]
     tags: list[str]
@@ -33,6 +38,8 @@ class Host(msgspec.Struct, kw_only=True):
     metrics: dict[str, float]  # latest value of each series
     metrics_ts: float | None  # unix seconds of the poll ``metrics`` came from
     info: dict[str, Any] | None
+    ping: Ping | None = None  # latest ICMP result of the host's address (api.network)
+    reachability: Reachability = "unknown"  # "ping-only": SSH fails but ping answers
 
 
 class HostDetail(Host, kw_only=True):
@@ -45,3 +52,6 @@ class Series(msgspec.Struct, kw_only=True, rename={"start": "from", "end": "to"}
     start: float  # unix seconds
     end: float
     points: list[tuple[float, float]]  # [ts, value], oldest first
+    tier: str = "raw"  # the tier picked for the range: "raw", "1m" or "1h"
+    step_s: float | None = None  # bucket width of each point; None: raw polls
+    sources: list[str] = msgspec.field(default_factory=list)  # tiers merged, oldest first

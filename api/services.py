@@ -16,13 +16,18 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from api.errors import BadRequest, NotFound
+from api.ping import ping_of, reachability
 from api.schemas import Host, HostDetail, Series
 from api.timeparse import parse_time
-from mirror.model import HostState
+from mirror.model import HostState, ping_address, ping_key
+from mirror.storage import query
 
 if TYPE_CHECKING:
-    from mirror.inventory import HostConfig, Inventory
+    from api import timeseries
+    from mirror.inventory import HostConfig, Inventory, SnmpDevice
     from mirror.storage import HostRow, Store
 
 DEFAULT_RANGE_S = 3600.0
@@ -41,17 +46,22 @@ class HostService:
 
     def list_hosts(self, *, include_stored: bool = False) -> list[Host]:
         rows = {row.name: row for row in self._store.host_rows()}
-        hosts = [_host(config, rows.pop(config.name, None)) for config in self._configs()]
+        pings = {ping_address(n): rows.pop(n) for n in list(rows) if ping_address(n) is not None}
+        hosts = [
+            _host(config, rows.pop(config.name, None), pings.get(config.address))
+            for config in self._configs()
+        ]
         if include_stored:
             hosts += [_host(None, rows[name]) for name in sorted(rows)]
-        return hosts
+        return [self._kinded(host) for host in hosts]
 
     def get_host(self, name: str) -> HostDetail:
         config = self._configs_by_name().get(name)
         row = self._store.host_row(name)
         if config is None and row is None:
             raise NotFound(f"unknown host {name!r}")
-        host = _host(config, row)
+        ping_row = self._store.host_row(ping_key(config.address)) if config is not None else None
+        host = self._kinded(_host(config, row, ping_row))
         return HostDetail(**_fields(host), series=self._store.series_names(name))
 
     def get_series(self, name: str, metric: str, start: str | None, end: str | None) -> Series:
@@ -68,11 +78,51 @@ class HostService:
             )
         if metric not in names:
             raise BadRequest(f"unknown metric {metric!r} for host {name!r}", {"available": names})
-        points = self._store.series(name, metric, start_ts, end_ts)
-        return Series(host=name, metric=metric, start=start_ts, end=end_ts, points=points)
+        result = query.series(self._store, name, metric, start_ts, end_ts)
+        return Series(
+            host=name,
+            metric=metric,
+            start=start_ts,
+            end=end_ts,
+            points=result.points,
+            tier=result.tier,
+            step_s=result.step_s,
+            sources=list(result.sources),
+        )
+
+    def fleet(self, metric: str) -> timeseries.Fleet:
+        from api import timeseries  # it imports this module for its controller
+
+        rows = [(config.name, True) for config in self._configs()]
+        return timeseries.fleet(self._store, rows, metric, self._clock())
+
+    def trend(
+        self, name: str, metric: str, start: str | None, end: str | None, limit: float | None
+    ) -> timeseries.Trend:
+        from api import timeseries
+
+        timeseries.check_series(self._store, name, metric, self._configs_by_name().__contains__)
+        now = self._clock()
+        end_ts = _time_arg("to", end, now, default=now)
+        start_ts = _time_arg("from", start, now, default=end_ts - timeseries.DEFAULT_TREND_S)
+        if start_ts >= end_ts:
+            raise BadRequest(f"'from' ({start_ts:.3f}) must be before 'to' ({end_ts:.3f})")
+        return timeseries.host_trend(self._store, name, metric, start_ts, end_ts, limit)
+
+    def storage_health(self) -> dict[str, Any]:
+        """The writer's backlog and the storage jobs' last runs (see mirror.storage.health)."""
+        return self._store.health.as_dict()
 
     def _configs(self) -> list[HostConfig]:
-        return list(self._inventory.hosts_resolved())
+        # SNMP devices are listed (and looked up) like hosts, after them, with kind "snmp".
+        devices = [_device_as_host(d) for d in self._inventory.snmp_resolved()]
+        return [*self._inventory.hosts_resolved(), *devices]
+
+    def _kinded(self, host: Host) -> Host:
+        snmp = {d.name for d in self._inventory.snmp_resolved()}
+        if host.name in snmp or (host.info or {}).get("kind") == "snmp":
+            return msgspec.structs.replace(host, kind="snmp")
+        return host
 
     def _configs_by_name(self) -> dict[str, HostConfig]:
         return {config.name: config for config in self._configs()}
@@ -87,10 +137,21 @@ def _time_arg(which: str, value: str | None, now: float, default: float) -> floa
         raise BadRequest(f"bad '{which}' time: {exc}") from None
 
 
-def _host(config: HostConfig | None, row: HostRow | None) -> Host:
+def _device_as_host(device: SnmpDevice) -> HostConfig:
+    # Identity only: the device's credentials (even their references) never reach the API.
+    from mirror.inventory import HostConfig
+
+    return HostConfig(
+        device.name, device.address, device.groups, device.tags, device.mac, False, None
+    )
+
+
+def _host(config: HostConfig | None, row: HostRow | None, ping_row: HostRow | None = None) -> Host:
     # Only identity fields are copied from the inventory: its ssh block (user, key file,
     # password reference) is never read here, so it cannot leak into a response.
     name = config.name if config is not None else row.name  # type: ignore[union-attr]
+    ping = ping_of(ping_row)
+    state = row.state if row is not None else HostState.PENDING
     return Host(
         name=name,
         address=config.address if config is not None else None,
@@ -106,6 +167,8 @@ def _host(config: HostConfig | None, row: HostRow | None) -> Host:
         metrics=dict(row.metrics) if row is not None else {},
         metrics_ts=row.metrics_ts if row is not None else None,
         info=row.info if row is not None else None,
+        ping=ping,
+        reachability=reachability(state, ping),
     )
 
 

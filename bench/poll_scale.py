@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mirror.inventory import Inventory  # noqa: E402
-from mirror.sim import LabServer, ensure_keys, make_lab  # noqa: E402
-from mirror.storage import Store  # noqa: E402
-from poller.scheduler import Scheduler  # noqa: E402
-from poller.ssh import KnownHosts  # noqa: E402
-from poller.writer import BatchWriter  # noqa: E402
+from mirror.inventory import Inventory
+from mirror.sim import LabServer, ensure_keys, make_lab
+from mirror.storage import Store
+from poller.scheduler import Scheduler
+from poller.ssh import KnownHosts
+from poller.writer import BatchWriter
 
 PORT = 22078
 INTERVAL_S = 5.0

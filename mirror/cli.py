@@ -17,6 +17,8 @@ from pathlib import Path
 
 from mirror.errors import ConfigError, MirrorError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
+from mirror.controlcli import add_control_commands
+from mirror.netcli import add_network_commands
 from mirror.settings import Settings
 
 log = logging.getLogger("mirror")
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         # Their INFO lines narrate every connection and migration step.
-        for noisy in ("asyncssh", "alembic"):
+        for noisy in ("asyncssh", "alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
@@ -91,14 +93,53 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(metavar="ACTION")
     p = db_sub.add_parser("upgrade", help="create or migrate the schema ($MIRROR_DATABASE_URL)")
     p.set_defaults(func=cmd_db_upgrade)
+    p = db_sub.add_parser("info", help="back end, features in use, table sizes and row counts")
+    p.set_defaults(func=cmd_db_info)
 
     p = sub.add_parser(
         "demo", help="run EGO on SQLite against this machine and a simulated lab on 127.77.0.0/24"
     )
     p.add_argument("--hosts", type=int, default=24, help="simulated hosts (default 24)")
     p.add_argument("--port", type=int, help="web port (default 8077)")
+    p.add_argument("--sim-port", type=int, default=22077, help="simulated SSH port (22077)")
+    p.add_argument(
+        "--snmp-port", type=int, default=16161, help="UDP port of the simulated switch and router"
+    )
     p.set_defaults(func=cmd_demo)
+    _add_auth_commands(sub)
+    add_network_commands(sub)  # sweep, wake, adopt (mirror.netcli)
+    add_control_commands(sub)  # run, action, tunnel, audit (mirror.controlcli)
     return parser
+
+
+def _add_auth_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from mirror.auth import ROLES, SCOPES
+
+    user = sub.add_parser("user", help="web UI accounts (password + TOTP)")
+    user_sub = user.add_subparsers(metavar="ACTION")
+    p = user_sub.add_parser("add", help="create an account; shows its TOTP enrolment QR code")
+    p.add_argument("name")
+    p.add_argument("--role", choices=ROLES, default="admin", help="default: admin (the owner)")
+    p.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    p.add_argument("--reset", action="store_true", help="re-enrol an existing account")
+    p.add_argument("--no-qr", action="store_true", help="print only the otpauth URI")
+    p.set_defaults(func=cmd_user_add)
+    p = user_sub.add_parser("list", help="list accounts")
+    p.set_defaults(func=cmd_user_list)
+
+    token = sub.add_parser("token", help="API tokens for scripts and the CLI")
+    token_sub = token.add_subparsers(metavar="ACTION")
+    p = token_sub.add_parser("create", help="create a token (shown once)")
+    p.add_argument("--scope", choices=SCOPES, required=True)
+    p.add_argument("--name", default="script", help="what it is for")
+    p.add_argument("--user", help="act as this account (its role applies)")
+    p.add_argument("--expires-days", type=float, help="default: never")
+    p.set_defaults(func=cmd_token_create)
+    p = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    p.set_defaults(func=cmd_token_list)
+    p = token_sub.add_parser("revoke", help="revoke a token by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_token_revoke)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -140,9 +181,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.ERROR)
     settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
-    host = _find_host(inventory, args.host)
+    device = next((d for d in inventory.snmp_resolved() if d.name == args.host), None)
+    host = _find_host(inventory, args.host) if device is None else None
 
     async def twice() -> PollResult:
+        if device is not None:  # a switch, router or AP from the inventory's snmp list
+            from poller.snmp import poll_twice
+
+            return await poll_twice(device)
+        assert host is not None
         poller = HostPoller(
             host,
             KnownHosts(settings.known_hosts_path),
@@ -178,6 +225,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 ensure_ascii=False,
             )
         )
+    elif device is not None:
+        from mirror.render_snmp import render_device
+
+        print(render_device(result.status, snapshot))
     else:
         print(render_poll(result.status, snapshot))
     return 0 if snapshot is not None else 1
@@ -210,6 +261,17 @@ def cmd_trust(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_info(args: argparse.Namespace) -> int:
+    from mirror.storage import Store
+    from mirror.storage.info import describe
+
+    settings = _settings(args)
+    with Store.open(settings.database_url) as store:
+        for line in describe(store).lines():
+            print(line)
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from mirror.runtime import open_store
 
@@ -223,7 +285,60 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from mirror.demo import run_demo
 
-    asyncio.run(run_demo(hosts=args.hosts, port=args.port))
+    asyncio.run(
+        run_demo(hosts=args.hosts, port=args.port, sim_port=args.sim_port, snmp_port=args.snmp_port)
+    )
+    return 0
+
+
+def _auth_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from mirror.auth import AuthService
+    from mirror.storage import Store
+
+    # Not mirror.runtime.open_store: that imports the poller and the API (half a second).
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.database_url)
+    store.upgrade()
+    return AuthService(store.engine)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from mirror.auth.commands import enrolment_text, read_new_password
+
+    password = read_new_password(args.password_env)
+    user = _auth_service(args).add_user(args.name, password, args.role, replace=args.reset)
+    print(enrolment_text(user, qr=not args.no_qr))
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    for user in _auth_service(args).list_users():
+        print(f"{user['name']}\t{user['role']}" + ("\tdisabled" if user["disabled"] else ""))
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from mirror.auth.commands import print_token
+
+    expires = args.expires_days * 86400 if args.expires_days else None
+    info, secret = _auth_service(args).create_token(
+        args.name, args.scope, user=args.user, expires_in_s=expires
+    )
+    print_token(info, secret)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from mirror.auth.commands import token_table
+
+    print(token_table(_auth_service(args).list_tokens()))
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    info = _auth_service(args).revoke_token(args.id)
+    print(f"token {info.id} ({info.name}) revoked")
     return 0
 
 

@@ -8,37 +8,46 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
+from mirror.auth import AuthService
+from mirror.auth.crypto import new_token
+from mirror.demo_gear import SNMP_PORT, start_gear_or_note
 from mirror.inventory import Inventory
-from mirror.runtime import serve
+from mirror.runtime import open_store, serve
 from mirror.settings import Settings
 from mirror.sim import LabServer, ensure_keys, make_lab
+from mirror.sim.gear import host_mac
 
 log = logging.getLogger(__name__)
 
 SIM_PORT = 22077
+DEMO_USER = "demo"
+DEMO_LINK_TTL_S = 3600
 FLAPPY_HOST_INDEX = 6  # one host goes down and comes back, "rebooted"
 
 
-def demo_inventory(lab, client_key: Path) -> dict:  # type: ignore[no-untyped-def]
+def demo_inventory(lab, client_key: Path, sim_port: int = SIM_PORT, gear=None) -> dict:  # type: ignore[no-untyped-def]
+    """The lab as an inventory; ``gear`` adds the simulated switch and router (snmp, cables)."""
     return {
         "poll": {"interval_s": 5, "timeout_s": 4, "slow_every_s": 30},
         "subnets": [{"name": "demo-lab", "cidr": "127.77.0.0/24"}],
         "defaults": {
             "ssh": {
                 "user": "demo",
-                "port": SIM_PORT,
+                "port": sim_port,
                 "key_file": str(client_key),
                 "agent": False,
                 # The simulator makes its key on first run: record it, as a newcomer would.
                 "trust_on_first_use": True,
             }
         },
-        "groups": {"lab": {}, "servers": {}, "workstations": {}, "ego": {}},
+        "groups": {"lab": {}, "servers": {}, "workstations": {}, "ego": {}, "network": {}},
         "hosts": [
             {
                 "name": "ego",
@@ -53,14 +62,18 @@ def demo_inventory(lab, client_key: Path) -> dict:  # type: ignore[no-untyped-de
                     "address": h.address,
                     "groups": ["lab", "servers" if i % 3 else "workstations"],
                     "tags": [h.profile],
+                    "mac": host_mac(h),  # what the simulated switch and router list
                 }
                 for i, h in enumerate(lab)
             ),
         ],
+        **(gear or {}),
     }
 
 
-async def run_demo(hosts: int = 24, port: int | None = None) -> None:
+async def run_demo(
+    hosts: int = 24, port: int | None = None, sim_port: int = SIM_PORT, snmp_port: int = SNMP_PORT
+) -> None:
     base = Settings.from_env()
     data_dir = Path(os.environ.get("MIRROR_DATA_DIR", ".mirror-demo")).resolve()
     settings = replace(
@@ -74,26 +87,57 @@ async def run_demo(hosts: int = 24, port: int | None = None) -> None:
     host_key, client_key, client_pub = ensure_keys(data_dir / "sim-keys")
     lab = make_lab(hosts)
     flappy = lab[FLAPPY_HOST_INDEX].name if len(lab) > FLAPPY_HOST_INDEX else None
-    server = LabServer(lab, SIM_PORT, host_key, client_pub, flappy=flappy)
+    server = LabServer(lab, sim_port, host_key, client_pub, flappy=flappy)
     await server.start()
-    data = demo_inventory(lab, client_key)
+    gear, gear_text = await start_gear_or_note(lab, data_dir, snmp_port)
+    data = demo_inventory(lab, client_key, sim_port, gear.inventory() if gear else None)
     settings.inventory_path.write_text(
         "# Written by `mirror demo`: the simulated lab. Not the owner's inventory.\n"
         + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     )
     inventory = Inventory.from_dict(data, source=str(settings.inventory_path))
     url = f"http://{settings.bind_host}:{settings.bind_port}/"
+    login_text = demo_login(settings, url)
     print(
         f"\nMIRROR STAGE demo — this machine plus {len(lab)} simulated hosts on 127.77.0.0/24"
-        f" ({flappy} goes down and comes back).\n"
+        + (f" ({flappy} goes down and comes back)" if flappy else "")
+        + ".\n"
         f"  web UI      {url}\n"
         f"  API         {url}api/hosts   (OpenAPI: {url}schema)\n"
         f"  one host    mirror poll --host {lab[0].name} -i {settings.inventory_path}\n"
+        f"{gear_text}"
+        f"  topology    {url}api/topology\n"
         f"  data        {data_dir}\n"
+        f"{login_text}"
         "Ctrl-C stops it.\n",
         flush=True,
     )
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, `timeout`, terminate()) stops as Ctrl-C does, so the finally
+        # blocks run: the writer flushes and the snmpsim processes do not outlive the demo.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         await serve(settings, inventory)
     finally:
         await server.stop()
+        if gear is not None:
+            gear.stop()
+
+
+def demo_login(settings: Settings, url: str) -> str:
+    """(Re)create the demo account with a fresh password; say how to log in, plainly a demo."""
+    store = open_store(settings)
+    try:
+        auth = AuthService(store.engine)
+        password = new_token("demo-")[:17]
+        user = auth.add_user(DEMO_USER, password, "admin", replace=True)
+        link = auth.create_login_link(DEMO_USER, ttl_s=DEMO_LINK_TTL_S)
+    finally:
+        store.close()
+    return (
+        "  log in      THIS IS A DEMO ACCOUNT (reset each time `mirror demo` starts):\n"
+        f"              {url}api/auth/link?token={link}\n"
+        "              (one-time link, valid 1 hour)\n"
+        f"              or user {user.name!r}, password {password!r}, and a code from an\n"
+        f"              authenticator given {user.totp_uri}\n"
+    )

@@ -5,6 +5,8 @@ Series names
 A series is a ``metric`` optionally followed by an ``[instance]``:
 ``cpu.busy_pct``, ``cpu.busy_pct[3]``, ``net.rx_bytes_per_s[eth0]``,
 ``fs.used_pct[/home]``, ``temp.celsius[coretemp/Package id 0]``, ``gpu.util_pct[0]``.
+ICMP series (stored under ``ping_key(address)``): ``ping.up`` (1/0), ``ping.rtt_min_ms``,
+``ping.rtt_avg_ms``, ``ping.rtt_max_ms``, ``ping.jitter_ms``, ``ping.loss_pct``.
 The instance is everything between the first ``[`` and the final ``]``, so mount
 points and sensor labels need no escaping. Units are in the metric name.
 """
@@ -25,6 +27,21 @@ class HostState(StrEnum):
     HOSTKEY_UNKNOWN = "hostkey-unknown"
     TIMEOUT = "timeout"
     ERROR = "error"
+
+
+# ICMP results of an address are stored as their own "host" named ``ping/ADDRESS``: they come
+# on their own clock, and a host whose SSH is down still answers (or not) to ping. "/" is
+# never in an inventory name, so such a key cannot collide with a host.
+PING_PREFIX = "ping/"
+
+
+def ping_key(address: str) -> str:
+    return PING_PREFIX + address
+
+
+def ping_address(key: str) -> str | None:
+    """The address of a ``ping/ADDRESS`` storage key; None for any other host name."""
+    return key[len(PING_PREFIX) :] if key.startswith(PING_PREFIX) else None
 
 
 def series_name(metric: str, instance: str | int | None = None) -> str:

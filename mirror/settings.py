@@ -1,8 +1,15 @@
-"""Settings read once from the environment (12-factor), with defaults that need no setup."""
+"""Settings read once from the environment (12-factor), with defaults that need no setup.
+
+Storage tiers (issue 3) keep data for a duration each; durations are a number and a unit
+(``s m h d w y``): ``MIRROR_RETENTION_RAW`` (default ``48h``), ``MIRROR_RETENTION_1M``
+(``30d``), ``MIRROR_RETENTION_1H`` (``730d``, two years), and ``MIRROR_COMPRESS_AFTER``
+(``6h``: TimescaleDB only, the age after which raw chunks are compressed).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +23,10 @@ class Settings:
     inventory_path: Path
     bind_host: str
     bind_port: int
+    retention_raw_s: float = 48 * 3600.0
+    retention_1m_s: float = 30 * 86400.0
+    retention_1h_s: float = 730 * 86400.0
+    compress_after_s: float = 6 * 3600.0
 
     @property
     def known_hosts_path(self) -> Path:
@@ -47,4 +58,27 @@ class Settings:
             inventory_path=Path(env.get("MIRROR_INVENTORY", "inventory.yaml")).expanduser(),
             bind_host=env.get("MIRROR_BIND", "127.0.0.1"),
             bind_port=int(port),
+            retention_raw_s=_duration(env, "MIRROR_RETENTION_RAW", "48h"),
+            retention_1m_s=_duration(env, "MIRROR_RETENTION_1M", "30d"),
+            retention_1h_s=_duration(env, "MIRROR_RETENTION_1H", "730d"),
+            compress_after_s=_duration(env, "MIRROR_COMPRESS_AFTER", "6h"),
         )
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdwy])$")
+_DURATION_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"48h"``, ``"30d"``, ``"2y"``…; ``ValueError`` naming the forms otherwise."""
+    match = _DURATION.match(text.strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration such as 90m, 48h, 30d, 2y")
+    return float(match.group(1)) * _DURATION_UNIT_S[match.group(2)]
+
+
+def _duration(env: dict[str, str], name: str, default: str) -> float:
+    try:
+        return parse_duration(env.get(name) or default)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None

@@ -66,6 +66,7 @@ class HostPoller:
         self._timeout_s = timeout_s
         self._slow_every_s = slow_every_s
         self._conn: asyncssh.SSHClientConnection | None = None
+        self._connect_lock = asyncio.Lock()  # the poll and a command may both want to connect
         self._reflector: Reflector | None = None
         self._prev_fast: FastSample | None = None
         self._prev_slow: SlowSample | None = None
@@ -132,13 +133,25 @@ class HostPoller:
         if self.host.local:
             self._reflector = await LocalReflector.start()
             return
-        self._conn = await connect(self.host, self._known_hosts)
+        await self.connection()
+        assert self._conn is not None
         try:
             self._reflector = await SshReflector.start(self._conn)
         except (asyncssh.Error, OSError) as exc:
             raise map_error(exc) from exc
         # A new session needs identity (and a slow sample) straight away.
         self._next_slow_at = 0.0
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        """The host's live SSH connection, for commands, terminals and tunnels (each a new
+        channel on it: no new login). Opened here, with the poll's known_hosts rules, when
+        the poller has none yet; the poll then reuses it. Raises ``CollectError``."""
+        if self.host.local or self.host.ssh is None:
+            raise ConfigError(f"{self.host.name} is read locally, without SSH")
+        async with self._connect_lock:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await connect(self.host, self._known_hosts)
+            return self._conn
 
     async def _drop_session(self) -> None:
         reflector, conn = self._reflector, self._conn

@@ -70,6 +70,10 @@ class Scheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self.stats = PollStats()
 
+    def poller(self, name: str) -> HostPoller | None:
+        """The loop of host ``name`` (the command runner borrows its connection)."""
+        return next((p for p in self.pollers if p.host.name == name), None)
+
     async def start(self) -> None:
         for poller in self.pollers:
             task = asyncio.create_task(self._loop(poller), name=f"poll:{poller.host.name}")

@@ -23,7 +23,7 @@ apt_install() {
 
 apt_install python3-venv
 if [ $want_test -eq 1 ]; then
-  apt_install openssh-server openssh-client snmpd snmp fping prometheus-node-exporter chromium fonts-noto-cjk
+  apt_install openssh-server openssh-client snmpd snmp fping iproute2 prometheus-node-exporter chromium fonts-noto-cjk
   # sshd started by the tests runs as root but logs in as a user whose shell is /bin/sh.
   if [ "$(id -u)" -eq 0 ]; then
     id mirrortest >/dev/null 2>&1 || useradd -m -s /bin/sh mirrortest
@@ -39,5 +39,12 @@ if [ $want_test -eq 1 ]; then
   .venv/bin/pip install -q -e '.[test]'
 else
   .venv/bin/pip install -q -e .
+fi
+# The web UI (web/, Vite + TypeScript) is built into web/dist, which `mirror serve` serves;
+# without npm the minimal page in web/minimal is served instead.
+if command -v npm >/dev/null 2>&1; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run -s build >/dev/null)
+else
+  echo "setup: npm not found: web UI not built (the minimal page is served instead)" >&2
 fi
 echo "setup: ok"

@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from api.app import create_app
 from api.timeparse import parse_time
+from mirror.auth import AuthService
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
 from mirror.model import HostState, PollStatus, Snapshot
@@ -121,8 +122,17 @@ async def server(store: Store, hub: LiveHub, inventory: Inventory) -> AsyncItera
 
 
 @pytest.fixture
-async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"http://{server}", timeout=10) as client:
+def auth_headers(store: Store) -> dict[str, str]:
+    """A read token: every route but login and health needs a session or a token."""
+    _, secret = AuthService(store.engine).create_token("tests", "read")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+async def client(server: str, auth_headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=f"http://{server}", timeout=10, headers=auth_headers
+    ) as client:
         yield client
 
 
@@ -338,6 +348,7 @@ async def test_internal_error_is_logged_not_shown(
     inventory: Inventory,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    auth_headers: dict[str, str],
 ) -> None:
     def broken() -> list[Any]:
         raise RuntimeError("boom at /very/secret/place")
@@ -345,7 +356,7 @@ async def test_internal_error_is_logged_not_shown(
     monkeypatch.setattr(store, "host_rows", broken)
     caplog.set_level(logging.ERROR, logger="api.errors")
     async for address in _serve(create_app(store, hub, inventory)):
-        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+        async with httpx.AsyncClient(base_url=f"http://{address}", headers=auth_headers) as client:
             response = await client.get("/api/hosts")
     assert response.status_code == 500
     assert response.json() == {"error": "internal error"}
@@ -357,7 +368,9 @@ async def test_storage_down_is_503(tmp_path: Path, hub: LiveHub, inventory: Inve
     store = Store.open(f"sqlite:///{tmp_path / 'empty.db'}")  # never upgraded: no tables
     try:
         async for address in _serve(create_app(store, hub, inventory)):
-            async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            # No auth tables either: the token check itself meets the missing database.
+            headers = {"Authorization": "Bearer mst_whatever"}
+            async with httpx.AsyncClient(base_url=f"http://{address}", headers=headers) as client:
                 response = await client.get("/api/hosts")
                 health = await client.get("/api/health")
     finally:
@@ -378,7 +391,7 @@ async def _until(predicate: Any, timeout_s: float = 5.0) -> None:
 
 
 async def test_websocket_receives_published_events(
-    server: str, hub: LiveHub, client: httpx.AsyncClient
+    server: str, hub: LiveHub, client: httpx.AsyncClient, auth_headers: dict[str, str]
 ) -> None:
     event = {
         "type": "host",
@@ -390,7 +403,7 @@ async def test_websocket_receives_published_events(
         "metrics": {"cpu.busy_pct": 42.0, "fs.used_pct[/홈]": 50.5},
         "info": {"os": "데비안"},
     }
-    async with ws_connect(f"ws://{server}/api/live") as ws:
+    async with ws_connect(f"ws://{server}/api/live", additional_headers=auth_headers) as ws:
         await _until(lambda: hub.subscriber_count == 1)
         assert (await client.get("/api/health")).json()["live_subscribers"] == 1
         hub.publish(event)
@@ -403,8 +416,13 @@ async def test_websocket_receives_published_events(
     await _until(lambda: hub.subscriber_count == 0)
 
 
-async def test_websocket_client_vanishing_mid_stream(server: str, hub: LiveHub) -> None:
-    sockets = [await ws_connect(f"ws://{server}/api/live") for _ in range(3)]
+async def test_websocket_client_vanishing_mid_stream(
+    server: str, hub: LiveHub, auth_headers: dict[str, str]
+) -> None:
+    sockets = [
+        await ws_connect(f"ws://{server}/api/live", additional_headers=auth_headers)
+        for _ in range(3)
+    ]
     await _until(lambda: hub.subscriber_count == 3)
     for ws in sockets:
         ws.transport.abort()  # no close frame: as a browser tab that was killed
@@ -478,12 +496,12 @@ def test_api_imports_nothing_from_poller() -> None:
 
 
 async def test_server_stops_with_a_client_still_subscribed(
-    store: Store, hub: LiveHub, inventory: Inventory
+    store: Store, hub: LiveHub, inventory: Inventory, auth_headers: dict[str, str]
 ) -> None:
     # Ctrl-C on `mirror serve` while a browser tab is open must not hang on the stream.
     started = None
     async for address in _serve(create_app(store, hub, inventory)):
-        ws = await ws_connect(f"ws://{address}/api/live")
+        ws = await ws_connect(f"ws://{address}/api/live", additional_headers=auth_headers)
         await _until(lambda: hub.subscriber_count == 1)
         started = time.monotonic()
     assert started is not None and time.monotonic() - started < 5
@@ -506,12 +524,19 @@ BROWSER_ARGS = [
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
-async def test_minimal_page_updates_rows_live(server: str, hub: LiveHub) -> None:
+async def test_minimal_page_updates_rows_live(server: str, hub: LiveHub, store: Store) -> None:
     async_api = pytest.importorskip("playwright.async_api")
     async with async_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
-            page = await browser.new_page()
+            auth = AuthService(store.engine)
+            auth.add_user("owner", "minimal-page-pw")
+            login = auth.login_with_link(auth.create_login_link("owner"), "127.0.0.1")
+            context = await browser.new_context()
+            await context.add_cookies(
+                [{"name": "mirror_session", "value": login.token, "url": f"http://{server}/"}]
+            )
+            page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(f"http://{server}/")

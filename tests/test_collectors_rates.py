@@ -210,7 +210,9 @@ def test_slow_metrics_top_cpu_from_two_samples() -> None:
         "cpu_pct": 2.5,  # 150 ticks / 100 Hz / 60 s
         "rss_bytes": p1.rss_pages * 4096,
     }
-    assert series["fs.used_pct[/]"] == pytest.approx(23.05114933125115)
+    # The series is stored to 0.01 % (PCT_PLACES); info keeps df's full ratio.
+    assert series["fs.used_pct[/]"] == 23.05
+    assert info["filesystems"][0]["used_pct"] == pytest.approx(23.05114933125115)
     rebooted = dataclasses.replace(cur, uptime_s=5.0)
     assert sample.slow_metrics(slow, rebooted)[1]["top_cpu"] == []
 

@@ -49,6 +49,11 @@ from mirror.errors import ParseError
 from mirror.model import series_name
 
 T = TypeVar("T")
+# Series are stored to these places (0.01 %, 0.1 per second): finer than what the tick and
+# counter deltas resolve over a 5 s poll, and it halves their size in storage (issue 3:
+# a ratio's full float64 costs 8 bytes in mirror.storage.codec, 0.01 % costs 2).
+PCT_PLACES = 2
+RATE_PLACES = 1
 _PID_STAT = re.compile(r"^/proc/(\d+)/stat$")
 # uname -m values of 32-bit kernels, whose /proc/net/dev and /proc/diskstats
 # counters are 32-bit unsigned longs.
@@ -169,9 +174,9 @@ def fast_metrics(
         "swap.used_bytes": mem.swap_total_bytes - mem.swap_free_bytes,
     }
     if mem.total_bytes > 0:
-        m["mem.used_pct"] = used / mem.total_bytes * 100
+        m["mem.used_pct"] = round(used / mem.total_bytes * 100, PCT_PLACES)
     if mem.swap_total_bytes > 0:  # no swap: no percentage rather than a fake 0
-        m["swap.used_pct"] = m["swap.used_bytes"] / mem.swap_total_bytes * 100
+        m["swap.used_pct"] = round(m["swap.used_bytes"] / mem.swap_total_bytes * 100, PCT_PLACES)
     for t in cur.temperatures:
         m[series_name("temp.celsius", t.label)] = t.celsius
 
@@ -198,7 +203,7 @@ def fast_metrics(
                 rates[name] *= SECTOR_BYTES
         if rates["disk.busy_pct"] is not None:  # ms of I/O per s of wall time → %
             rates["disk.busy_pct"] = min(rates["disk.busy_pct"] / 10, 100.0)
-        m |= {series_name(k, dev): v for k, v in rates.items() if v is not None}
+        m |= {series_name(k, dev): _rounded(k, v) for k, v in rates.items() if v is not None}
     for iface in sorted(cur.net.keys() & prev.net.keys()):
         if iface == "lo":
             continue
@@ -207,7 +212,7 @@ def fast_metrics(
         for key in NetCounters.__slots__:
             r = _rate(getattr(a, key), getattr(b, key), dt_s, counter_bits)
             if r is not None:
-                m[series_name(f"net.{key}_per_s", iface)] = r
+                m[series_name(f"net.{key}_per_s", iface)] = round(r, RATE_PLACES)
     return m
 
 
@@ -224,7 +229,7 @@ def slow_metrics(
         # Like df: reserved blocks count neither as used nor as available.
         if fs.used_bytes + fs.available_bytes > 0:
             row["used_pct"] = fs.used_bytes / (fs.used_bytes + fs.available_bytes) * 100
-            m[series_name("fs.used_pct", fs.mount)] = row["used_pct"]
+            m[series_name("fs.used_pct", fs.mount)] = round(row["used_pct"], PCT_PLACES)
         filesystems.append(row)
     for gpu in cur.gpus:
         for metric, value in (
@@ -287,7 +292,11 @@ def _cpu_pct(a: CpuTimes, b: CpuTimes, core: int | None) -> dict[str, float]:
         "cpu.idle_pct": d["idle"] / total * 100,
     }
     pct["cpu.busy_pct"] = 100 - pct["cpu.idle_pct"] - pct["cpu.iowait_pct"]
-    return {series_name(k, core): v for k, v in pct.items()}
+    return {series_name(k, core): round(v, PCT_PLACES) for k, v in pct.items()}
+
+
+def _rounded(name: str, value: float) -> float:
+    return round(value, PCT_PLACES if name.endswith("_pct") else RATE_PLACES)
 
 
 def _rate(prev: int, cur: int, dt_s: float, bits: int) -> float | None:

@@ -6,21 +6,29 @@ settings merged (defaults < groups in listed order < host).
 """
 
 from mirror.inventory.models import (
+    Cable,
+    CableEnd,
     Defaults,
     Group,
     HostConfig,
     HostEntry,
     Inventory,
     PollConfig,
+    SecretRef,
+    SnmpDevice,
+    SnmpEntry,
     SshConfig,
     SshSettings,
     Subnet,
     resolve_password,
+    resolve_secret,
 )
 from mirror.inventory.problems import InventoryError, Problem
 from mirror.inventory.yamlfile import check_file, load_inventory
 
 __all__ = [
+    "Cable",
+    "CableEnd",
     "Defaults",
     "Group",
     "HostConfig",
@@ -29,10 +37,14 @@ __all__ = [
     "InventoryError",
     "PollConfig",
     "Problem",
+    "SecretRef",
+    "SnmpDevice",
+    "SnmpEntry",
     "SshConfig",
     "SshSettings",
     "Subnet",
     "check_file",
     "load_inventory",
     "resolve_password",
+    "resolve_secret",
 ]

@@ -157,9 +157,42 @@ class PollConfig(_Model):
         return value
 
 
+MAX_SWEEP_ADDRESSES = 4096  # a /20; a bigger subnet is swept only in parts (RFC 7707 on v6)
+
+
 class Subnet(_Model):
+    """A subnet EGO sweeps with ICMP, and where Wake-on-LAN packets for its hosts go.
+
+    ``sweep`` unset means: swept when it has at most ``MAX_SWEEP_ADDRESSES`` addresses.
+    ``wol_broadcast`` unset means the subnet's own broadcast address (directed broadcast).
+    """
+
     name: Name
     cidr: Annotated[IPv4Network | IPv6Network, PlainValidator(_cidr)]
+    sweep: bool | None = None
+    sweep_interval_s: Seconds = 30.0
+    wol_broadcast: Annotated[str, AfterValidator(_address)] | None = None
+    wol_port: Port = 9
+
+    @property
+    def sweeps(self) -> bool:
+        return self.sweep if self.sweep is not None else self.sweep_size <= MAX_SWEEP_ADDRESSES
+
+    @property
+    def sweep_size(self) -> int:
+        return self.cidr.num_addresses
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweepable(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        cidr = info.data.get("cidr")
+        size = cidr.num_addresses if cidr is not None else 0
+        if value and size > MAX_SWEEP_ADDRESSES:
+            raise ValueError(
+                f"{cidr} has {size} addresses, more than a sweep's {MAX_SWEEP_ADDRESSES}: "
+                "split it into smaller subnets or set sweep: false"
+            )
+        return value
 
 
 class SshSettings(_Model):
@@ -174,6 +207,7 @@ class SshSettings(_Model):
     config_host: Text | None = None
     trust_on_first_use: bool | None = None
     connect_timeout_s: Seconds | None = None
+    sudo: bool | None = None  # commands may ask for `sudo -n` on this host (issue 6)
 
     @model_validator(mode="after")
     def _one_password_source(self) -> Self:
@@ -200,6 +234,142 @@ class HostEntry(_Model):
     ssh: SshSettings | None = None
 
 
+_SNMP_VERSIONS = ("2c", "3")
+SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+SNMP_PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
+DEFAULT_SNMP_PORT = 161
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # `version: 3` in YAML
+        if isinstance(value, str) and value.upper() in (c.upper() for c in choices):
+            return next(c for c in choices if c.upper() == value.upper())
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"must be one of {listed}, got {shown(value)}")
+
+    return check
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+class SnmpEntry(_Model):
+    """A switch, router, AP or NAS read over SNMP (v2c or v3); secrets only by reference."""
+
+    name: Name
+    address: Annotated[str, AfterValidator(_address)]
+    port: Port = DEFAULT_SNMP_PORT
+    version: Annotated[str, PlainValidator(_one_of(_SNMP_VERSIONS))] = "2c"
+    community_env: EnvName | None = None
+    community_file: Text | None = None
+    user: Text | None = None
+    auth_protocol: Annotated[str, PlainValidator(_one_of(SNMP_AUTH_PROTOCOLS))] = "SHA"
+    auth_env: EnvName | None = None
+    auth_file: Text | None = None
+    priv_protocol: Annotated[str, PlainValidator(_one_of(SNMP_PRIV_PROTOCOLS))] = "AES"
+    priv_env: EnvName | None = None
+    priv_file: Text | None = None
+    groups: list[Name] = Field(default_factory=list)
+    tags: list[Text] = Field(default_factory=list)
+    mac: Annotated[str, BeforeValidator(_mac)] | None = None
+    interval_s: Seconds = 5.0  # interface counters, CPU, memory
+    table_interval_s: Seconds = 60.0  # LLDP, MAC and ARP tables, sensors, interface names
+    timeout_s: Seconds = 2.0  # per request; a poll may retry once within its interval
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        v3 = ("user", "auth_env", "auth_file", "priv_env", "priv_file")
+        if self.version == "2c":
+            if (self.community_env is None) == (self.community_file is None):
+                raise ValueError("SNMP v2c needs exactly one of community_env and community_file")
+            stray = [k for k in v3 if getattr(self, k) is not None]
+            if stray:
+                raise ValueError(f"{stray[0]} is for SNMP v3; this device has version '2c'")
+            return self
+        if self.community_env is not None or self.community_file is not None:
+            raise ValueError(
+                "community_env/community_file are for v2c; v3 uses user, auth_*, priv_*"
+            )
+        if self.user is None:
+            raise ValueError("SNMP v3 needs user")
+        if (self.auth_env is None) == (self.auth_file is None):
+            raise ValueError("SNMP v3 needs exactly one of auth_env and auth_file")
+        if self.priv_env is not None and self.priv_file is not None:
+            raise ValueError("set only one of priv_env and priv_file")
+        return self
+
+
+class CableEnd(_Model):
+    node: Name  # a host or SNMP device name
+    port: Text | None = None  # the interface name on that node (ifName for SNMP gear)
+
+
+class ActionEntry(_Model):
+    """A named action (issue 6): ``command`` with ``{param}`` placeholders, each param a kind
+    (service, package, word, integer); values are checked and shell-quoted at run time."""
+
+    command: Text
+    params: dict[str, str] = Field(default_factory=dict)
+    sudo: bool = False
+    confirm: bool = False
+    description: str = ""
+    groups: list[Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _placeholders_are_params(self) -> Self:
+        from mirror.control.actions import PARAM_KINDS, placeholders
+
+        named = placeholders(self.command)
+        if named != set(self.params):
+            raise ValueError(
+                f"placeholders {sorted(named)} and params {sorted(self.params)} differ"
+            )
+        for name, kind in self.params.items():
+            if kind not in PARAM_KINDS:
+                raise ValueError(f"param {name!r}: kind must be one of {', '.join(PARAM_KINDS)}")
+        return self
+
+
+class Cable(_Model):
+    """A cable the owner declares (patch panel labels and all); drawn even with no LLDP."""
+
+    a: CableEnd
+    b: CableEnd
+    label: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a secret lives: an environment variable or a file; never the secret itself."""
+
+    env: str | None
+    file: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpDevice:
+    name: str
+    address: str
+    port: int
+    version: str  # "2c" or "3"
+    community: SecretRef | None  # v2c
+    user: str | None  # v3
+    auth_protocol: str
+    auth: SecretRef | None
+    priv_protocol: str
+    priv: SecretRef | None  # None: authNoPriv
+    groups: tuple[str, ...]
+    tags: tuple[str, ...]
+    mac: str | None
+    interval_s: float
+    table_interval_s: float
+    timeout_s: float
+    retries: int
+
+
 @dataclass(frozen=True, slots=True)
 class SshConfig:
     """Merged SSH settings of one host.
@@ -219,6 +389,7 @@ class SshConfig:
     config_host: str | None
     trust_on_first_use: bool
     connect_timeout_s: float
+    sudo: bool = False  # `sudo -n` allowed for commands and actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +409,9 @@ class Inventory(_Model):
     defaults: Defaults = Field(default_factory=Defaults)
     groups: dict[Name, Group] = Field(default_factory=dict)
     hosts: list[HostEntry] = Field(default_factory=list)
+    snmp: list[SnmpEntry] = Field(default_factory=list)
+    cables: list[Cable] = Field(default_factory=list)
+    actions: dict[Name, ActionEntry] = Field(default_factory=dict)
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
@@ -255,6 +429,33 @@ class Inventory(_Model):
 
     def hosts_resolved(self) -> list[HostConfig]:
         return [self._resolve(host) for host in self.hosts]
+
+    def snmp_resolved(self) -> list[SnmpDevice]:
+        return [self._resolve_snmp(entry) for entry in self.snmp]
+
+    def _resolve_snmp(self, entry: SnmpEntry) -> SnmpDevice:
+        def ref(env: str | None, file: str | None) -> SecretRef | None:
+            return None if env is None and file is None else SecretRef(env, self._path(file))
+
+        return SnmpDevice(
+            name=entry.name,
+            address=entry.address,
+            port=entry.port,
+            version=entry.version,
+            community=ref(entry.community_env, entry.community_file),
+            user=entry.user,
+            auth_protocol=entry.auth_protocol,
+            auth=ref(entry.auth_env, entry.auth_file),
+            priv_protocol=entry.priv_protocol,
+            priv=ref(entry.priv_env, entry.priv_file),
+            groups=tuple(entry.groups),
+            tags=tuple(entry.tags),
+            mac=entry.mac,
+            interval_s=entry.interval_s,
+            table_interval_s=max(entry.table_interval_s, entry.interval_s),
+            timeout_s=entry.timeout_s,
+            retries=entry.retries,
+        )
 
     def _resolve(self, host: HostEntry) -> HostConfig:
         ssh = None
@@ -279,6 +480,7 @@ class Inventory(_Model):
                 config_host=merged.get("config_host"),
                 trust_on_first_use=merged.get("trust_on_first_use", False),
                 connect_timeout_s=merged.get("connect_timeout_s", 5.0),
+                sudo=merged.get("sudo", False),
             )
         return HostConfig(
             name=host.name,
@@ -295,6 +497,25 @@ class Inventory(_Model):
             return None
         path = Path(text).expanduser()
         return self._base_dir / path if self._base_dir and not path.is_absolute() else path
+
+
+def resolve_secret(ref: SecretRef, what: str, env: Mapping[str, str] | None = None) -> str:
+    """Read a secret at use time from its env var or file; ``what`` names it in messages."""
+    if ref.env is not None:
+        value = (os.environ if env is None else env).get(ref.env)
+        if not value:
+            state = "is not set" if value is None else "is empty"
+            raise ConfigError(f"{what}_env: environment variable {ref.env} {state}")
+        return value
+    assert ref.file is not None
+    try:
+        value = ref.file.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{what}_file {ref.file}: cannot read: {reason}") from None
+    if not value:
+        raise ConfigError(f"{what}_file {ref.file}: is empty")
+    return value
 
 
 def resolve_password(ssh: SshConfig, env: Mapping[str, str] | None = None) -> str | None:
@@ -352,6 +573,7 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     hosts = data.get("hosts")
     found += _duplicates("hosts", hosts, "name", lambda host: host.get("name"))
     found += _duplicates("hosts", hosts, "address", lambda host: _endpoint(data, host))
+    found += _check_snmp_and_cables(data, group_names)
     local_at = None
     for i, host in _mappings(hosts):
         host_groups = host.get("groups")
@@ -423,3 +645,31 @@ def _hashable(value: object) -> bool:
 
 def _strings(items: object) -> list[str]:
     return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
+
+
+def _check_snmp_and_cables(
+    data: Mapping[str, Any], group_names: list[str]
+) -> list[tuple[Loc, str]]:
+    """SNMP names share the hosts' namespace (both are nodes of the topology); cables join them."""
+    found: list[tuple[Loc, str]] = []
+    devices = data.get("snmp")
+    found += _duplicates("snmp", devices, "name", lambda device: device.get("name"))
+    host_names = {h.get("name") for _, h in _mappings(data.get("hosts"))}
+    for i, device in _mappings(devices):
+        if isinstance(device.get("name"), str) and device["name"] in host_names:
+            message = f"name {device['name']!r} is already a host's; give the device its own"
+            found.append((("snmp", i, "name"), message))
+        for j, group in enumerate(_strings(device.get("groups"))):
+            if group not in group_names:
+                hint = did_you_mean(group, group_names)
+                found.append((("snmp", i, "groups", j), f"unknown group {group!r}{hint}"))
+    nodes = sorted(
+        n for n in host_names | {d.get("name") for _, d in _mappings(devices)} if isinstance(n, str)
+    )
+    for i, cable in _mappings(data.get("cables")):
+        for end in ("a", "b"):
+            node = cable.get(end, {}).get("node") if isinstance(cable.get(end), dict) else None
+            if isinstance(node, str) and node not in nodes:
+                message = f"unknown node {node!r}{did_you_mean(node, nodes)} (a host or snmp name)"
+                found.append((("cables", i, end, "node"), message))
+    return found

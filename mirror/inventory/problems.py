@@ -26,6 +26,10 @@ SECRET_KEYS = {
     "password": "never put a password in the inventory; "
     "use password_env or password_file under ssh",
     "private_key": "never put a private key in the inventory; use key_file (its path) under ssh",
+    "community": "never put a community string in the inventory; "
+    "use community_env or community_file",
+    "auth_key": "never put an SNMPv3 key in the inventory; use auth_env or auth_file",
+    "priv_key": "never put an SNMPv3 key in the inventory; use priv_env or priv_file",
 }
 
 

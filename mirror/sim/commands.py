@@ -14,6 +14,7 @@ import asyncio
 import shlex
 from dataclasses import dataclass
 
+from mirror.control.output import PGID_ANNOUNCE
 from mirror.sim.model import HostModel
 
 
@@ -27,6 +28,9 @@ class Result:
 
 def split(command: str) -> list[str]:
     """argv of ``command``; unwraps ``exec`` and ``sh -c '…'`` wrappers."""
+    # The command runner's prefix asks a POSIX shell for its process group: a real shell
+    # runs it; the simulator just drops it (it never announces, as a non-POSIX host).
+    command = command.removeprefix(PGID_ANNOUNCE)
     try:
         argv = shlex.split(command)
     except ValueError:

@@ -303,6 +303,14 @@ _PROFILE_PARAMS: dict[str, dict[str, tuple[float, float]]] = {
     ),
 }
 
+
+def eth0_mean_b_s(profile: str) -> tuple[float, float]:
+    """The middle of a profile's eth0 (rx, tx) ranges in bytes/s: what the switch port
+    facing such a host carries (``mirror.sim.gear``)."""
+    p = _PROFILE_PARAMS[profile]
+    return sum(p["rx"]) / 2, sum(p["tx"]) / 2
+
+
 # Processes every host shows: (pid, comm, state, ppid, threads, rss pages, vsize, share of the
 # host's user CPU, start jiffies).  The profile adds its workload with a large share.
 _BASE_PROCS = (

@@ -4,8 +4,14 @@ One row per host per poll: ``samples(host_id, ts_ms)`` holds that poll's values 
 :mod:`mirror.storage.codec`, in the order of a *layout* (the sorted list of the host's series
 ids it carries). A host whose set of series is stable reuses one layout for every poll; a
 new interface or mount makes a new layout. This costs a few bytes per value instead of a
-row (and an index entry) per value: see issue 3's ≤ 8 bytes/sample target. Rollup tiers
-(issue 3) can be further tables of the same shape keyed by (host_id, bucket ts_ms).
+row (and an index entry) per value: see issue 3's ≤ 8 bytes/sample target.
+
+Rollup tiers ``rollup_1m`` and ``rollup_1h`` have the same shape keyed by (host_id, bucket
+start): ``n`` polls went into the bucket; ``avg`` is one little-endian float32 per series in
+layout order (fixed width, so a chart reads series *i* at byte ``4 * i`` without decoding
+the row); ``stats`` is the codec's packing of ``min…, max…, last…`` (exact values). A series
+absent from every poll of a bucket is NaN there. ``rollup_state`` holds each tier's watermark:
+buckets before it are final; data written later than that (a late batch) lowers it again.
 
 Timestamps are integer milliseconds since the Unix epoch. The migrations in ``migrations/``
 create these tables; this module is what the code (and Alembic autogenerate) reads.
@@ -42,6 +48,7 @@ series = sa.Table(
     sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id"), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.UniqueConstraint("host_id", "name"),
+    sa.Index("ix_series_name", "name"),
 )
 
 layouts = sa.Table(
@@ -79,4 +86,30 @@ host_status = sa.Table(
     sa.Column("metrics_ts_ms", sa.BigInteger),  # of the latest Snapshot
     sa.Column("metrics", Json),  # that snapshot's values, {series name: value}
     sa.Column("info", Json),  # the latest non-empty Snapshot.info
+)
+
+
+def _rollup_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("ts_ms", sa.BigInteger, nullable=False),  # bucket start
+        sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id"), nullable=False),
+        sa.Column("layout_id", sa.Integer, sa.ForeignKey("layouts.id"), nullable=False),
+        sa.Column("n", sa.Integer, nullable=False),
+        sa.Column("avg", sa.LargeBinary, nullable=False),
+        sa.Column("stats", sa.LargeBinary, nullable=False),
+        sa.PrimaryKeyConstraint("host_id", "ts_ms"),
+        sqlite_with_rowid=False,
+    )
+
+
+rollup_1m = _rollup_table("rollup_1m")
+rollup_1h = _rollup_table("rollup_1h")
+
+rollup_state = sa.Table(
+    "rollup_state",
+    metadata,
+    sa.Column("tier", sa.String(8), primary_key=True),
+    sa.Column("watermark_ms", sa.BigInteger),  # NULL: nothing rolled up yet
 )

@@ -25,7 +25,10 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
-from mirror.storage import codec
+from mirror.storage import codec, timescale
+from mirror.storage.health import StorageHealth
+from mirror.storage.retention import Retention
+from mirror.storage.rollup import MINUTE, lower_watermark
 from mirror.storage.schema import host_status, hosts, layouts, samples, series
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -103,6 +106,8 @@ class Store:
         self._series_ids: dict[tuple[int, str], int] = {}
         self._layout_ids: dict[tuple[int, tuple[int, ...]], int] = {}
         self._layout_cols: dict[int, tuple[int, ...]] = {}
+        # What the writer and the periodic jobs report (buffered results, job errors).
+        self.health = StorageHealth()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -152,8 +157,9 @@ class Store:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._engine.dialect.name
 
-    def upgrade(self) -> None:
-        """Bring the schema to the latest Alembic revision (idempotent)."""
+    def upgrade(self, retention: Retention | None = None) -> list[str]:
+        """Bring the schema to the latest Alembic revision (idempotent); then, on PostgreSQL
+        with TimescaleDB, hypertables and policies (the statements issued are returned)."""
         from alembic import command
         from alembic.config import Config
 
@@ -164,6 +170,10 @@ class Store:
         with self._errors("schema upgrade failed on"), self._engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        if self.dialect != "postgresql":
+            return []
+        with self._errors("enabling TimescaleDB on"), self._engine.begin() as conn:
+            return timescale.enable(conn, retention or Retention())
 
     def close(self) -> None:
         self._engine.dispose()
@@ -187,6 +197,72 @@ class Store:
             ):
                 hint = " (run `mirror db upgrade`)"
             raise StorageError(f"{action} {self.url}: {reason}{hint}") from e
+
+    # -- helpers for the rollup, retention and query modules -----------------------------
+
+    @contextmanager
+    def write_transaction(self, action: str) -> Iterator[Connection]:
+        """One transaction that no ``write`` interleaves with (rollups, retention)."""
+        with self._write_lock, self._errors(f"{action} on"), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read_connection(self, action: str) -> Iterator[Connection]:
+        with self._errors(f"{action} from"), self._engine.connect() as conn:
+            yield conn
+
+    def insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT (with ``on_conflict_do_*``) for ``table``."""
+        return self._insert(table)
+
+    @staticmethod
+    def host_ids(conn: Connection) -> list[int]:
+        return list(conn.scalars(sa.select(hosts.c.id).order_by(hosts.c.id)))
+
+    def layout_columns(self, conn: Connection, layout_id: int) -> tuple[int, ...]:
+        """The series ids a layout packs, in order (cached: a committed layout never changes)."""
+        cols = self._layout_cols.get(layout_id)
+        if cols is None:
+            text = conn.scalar(sa.select(layouts.c.series_ids).where(layouts.c.id == layout_id))
+            cols = self._layout_cols[layout_id] = _parse_ids(text or "")
+        return cols
+
+    def load_layouts(self, conn: Connection, host_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        """Every layout of ``host_ids`` (id -> series ids) in one query, cached."""
+        found = {}
+        for layout_id, text in conn.execute(
+            sa.select(layouts.c.id, layouts.c.series_ids).where(
+                layouts.c.host_id.in_(sa.bindparam("hosts", expanding=True))
+            ),
+            {"hosts": list(host_ids)},
+        ):
+            cols = self._layout_cols.get(layout_id)
+            if cols is None:
+                cols = self._layout_cols[layout_id] = _parse_ids(text)
+            found[layout_id] = cols
+        return found
+
+    def layout_ids(
+        self, conn: Connection, wanted: set[tuple[int, tuple[int, ...]]]
+    ) -> dict[tuple[int, tuple[int, ...]], int]:
+        """Ids for ``(host_id, series ids)`` layouts, creating missing ones in ``conn``'s
+        transaction (those are not cached: the transaction may still roll back)."""
+        found = {key: self._layout_ids[key] for key in wanted if key in self._layout_ids}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            new = _NewIds()
+            self._resolve_layouts(conn, missing, new)
+            found |= new.layouts
+        return found
+
+    def series_id(self, conn: Connection, host: str, name: str) -> tuple[int, int] | None:
+        """``(host_id, series_id)`` of ``host``'s series ``name``, or None."""
+        found = conn.execute(
+            sa.select(series.c.host_id, series.c.id)
+            .join(hosts, hosts.c.id == series.c.host_id)
+            .where(hosts.c.name == host, series.c.name == name)
+        ).first()
+        return (found[0], found[1]) if found is not None else None
 
     # -- writing -------------------------------------------------------------------------
 
@@ -241,6 +317,8 @@ class Store:
                     ),
                     list(rows.values()),
                 )
+                # A late batch (older than what is rolled up) reopens those buckets.
+                lower_watermark(conn, MINUTE.name, min(ts for _, ts in rows))
             if latest:
                 self._upsert_latest(conn, latest)
             if statuses:

@@ -1,0 +1,357 @@
+"""Storage figures: insert rate, bytes per raw sample, chart and fleet query latency.
+
+For SQLite (a temp file) and PostgreSQL (a throw-away database on 127.0.0.1:5432, or
+``--pg URL`` / ``MIRROR_BENCH_PG_URL``; TimescaleDB is used when that server has it):
+
+1. history: 7 days (``--days``) of 1-minute and 1-hour rollup rows for 254 hosts × 40 series,
+   made by the tiers' own code (``rollup.combine`` over synthetic polls, encoded as the job
+   encodes). To keep the run short, each host's rows cycle through 60 distinct minutes and
+   24 distinct hours: row sizes and counts are real, values repeat.
+2. raw: the last ``--raw-minutes`` (default 60) of 5 s polls written through ``Store.write``
+   in one batch per fleet poll (254 snapshots) — the insert rate — then rolled up by the real
+   job. A real deployment keeps 48 h of raw; bytes per raw sample do not depend on how many
+   hours are stored, and a range query reads the same rows from a bigger table (one more
+   b-tree level at most), so 1 h of raw stands in for 48 h here, and this is said in the output.
+3. latency (p50/p99 over ``--queries`` random host/series): the chart query
+   (``query.series``) over 1 h, 24 h and 30 days, and the fleet overview (latest +
+   last-hour sparkline of every host: ``host_rows`` + ``query.fleet``).
+
+Values follow what the Linux collectors emit: percentages to 0.01, rates to 0.1 per second
+(``PCT_PLACES``/``RATE_PLACES`` in collectors/linux/sample.py), bytes and counters integers,
+load with 2 decimals.
+
+Run: .venv/bin/python bench/storage.py [--hosts 254] [--days 7] [--raw-minutes 60] [--no-pg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa
+
+from mirror.model import Snapshot
+from mirror.storage import Store, database_url, query
+from mirror.storage.info import describe
+from mirror.storage.rollup import (
+    HOUR,
+    MINUTE,
+    combine,
+    encode_avg,
+    encode_stats,
+    poll_bucket,
+    roll_up,
+)
+from mirror.storage.schema import rollup_state
+
+SERIES = (
+    [f"cpu.{k}_pct" for k in ("busy", "user", "system", "iowait", "idle")]
+    + [f"cpu.busy_pct[{i}]" for i in range(8)]
+    + ["load.1", "load.5", "load.15"]
+    + [f"mem.{k}" for k in ("total_bytes", "available_bytes", "used_bytes", "cached_bytes")]
+    + ["mem.buffers_bytes", "swap.total_bytes", "swap.used_bytes", "mem.used_pct"]
+    + [f"net.{k}_per_s[eth0]" for k in ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")]
+    + ["net.rx_errs_per_s[eth0]", "net.tx_errs_per_s[eth0]"]
+    + [f"disk.{k}[sda]" for k in ("read_bytes_per_s", "write_bytes_per_s", "reads_per_s")]
+    + ["disk.writes_per_s[sda]", "disk.busy_pct[sda]"]
+    + ["temp.celsius[Package id 0]", "temp.celsius[Core 0]"]
+    + ["fs.size_bytes[/]", "fs.used_bytes[/]", "fs.used_pct[/]"]
+)
+assert len(SERIES) == 40
+STEP_S = 5.0
+GIB = 2**30
+
+
+def poll_values(rng: random.Random, h: int, k: int) -> dict[str, float]:
+    """One poll of host ``h`` as the collectors would report it (poll ``k``)."""
+    dt = 5.0 + rng.choice((0.0, 0.01, -0.01, 0.02))  # host uptime clock difference
+    total = 4000 + rng.randint(-3, 3)  # 8 cores × 100 Hz × 5 s of ticks
+    busy = rng.randint(40, 1600)
+    user = busy * 2 // 3
+    iowait = rng.randint(0, 40)
+    v: dict[str, float] = {
+        "cpu.busy_pct": busy / total * 100,
+        "cpu.user_pct": user / total * 100,
+        "cpu.system_pct": (busy - user) / total * 100,
+        "cpu.iowait_pct": iowait / total * 100,
+        "cpu.idle_pct": (total - busy - iowait) / total * 100,
+    }
+    for i in range(8):
+        v[f"cpu.busy_pct[{i}]"] = rng.randint(0, 500) / (500 + rng.randint(-1, 1)) * 100
+    load = busy / 400
+    v |= {"load.1": round(load, 2), "load.5": round(load * 0.9, 2), "load.15": round(load * 0.8, 2)}
+    total_mem = (16 + 16 * (h % 4)) * GIB
+    avail = total_mem // 2 + rng.randint(-50_000, 50_000) * 1024
+    v |= {
+        "mem.total_bytes": float(total_mem),
+        "mem.available_bytes": float(avail),
+        "mem.used_bytes": float(total_mem - avail),
+        "mem.cached_bytes": float(rng.randint(1_000_000, 4_000_000) * 1024),
+        "mem.buffers_bytes": float(rng.randint(10_000, 90_000) * 1024),
+        "swap.total_bytes": float(2 * GIB),
+        "swap.used_bytes": float(rng.randint(0, 1000) * 4096),
+        "mem.used_pct": (total_mem - avail) / total_mem * 100,
+    }
+    rx = rng.randint(0, 20_000_000)
+    v |= {
+        "net.rx_bytes_per_s[eth0]": rx / dt,
+        "net.tx_bytes_per_s[eth0]": rx // 7 / dt,
+        "net.rx_packets_per_s[eth0]": rx // 900 / dt,
+        "net.tx_packets_per_s[eth0]": rx // 3000 / dt,
+        "net.rx_errs_per_s[eth0]": 0.0,
+        "net.tx_errs_per_s[eth0]": 0.0,
+    }
+    sectors = rng.randint(0, 40_000)
+    v |= {
+        "disk.read_bytes_per_s[sda]": sectors * 512 / dt,
+        "disk.write_bytes_per_s[sda]": sectors // 3 * 512 / dt,
+        "disk.reads_per_s[sda]": sectors // 64 / dt,
+        "disk.writes_per_s[sda]": sectors // 100 / dt,
+        "disk.busy_pct[sda]": min(rng.randint(0, 5000) / dt / 10, 100.0),
+    }
+    v |= {
+        "temp.celsius[Package id 0]": float(rng.randint(35, 80)),
+        "temp.celsius[Core 0]": float(rng.randint(35, 80)),
+    }
+    size = 512 * GIB
+    used = 200 * GIB + (h * 1000 + k) * 4096
+    v |= {"fs.size_bytes[/]": float(size), "fs.used_bytes[/]": float(used)}
+    v["fs.used_pct[/]"] = used / (size - 20 * GIB) * 100
+    # As collectors/linux/sample.py stores them: 0.01 % and 0.1 per second.
+    return {
+        k: round(x, 2) if k.split("[")[0].endswith("_pct") else round(x, 1) if "_per_s" in k else x
+        for k, x in v.items()
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[], object], n: int) -> tuple[float, float]:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), pct(times, 0.99)
+
+
+# -- history by the tiers' own math -----------------------------------------------------
+
+
+def synth_history(
+    store: Store, hosts: int, start_ms: int, end_ms: int, rng: random.Random
+) -> tuple[int, int]:
+    """1-minute rows in [start, end) and 1-hour rows in [start, end aligned), every host."""
+    names = [f"h{h:03}" for h in range(hosts)]
+    # One write registers hosts, series and layouts; its poll is before the history.
+    store.write(
+        [Snapshot(n, start_ms / 1000 - 5, poll_values(rng, i, 0)) for i, n in enumerate(names)]
+    )
+    with store.engine.connect() as conn:
+        layout = dict(conn.execute(sa.text("SELECT host_id, id FROM layouts")).all())
+        host_ids = dict(conn.execute(sa.text("SELECT name, id FROM hosts")).all())
+        series_ids = {
+            (h, n): i for h, n, i in conn.execute(sa.text("SELECT host_id, name, id FROM series"))
+        }
+    n_min = n_hour = 0
+    for tier, distinct in ((MINUTE, 60), (HOUR, 24)):
+        tier_end = end_ms - end_ms % tier.step_ms
+        per = tier.step_ms // 5000
+        templates: dict[int, list[tuple[int, bytes, bytes]]] = {}
+        rows = []
+        for i, name in enumerate(names):
+            host_id = host_ids[name]
+            ids = tuple(sorted(series_ids[(host_id, s)] for s in SERIES))
+            order = sorted(SERIES, key=lambda s, h=host_id: series_ids[(h, s)])
+            if i < 8:  # eight host shapes, reused: building rows is the slow part here
+                made = []
+                for d in range(distinct):
+                    sub = range(0, per, max(1, per // 12))  # ≤ 12 polls summarise a bucket
+                    polls = [poll_values(rng, i, d * per + k) for k in sub]
+                    b = combine(0, [poll_bucket(0, ids, [p[s] for s in order]) for p in polls])
+                    made.append((per, encode_avg(b.avg), encode_stats(b)))
+                templates[i] = made
+            made = templates[i % 8]
+            for k, ts in enumerate(range(start_ms, tier_end, tier.step_ms)):
+                n, avg, stats = made[k % distinct]
+                rows.append((ts, host_id, layout[host_id], n, avg, stats))
+        _bulk_insert(store, tier.table.name, rows)
+        if tier is MINUTE:
+            n_min = len(rows)
+        else:
+            n_hour = len(rows)
+        with store.engine.begin() as conn:
+            conn.execute(
+                rollup_state.update()
+                .where(rollup_state.c.tier == tier.name)
+                .values(watermark_ms=tier_end)
+            )
+    return n_min, n_hour
+
+
+def _bulk_insert(store: Store, table: str, rows: list[tuple]) -> None:
+    cols = "(ts_ms, host_id, layout_id, n, avg, stats)"
+    raw = store.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if store.dialect == "postgresql":
+            with cur.copy(f"COPY {table} {cols} FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cur.executemany(f"INSERT INTO {table} {cols} VALUES (?, ?, ?, ?, ?, ?)", rows)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+# -- one back end ---------------------------------------------------------------------------
+
+
+def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
+    rng = random.Random(7)
+    now_ms = int(time.time() // 3600 * 3600 * 1000)  # an hour boundary: tidy buckets
+    raw_ms = args.raw_minutes * 60_000
+    raw_start = now_ms - raw_ms
+    store = Store.open(url)
+    try:
+        store.upgrade()
+        t = time.perf_counter()
+        n_min, n_hour = synth_history(
+            store, args.hosts, now_ms - args.days * 86400_000, raw_start, rng
+        )
+        synth_s = time.perf_counter() - t
+
+        names = [f"h{h:03}" for h in range(args.hosts)]
+        polls = args.raw_minutes * 12
+        batches = (
+            [
+                Snapshot(n, (raw_start + k * 5000) / 1000, poll_values(rng, i, k))
+                for i, n in enumerate(names)
+            ]
+            for k in range(polls)
+        )
+        write_s = 0.0
+        for batch in batches:
+            t = time.perf_counter()
+            store.write(batch)
+            write_s += time.perf_counter() - t
+        samples = polls * args.hosts * len(SERIES)
+        t = time.perf_counter()
+        roll_up(store, now_ms + 15_000)
+        rollup_s = time.perf_counter() - t
+
+        if store.dialect == "postgresql":
+            with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(sa.text("VACUUM ANALYZE"))
+        info = describe(store)
+        sizes = {tbl.name: tbl for tbl in info.tables}
+        raw_bytes = sizes["samples"].bytes or 0
+        now_s = now_ms / 1000
+
+        def chart(span_s: float) -> Callable[[], object]:
+            def go() -> object:
+                host = rng.choice(names)
+                name = rng.choice(SERIES)
+                return query.series(store, host, name, now_s - span_s, now_s)
+
+            return go
+
+        def overview() -> object:
+            store.host_rows()
+            return query.fleet(store, "cpu.busy_pct", now_s - 3600, now_s)
+
+        lat = {
+            "1 h chart": timed(chart(3600), args.queries),
+            "24 h chart": timed(chart(86400), args.queries),
+            "30 d chart": timed(chart(30 * 86400), args.queries),
+            f"fleet ({args.hosts} hosts)": timed(overview, max(10, args.queries // 5)),
+        }
+        check = query.series(store, "h001", "cpu.busy_pct", now_s - 86400, now_s)
+        per_day = raw_bytes / samples * 254 * len(SERIES) * 86400 / STEP_S
+        out = {
+            "back end": f"{label} ({info.backend} {info.version})",
+            "insert (samples/s)": f"{samples / write_s:,.0f}  ({samples:,} samples, "
+            f"{polls} batches of {args.hosts} polls)",
+            "raw bytes/sample": f"{raw_bytes / samples:.2f}  (samples table + indexes, "
+            f"{raw_bytes / (polls * args.hosts):.0f} B/row)",
+            "raw per day (254×40/5 s)": f"{per_day / 1e9:.2f} GB",
+            "1m rollup": f"{n_min:,} rows, {(sizes['rollup_1m'].bytes or 0) / n_min:.0f} B/row",
+            "1h rollup": f"{n_hour:,} rows, {(sizes['rollup_1h'].bytes or 0) / n_hour:.0f} B/row",
+            "rollup job": f"{samples / rollup_s:,.0f} samples/s "
+            f"({args.raw_minutes} min of raw in {rollup_s:.1f} s)",
+            "history synthesis": f"{synth_s:.0f} s",
+            "24 h chart check": f"{len(check.points)} points, tier {check.tier}, "
+            f"sources {'+'.join(check.sources)}",
+        }
+        for name, (p50, p99) in lat.items():
+            out[f"{name} p50/p99"] = f"{p50:.1f} / {p99:.1f} ms"
+        return out
+    finally:
+        store.close()
+
+
+def _pg_database(admin_url: str) -> Iterator[str]:
+    admin = database_url(admin_url)
+    assert admin.host and admin.host.startswith("127."), "benchmarks use loopback only"
+    name = f"mirror_bench_{secrets.token_hex(4)}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hosts", type=int, default=254)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--raw-minutes", type=int, default=60)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "MIRROR_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--no-pg", action="store_true")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:
+        results.append(run(f"sqlite:///{tmp}/bench.db", "SQLite", args))
+    if not args.no_pg:
+        gen = _pg_database(args.pg)
+        url = next(gen)
+        try:
+            results.append(run(url, "PostgreSQL", args))
+        finally:
+            gen.close()
+    print(
+        f"\n{args.hosts} hosts × {len(SERIES)} series, {args.days} days of rollups, "
+        f"{args.raw_minutes} min of 5 s raw (stands in for 48 h: see the docstring)\n"
+    )
+    keys = list(results[0])
+    width = max(map(len, keys)) + 2
+    for key in keys:
+        print(f"{key:<{width}}" + "   ".join(f"{r.get(key, ''):<44}" for r in results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,566 @@
+"""Users, sessions, API tokens and the record of every login, failure and token use.
+
+Synchronous (SQLAlchemy Core, like the store): the API calls it from a worker thread. The
+clock is injected so expiry, TOTP steps and rate limits are tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from mirror.auth import crypto, ratelimit
+from mirror.auth.tables import api_tokens, auth_events, login_links, sessions, users
+from mirror.errors import MirrorError, StorageError
+
+_T = TypeVar("_T")
+
+ROLES = ("viewer", "operator", "admin")
+SCOPES = ("read", "operate")
+
+SESSION_TTL_S = 7 * 24 * 3600  # absolute lifetime of a login
+SESSION_IDLE_S = 24 * 3600  # a session unused this long is over
+TOUCH_EVERY_S = 60  # last_seen / last_used are written at most this often
+LINK_TTL_S = 10 * 60
+
+SESSION_PREFIX = "mss_"
+TOKEN_PREFIX = "mst_"
+LINK_PREFIX = "msl_"
+
+_NAME = re.compile(r"^[\w.@-]{1,64}$")
+GENERIC_REFUSAL = "wrong name, password or code (each code works only once: wait for the next)"
+
+
+class AuthError(MirrorError):
+    """A request about users or tokens that cannot be done (unknown name, bad scope, …)."""
+
+
+class LoginRefused(AuthError):
+    """Wrong credentials. The message is the same whatever was wrong; ``reason`` is logged."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(GENERIC_REFUSAL)
+        self.reason = reason
+
+
+class RateLimited(AuthError):
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a request comes from: what the API puts on ``request.user``."""
+
+    name: str  # user name; for a token without a user, "token:<id>"
+    role: str  # viewer | operator | admin (a token: its user's role, else by scope)
+    via: Literal["session", "token"]
+    scope: str | None = None  # tokens only: read | operate
+    token_id: int | None = None
+    csrf: str | None = None  # sessions only: the value X-CSRF-Token must carry
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    name: str
+    role: str
+    totp_secret: str
+    totp_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewLogin:
+    token: str  # the session cookie's value; shown to nobody else
+    csrf: str
+    user: str
+    role: str
+    expires: float
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    user: str | None
+    created: float
+    expires: float | None
+    last_used: float | None
+    revoked: float | None
+
+
+@contextmanager
+def _db(engine: Engine) -> Iterator[None]:
+    """Database errors leave as :class:`StorageError` (one line, password hidden)."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        hint = (
+            " (run `mirror db upgrade`)"
+            if "no such table" in reason or "does not exist" in reason
+            else ""
+        )
+        url = engine.url.render_as_string(hide_password=True)
+        raise StorageError(f"auth store {url}: {reason}{hint}") from exc
+
+
+def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
+    @functools.wraps(method)
+    def wrapper(self: AuthService, *args: Any, **kwargs: Any) -> _T:
+        with _db(self._engine):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _ms(ts: float) -> int:
+    return round(ts * 1000)
+
+
+def _s(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+class AuthService:
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._touched: dict[str, float] = {}  # digest -> last time last_seen/used was written
+
+    # -- users ---------------------------------------------------------------------------
+
+    @_storage_errors
+    def add_user(
+        self, name: str, password: str, role: str = "admin", *, replace: bool = False
+    ) -> NewUser:
+        """Create ``name`` with a fresh TOTP seed (``replace``: reset an existing one)."""
+        if not _NAME.match(name):
+            raise AuthError(f"bad user name {name!r}: 1-64 letters, digits, '.', '_', '@' or '-'")
+        if role not in ROLES:
+            raise AuthError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        if len(password) < 8:
+            raise AuthError("the password must have at least 8 characters")
+        secret = crypto.new_totp_secret()
+        values = {
+            "password_hash": crypto.hash_password(password),
+            "totp_secret": secret,
+            "totp_last_step": None,
+            "role": role,
+            "disabled": False,
+        }
+        with self._engine.begin() as conn:
+            existing = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
+            if existing is not None and not replace:
+                raise AuthError(f"user {name!r} exists (use --reset to enrol it again)")
+            if existing is not None:
+                conn.execute(sa.update(users).where(users.c.id == existing.id).values(values))
+                # A reset logs the user out everywhere.
+                conn.execute(sa.delete(sessions).where(sessions.c.user_id == existing.id))
+            else:
+                conn.execute(
+                    sa.insert(users).values(name=name, created_ms=_ms(self._clock()), **values)
+                )
+            self._event(conn, "user-added", name, None, f"role={role}")
+        return NewUser(name, role, secret, crypto.totp_uri(secret, name))
+
+    @_storage_errors
+    def list_users(self) -> list[dict[str, Any]]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    users.c.name, users.c.role, users.c.disabled, users.c.created_ms
+                ).order_by(users.c.name)
+            )
+            return [
+                {
+                    "name": r.name,
+                    "role": r.role,
+                    "disabled": r.disabled,
+                    "created": r.created_ms / 1000,
+                }
+                for r in rows
+            ]
+
+    # -- logging in ----------------------------------------------------------------------
+
+    @_storage_errors
+    def login(
+        self, name: str, password: str, code: str, address: str | None, user_agent: str = ""
+    ) -> NewLogin:
+        now = self._clock()
+        # The failure is recorded in the same transaction and raised once it has committed.
+        with self._lock, self._engine.begin() as conn:
+            outcome = self._login(conn, name, password, code, address, user_agent, now)
+        if isinstance(outcome, AuthError):
+            raise outcome
+        return outcome
+
+    def _login(
+        self,
+        conn: Connection,
+        name: str,
+        password: str,
+        code: str,
+        address: str | None,
+        user_agent: str,
+        now: float,
+    ) -> NewLogin | AuthError:
+        limited = self._check_limits(conn, name, address, now)
+        if limited is not None:
+            return limited
+        user = conn.execute(sa.select(users).where(users.c.name == name)).first()
+        password_ok = crypto.verify_password(user.password_hash if user else None, password)
+        if user is None:
+            return self._refuse(conn, name, address, "unknown-user")
+        if not password_ok:
+            return self._refuse(conn, name, address, "wrong-password")
+        if user.disabled:
+            return self._refuse(conn, name, address, "user-disabled")
+        step = crypto.match_totp(user.totp_secret, code, now)
+        if step is None:
+            return self._refuse(conn, name, address, "wrong-totp")
+        # Conditional update: two requests racing with the same code cannot both win.
+        used = conn.execute(
+            sa.update(users)
+            .where(
+                users.c.id == user.id,
+                sa.or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+        if used.rowcount != 1:
+            return self._refuse(conn, name, address, "replayed-totp")
+        self._event(conn, "login-ok", name, address, None)
+        return self._new_session(conn, user, address, user_agent, now)
+
+    @_storage_errors
+    def create_login_link(self, name: str, ttl_s: float = LINK_TTL_S) -> str:
+        """A one-time login token for ``name`` (the demo prints it as a loopback link)."""
+        token = crypto.new_token(LINK_PREFIX)
+        with self._engine.begin() as conn:
+            user_id = self._user_id(conn, name)
+            conn.execute(
+                sa.insert(login_links).values(
+                    digest=crypto.digest(token),
+                    user_id=user_id,
+                    expires_ms=_ms(self._clock() + ttl_s),
+                )
+            )
+        return token
+
+    @_storage_errors
+    def login_with_link(self, token: str, address: str | None, user_agent: str = "") -> NewLogin:
+        now = self._clock()
+        with self._lock, self._engine.begin() as conn:
+            outcome = self._link_login(conn, token, address, user_agent, now)
+        if isinstance(outcome, AuthError):
+            raise outcome
+        return outcome
+
+    def _link_login(
+        self, conn: Connection, token: str, address: str | None, user_agent: str, now: float
+    ) -> NewLogin | AuthError:
+        limited = self._check_limits(conn, None, address, now)
+        if limited is not None:
+            return limited
+        row = conn.execute(
+            sa.select(login_links, users)
+            .join(users, users.c.id == login_links.c.user_id)
+            .where(login_links.c.digest == crypto.digest(token))
+        ).first()
+        if row is None:
+            return self._refuse(conn, None, address, "unknown-link")
+        if row.used_ms is not None:
+            return self._refuse(conn, row.name, address, "link-already-used")
+        if row.expires_ms < _ms(now):
+            return self._refuse(conn, row.name, address, "link-expired")
+        conn.execute(
+            sa.update(login_links)
+            .where(login_links.c.digest == row.digest)
+            .values(used_ms=_ms(now))
+        )
+        self._event(conn, "login-ok", row.name, address, "one-time link")
+        return self._new_session(conn, row, address, user_agent, now)
+
+    @_storage_errors
+    def session(self, token: str, address: str | None = None) -> Identity | None:
+        """The identity behind a session cookie, or None (unknown, expired or idle too long)."""
+        if not token.startswith(SESSION_PREFIX):
+            return None
+        now = self._clock()
+        key = crypto.digest(token)
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sessions, users.c.name, users.c.role, users.c.disabled)
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.digest == key)
+            ).first()
+        if row is None or row.disabled:
+            return None
+        if row.expires_ms < _ms(now) or row.last_seen_ms < _ms(now - SESSION_IDLE_S):
+            with self._engine.begin() as conn:
+                conn.execute(sa.delete(sessions).where(sessions.c.digest == key))
+            return None
+        if now - self._touched.get(key, 0.0) >= TOUCH_EVERY_S:
+            self._touched[key] = now
+            with self._engine.begin() as conn:
+                conn.execute(
+                    sa.update(sessions)
+                    .where(sessions.c.digest == key)
+                    .values(last_seen_ms=_ms(now))
+                )
+        return Identity(row.name, row.role, "session", csrf=crypto.csrf_for(token))
+
+    @_storage_errors
+    def logout(self, token: str, address: str | None = None) -> None:
+        key = crypto.digest(token)
+        with self._engine.begin() as conn:
+            name = conn.execute(
+                sa.select(users.c.name)
+                .join(sessions, sessions.c.user_id == users.c.id)
+                .where(sessions.c.digest == key)
+            ).scalar()
+            conn.execute(sa.delete(sessions).where(sessions.c.digest == key))
+            if name is not None:
+                self._event(conn, "logout", name, address, None)
+        self._touched.pop(key, None)
+
+    # -- API tokens ----------------------------------------------------------------------
+
+    @_storage_errors
+    def create_token(
+        self,
+        name: str,
+        scope: str,
+        *,
+        user: str | None = None,
+        expires_in_s: float | None = None,
+    ) -> tuple[TokenInfo, str]:
+        """A new token; the returned secret is shown once and never stored."""
+        if scope not in SCOPES:
+            raise AuthError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}")
+        token = crypto.new_token(TOKEN_PREFIX)
+        now = self._clock()
+        with self._engine.begin() as conn:
+            user_id = self._user_id(conn, user) if user is not None else None
+            token_id = conn.execute(
+                sa.insert(api_tokens)
+                .values(
+                    digest=crypto.digest(token),
+                    prefix=token[: len(TOKEN_PREFIX) + 6],
+                    name=name,
+                    user_id=user_id,
+                    scope=scope,
+                    created_ms=_ms(now),
+                    expires_ms=_ms(now + expires_in_s) if expires_in_s else None,
+                )
+                .returning(api_tokens.c.id)
+            ).scalar_one()
+            self._event(conn, "token-created", user, None, f"token {token_id} scope={scope}")
+        return self._token_info(token_id), token
+
+    @_storage_errors
+    def list_tokens(self) -> list[TokenInfo]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(self._token_query().order_by(api_tokens.c.id))
+            return [self._info(r) for r in rows]
+
+    @_storage_errors
+    def revoke_token(self, token_id: int) -> TokenInfo:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                sa.update(api_tokens)
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_ms.is_(None))
+                .values(revoked_ms=_ms(self._clock()))
+            )
+            if done.rowcount != 1:
+                exists = conn.execute(
+                    sa.select(api_tokens.c.id).where(api_tokens.c.id == token_id)
+                ).first()
+                if exists is None:
+                    raise AuthError(f"no token with id {token_id} (see `mirror token list`)")
+            else:
+                self._event(conn, "token-revoked", None, None, f"token {token_id}")
+        return self._token_info(token_id)
+
+    @_storage_errors
+    def check_token(self, token: str, address: str | None = None) -> Identity | None:
+        """The identity of a valid API token, or None; every use is recorded."""
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        now = self._clock()
+        key = crypto.digest(token)
+        with self._engine.connect() as conn:
+            row = conn.execute(self._token_query().where(api_tokens.c.digest == key)).first()
+        if row is None:
+            return None
+        refused = (
+            "revoked"
+            if row.revoked_ms is not None
+            else "expired"
+            if row.expires_ms is not None and row.expires_ms < _ms(now)
+            else None
+        )
+        if refused is not None:
+            with self._engine.begin() as conn:
+                self._event(conn, "token-refused", row.user, address, f"token {row.id} {refused}")
+            return None
+        # A script polling every second would write an event a second: uses of one token from
+        # one address are recorded once per TOUCH_EVERY_S (with last_used_ms).
+        touch_key = f"{key}@{address}"
+        if now - self._touched.get(touch_key, 0.0) >= TOUCH_EVERY_S:
+            self._touched[touch_key] = now
+            with self._engine.begin() as conn:
+                conn.execute(
+                    sa.update(api_tokens)
+                    .where(api_tokens.c.id == row.id)
+                    .values(last_used_ms=_ms(now))
+                )
+                self._event(conn, "token-used", row.user, address, f"token {row.id}")
+        role = row.role or ("operator" if row.scope == "operate" else "viewer")
+        return Identity(
+            row.user or f"token:{row.id}", role, "token", scope=row.scope, token_id=row.id
+        )
+
+    # -- the record ----------------------------------------------------------------------
+
+    @_storage_errors
+    def events(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest auth events, newest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(auth_events).order_by(auth_events.c.id.desc()).limit(limit)
+            )
+            return [
+                {
+                    "ts": r.ts_ms / 1000,
+                    "kind": r.kind,
+                    "user": r.user_name,
+                    "address": r.address,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ]
+
+    # -- inside --------------------------------------------------------------------------
+
+    def _event(
+        self,
+        conn: Connection,
+        kind: str,
+        user: str | None,
+        address: str | None,
+        detail: str | None,
+    ) -> None:
+        conn.execute(
+            sa.insert(auth_events).values(
+                ts_ms=_ms(self._clock()),
+                kind=kind,
+                user_name=user[:64] if user else None,
+                address=address,
+                detail=detail,
+            )
+        )
+
+    def _refuse(
+        self, conn: Connection, name: str | None, address: str | None, why: str
+    ) -> LoginRefused:
+        self._event(conn, "login-failed", name, address, why)
+        return LoginRefused(why)
+
+    def _check_limits(
+        self, conn: Connection, name: str | None, address: str | None, now: float
+    ) -> RateLimited | None:
+        for who, column, value, limit in (
+            ("this account", auth_events.c.user_name, name, ratelimit.PER_ACCOUNT),
+            ("this address", auth_events.c.address, address, ratelimit.PER_ADDRESS),
+        ):
+            if value is None:
+                continue
+            since = now - limit.window_s
+            last_ok = conn.execute(
+                sa.select(sa.func.max(auth_events.c.ts_ms)).where(
+                    column == value, auth_events.c.kind == "login-ok"
+                )
+            ).scalar()
+            if last_ok is not None:
+                since = max(since, last_ok / 1000)
+            failures = conn.execute(
+                sa.select(auth_events.c.ts_ms).where(
+                    column == value,
+                    auth_events.c.kind == "login-failed",
+                    auth_events.c.ts_ms > _ms(since),
+                )
+            ).scalars()
+            wait = ratelimit.retry_after_s([t / 1000 for t in failures], limit, now)
+            if wait > 0:
+                self._event(conn, "login-limited", name, address, f"{who}: {wait:.0f} s")
+                return RateLimited(
+                    f"too many failed logins from {who}: try again in {ratelimit.human_wait(wait)}",
+                    wait,
+                )
+        return None
+
+    def _new_session(
+        self, conn: Connection, user: Any, address: str | None, user_agent: str, now: float
+    ) -> NewLogin:
+        token = crypto.new_token(SESSION_PREFIX)
+        expires = now + SESSION_TTL_S
+        conn.execute(
+            sa.insert(sessions).values(
+                digest=crypto.digest(token),
+                user_id=user.id,
+                created_ms=_ms(now),
+                expires_ms=_ms(expires),
+                last_seen_ms=_ms(now),
+                address=address,
+                user_agent=user_agent[:256],
+            )
+        )
+        return NewLogin(token, crypto.csrf_for(token), user.name, user.role, expires)
+
+    @staticmethod
+    def _user_id(conn: Connection, name: str) -> int:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
+        if user_id is None:
+            raise AuthError(f"no user named {name!r} (add one with `mirror user add {name}`)")
+        return int(user_id)
+
+    @staticmethod
+    def _token_query() -> sa.Select:
+        return sa.select(
+            api_tokens, users.c.name.label("user"), users.c.role.label("role")
+        ).select_from(api_tokens.outerjoin(users, users.c.id == api_tokens.c.user_id))
+
+    def _token_info(self, token_id: int) -> TokenInfo:
+        with self._engine.connect() as conn:
+            return self._info(
+                conn.execute(self._token_query().where(api_tokens.c.id == token_id)).one()
+            )
+
+    @staticmethod
+    def _info(row: Any) -> TokenInfo:
+        return TokenInfo(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            scope=row.scope,
+            user=row.user,
+            created=row.created_ms / 1000,
+            expires=_s(row.expires_ms),
+            last_used=_s(row.last_used_ms),
+            revoked=_s(row.revoked_ms),
+        )

@@ -1,0 +1,85 @@
+"""Start snmpsim (a real SNMP agent serving recorded walks) on loopback, for tests, bench and demo.
+
+Each ``<community>.snmprec`` in ``data_dir`` answers SNMPv2c with that community on every
+endpoint. Only 127.0.0.0/8 endpoints are accepted: this is never pointed at a real network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirror.errors import ConfigError
+
+READY_TIMEOUT_S = 30.0
+
+
+def _command() -> str:
+    beside = Path(sys.executable).with_name("snmpsim-command-responder")
+    found = str(beside) if beside.exists() else shutil.which("snmpsim-command-responder")
+    if found is None:
+        raise ConfigError("snmpsim is not installed (pip install snmpsim pysmi)")
+    return found
+
+
+@dataclass
+class SnmpSim:
+    data_dir: Path
+    endpoints: list[tuple[str, int]]
+    process: subprocess.Popen[bytes] | None = None
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mirror-snmpsim-")))
+
+    def start(self) -> SnmpSim:
+        for address, _ in self.endpoints:
+            if not ipaddress.ip_address(address).is_loopback:
+                raise ConfigError(f"snmpsim endpoint {address} is not a loopback address")
+        log_path = self.work_dir / "snmpsim.log"
+        args = [
+            _command(),
+            f"--data-dir={self.data_dir}",
+            f"--cache-dir={self.work_dir / 'cache'}",
+            "--logging-method=stderr",
+            *(f"--agent-udpv4-endpoint={a}:{p}" for a, p in self.endpoints),
+        ]
+        # As root snmpsim refuses to start unless told it may (it would otherwise drop to nobody).
+        env = os.environ | {"SNMPSIM_ALLOW_ROOT": "true"}
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        wanted = [f"Listening at UDP/IPv4 endpoint {a}:{p}" for a, p in self.endpoints]
+        while time.monotonic() < deadline:
+            text = log_path.read_text(errors="replace")
+            if all(w in text for w in wanted):
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        tail = log_path.read_text(errors="replace")[-800:]
+        raise ConfigError(f"snmpsim did not start: {tail}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> SnmpSim:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,325 @@
+"""The read side for charts: one function picks the tier and merges tiers at the edges.
+
+:func:`series` answers "series S of host H from T1 to T2" with about 300–1500 points:
+
+- the tier is the coarsest one that still gives at least ``min_points`` (raw for up to
+  ~25 min at 5 s polls … 1-minute from 5 h, 1-hour from 12.5 days); when that tier
+  would give more than ``max_points`` its points are grouped into wider buckets on read;
+- the recent edge: a rollup tier is final only up to its watermark, so what lies after it
+  comes from the finer tier (ultimately raw), grouped into the tier's buckets on the fly;
+- the old edge: where a tier has no data left (retention), the coarser tier fills in.
+
+:func:`fleet` gives every host's last-hour sparkline of one series in a fixed number of
+queries (not one per host). Timestamps of rollup points are bucket starts.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from mirror.storage import codec
+from mirror.storage.rollup import (
+    COARSER,
+    FINER,
+    HOUR,
+    MINUTE,
+    RAW,
+    STATS,
+    Tier,
+    avg_at,
+    stat_at,
+    watermarks,
+)
+from mirror.storage.schema import hosts
+from mirror.storage.schema import series as series_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from mirror.storage.store import Store
+
+MIN_POINTS = 300
+MAX_POINTS = 1500
+RAW_STEP_S = 5.0  # the default poll interval: how many raw points a span holds
+STAT_NAMES = ("avg", *STATS)
+unpack_f32 = struct.Struct("<f").unpack_from
+
+# (ts_ms, weight n, value)
+_Point = tuple[int, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesResult:
+    points: list[tuple[float, float]]  # (unix seconds, value), oldest first
+    tier: str  # the tier chosen for the span: "raw", "1m" or "1h"
+    step_s: float | None  # width of each point's bucket; None: raw polls at their own times
+    sources: tuple[str, ...]  # tiers the points came from, oldest first
+
+
+def pick_tier(span_s: float, *, min_points: int = MIN_POINTS) -> Tier:
+    """The coarsest tier that gives at least ``min_points`` points over ``span_s``."""
+    for tier in (HOUR, MINUTE):
+        if span_s * 1000 / tier.step_ms >= min_points:
+            return tier
+    return RAW
+
+
+def display_step_ms(span_ms: int, tier_step_ms: int, max_points: int = MAX_POINTS) -> int:
+    """The smallest multiple of ``tier_step_ms`` that keeps ``span_ms`` within ``max_points``."""
+    return tier_step_ms * max(1, math.ceil(span_ms / (tier_step_ms * max_points)))
+
+
+def series(
+    store: Store,
+    host: str,
+    name: str,
+    start_ts: float,
+    end_ts: float,
+    *,
+    stat: str = "avg",
+    min_points: int = MIN_POINTS,
+    max_points: int = MAX_POINTS,
+    raw_step_s: float = RAW_STEP_S,
+) -> SeriesResult:
+    """Points of ``host``'s series ``name`` with ``start_ts <= ts <= end_ts``.
+
+    ``stat`` picks what a rollup point carries (avg, min, max or last); a raw poll is all four.
+    """
+    if stat not in STAT_NAMES:
+        raise ValueError(f"unknown statistic {stat!r}: use one of {', '.join(STAT_NAMES)}")
+    start_ms, end_ms = round(start_ts * 1000), round(end_ts * 1000)
+    span_ms = max(0, end_ms - start_ms)
+    tier = pick_tier(span_ms / 1000, min_points=min_points)
+    with store.read_connection("reading a series") as conn:
+        found = store.series_id(conn, host, name)
+        if found is None or end_ms < start_ms:
+            return SeriesResult([], tier.name, _step_s(tier), ())
+        reader = _Reader(store, conn, found[0], found[1], stat)
+        points, sources = reader.with_history(tier, start_ms, end_ms)
+    nominal = tier.step_ms or round(raw_step_s * 1000)
+    step = display_step_ms(span_ms, nominal, max_points)
+    if step > nominal or (tier is not RAW and len(sources) > 1):
+        points = _regroup(points, max(step, tier.step_ms), stat)
+        step_s: float | None = max(step, tier.step_ms) / 1000
+    else:
+        step_s = _step_s(tier)
+    return SeriesResult([(ts / 1000, v) for ts, _, v in points], tier.name, step_s, sources)
+
+
+def _step_s(tier: Tier) -> float | None:
+    return tier.step_ms / 1000 if tier.step_ms else None
+
+
+def _regroup(points: Iterable[_Point], step_ms: int, stat: str) -> list[_Point]:
+    """Group time-ordered points into ``step_ms`` buckets, as the statistic says."""
+    out: list[_Point] = []
+    start = n = 0
+    acc = 0.0
+    for ts, weight, value in points:
+        b = ts - ts % step_ms
+        if out and b == start:
+            if stat == "avg":
+                acc += value * weight
+                n += weight
+                out[-1] = (b, n, acc / n)
+            elif stat == "min":
+                out[-1] = (b, n + weight, min(out[-1][2], value))
+                n += weight
+            elif stat == "max":
+                out[-1] = (b, n + weight, max(out[-1][2], value))
+                n += weight
+            else:
+                n += weight
+                out[-1] = (b, n, value)
+        else:
+            start, n, acc = b, weight, value * weight
+            out.append((b, weight, value))
+    return out
+
+
+class _Reader:
+    """Reads one series of one host from any tier within one connection."""
+
+    def __init__(self, store: Store, conn: Connection, host_id: int, series_id: int, stat: str):
+        self._store = store
+        self._conn = conn
+        self._host_id = host_id
+        self._series_id = series_id
+        self._stat = stat
+        self._marks = watermarks(conn)
+        self._where: dict[int, tuple[int, int]] | None = None  # layout -> (index, width)
+
+    def with_history(
+        self, tier: Tier, start: int, end: int
+    ) -> tuple[list[_Point], tuple[str, ...]]:
+        points, sources = self.complete(tier, start, end)
+        coarser = COARSER.get(tier.name)
+        first = points[0][0] if points else end + 1
+        if coarser is not None and first > start + (tier.step_ms or 0):
+            older, older_sources = self.with_history(coarser, start, first - 1)
+            older = [p for p in older if p[0] + coarser.step_ms <= first] if points else older
+            if older:
+                return older + points, _join(older_sources, sources)
+        return points, sources
+
+    def complete(self, tier: Tier, start: int, end: int) -> tuple[list[_Point], tuple[str, ...]]:
+        """``tier``'s points in ``[start, end]``, its unrolled tail taken from finer tiers."""
+        if tier is RAW:
+            points = self.read_raw(start, end)
+            return points, ("raw",) if points else ()
+        mark = self._marks.get(tier.name)
+        points: list[_Point] = []
+        sources: tuple[str, ...] = ()
+        if mark is not None and start < mark:
+            points = self.read_rollup(tier, start, min(end, mark - 1))
+            sources = (tier.name,) if points else ()
+        tail = max(start, mark) if mark is not None else start
+        if end >= tail:
+            finer, finer_sources = self.complete(FINER[tier.name], tail, end)
+            if finer:
+                points += _regroup(finer, tier.step_ms, self._stat)
+                sources = _join(sources, finer_sources)
+        return points, sources
+
+    def _layouts(self) -> dict[int, tuple[int, int]]:
+        if self._where is None:
+            self._where = {}
+            for layout_id, cols in self._store.load_layouts(self._conn, [self._host_id]).items():
+                if self._series_id in cols:
+                    self._where[layout_id] = (cols.index(self._series_id), len(cols))
+        return self._where
+
+    def read_raw(self, start: int, end: int) -> list[_Point]:
+        t = RAW.table
+        where = self._layouts()
+        if not where:
+            return []
+        rows = self._conn.execute(
+            sa.select(t.c.ts_ms, t.c.layout_id, t.c.data)
+            .where(t.c.host_id == self._host_id, t.c.ts_ms >= start, t.c.ts_ms <= end)
+            .order_by(t.c.ts_ms)
+        )
+        out = []
+        for ts, layout_id, data in rows:
+            found = where.get(layout_id)
+            if found is not None:
+                out.append((ts, 1, codec.decode_one(bytes(data), found[1], found[0])))
+        return out
+
+    def read_rollup(self, tier: Tier, start: int, end: int) -> list[_Point]:
+        t = tier.table
+        where = self._layouts()
+        if not where:
+            return []
+        blob = t.c.avg if self._stat == "avg" else t.c.stats
+        rows = self._conn.execute(
+            sa.select(t.c.ts_ms, t.c.layout_id, t.c.n, blob)
+            .where(t.c.host_id == self._host_id, t.c.ts_ms >= start, t.c.ts_ms <= end)
+            .order_by(t.c.ts_ms)
+        )
+        out = []
+        stat = self._stat
+        for ts, layout_id, n, data in rows:
+            found = where.get(layout_id)
+            if found is None:
+                continue
+            index, width = found
+            v = avg_at(data, index) if stat == "avg" else stat_at(bytes(data), width, stat, index)
+            if v == v:  # NaN: the series was absent (or unreadable) for the whole bucket
+                out.append((ts, n, v))
+        return out
+
+
+def _join(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    return a + tuple(s for s in b if not a or s != a[-1])
+
+
+# -- fleet overview -------------------------------------------------------------------------
+
+
+def fleet(
+    store: Store, name: str, start_ts: float, end_ts: float
+) -> dict[str, list[tuple[float, float]]]:
+    """Each host's series ``name`` as 1-minute averages in ``[start, end]``, by host name.
+
+    A fixed number of queries whatever the number of hosts: the series ids, the watermark,
+    the 1-minute rows of every host, and the raw rows after the watermark.
+    """
+    start_ms, end_ms = round(start_ts * 1000), round(end_ts * 1000)
+    step = MINUTE.step_ms
+    out: dict[str, list[tuple[float, float]]] = {}
+    with store.read_connection("reading the fleet overview") as conn:
+        ids = {
+            host_id: (host_name, series_id)
+            for host_name, host_id, series_id in conn.execute(
+                sa.select(hosts.c.name, series_table.c.host_id, series_table.c.id)
+                .join(hosts, hosts.c.id == series_table.c.host_id)
+                .where(series_table.c.name == name)
+            )
+        }
+        if not ids:
+            return out
+        mark = watermarks(conn).get(MINUTE.name)
+        host_list = sorted(ids)
+        layout_cols = store.load_layouts(conn, host_list)
+        rolled_to = min(end_ms + 1, mark) if mark is not None else start_ms
+        index: dict[tuple[int, int], int | None] = {}
+
+        def find(host_id: int, layout_id: int) -> int | None:
+            key = (host_id, layout_id)
+            if key not in index:
+                cols = layout_cols[layout_id]
+                sid = ids[host_id][1]
+                index[key] = cols.index(sid) if sid in cols else None
+            return index[key]
+
+        points: dict[int, list[_Point]] = {}
+        if start_ms < rolled_to:
+            # The hot loop of the overview (~60 rows a host): plain driver SQL skips
+            # SQLAlchemy's per-row processing (half the time). Every literal is an int.
+            sql = (
+                "SELECT host_id, ts_ms, layout_id, n, avg FROM rollup_1m "
+                f"WHERE host_id IN ({','.join(str(int(h)) for h in host_list)}) "
+                f"AND ts_ms >= {int(start_ms)} AND ts_ms < {int(rolled_to)} "
+                "ORDER BY host_id, ts_ms"
+            )
+            for host_id, ts, layout_id, n, avg in conn.exec_driver_sql(sql).all():
+                i = index.get((host_id, layout_id), -1)
+                if i == -1:
+                    i = find(host_id, layout_id)
+                if i is not None:
+                    # Float32 as read: sparklines skip avg_at's rounding to 7 digits (speed).
+                    v = unpack_f32(avg, 4 * i)[0]
+                    if v == v:
+                        points.setdefault(host_id, []).append((ts, n, v))
+        tail_from = max(start_ms, rolled_to)
+        if tail_from <= end_ms:
+            t = RAW.table
+            tails: dict[int, list[_Point]] = {}
+            for host_id, ts, layout_id, data in conn.execute(
+                sa.select(t.c.host_id, t.c.ts_ms, t.c.layout_id, t.c.data)
+                .where(
+                    t.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+                    t.c.ts_ms >= tail_from,
+                    t.c.ts_ms <= end_ms,
+                )
+                .order_by(t.c.host_id, t.c.ts_ms),
+                {"hosts": host_list},
+            ):
+                i = find(host_id, layout_id)
+                if i is not None:
+                    width = len(layout_cols[layout_id])
+                    v = codec.decode_one(bytes(data), width, i)
+                    if v == v:
+                        tails.setdefault(host_id, []).append((ts, 1, v))
+            for host_id, tail in tails.items():
+                points.setdefault(host_id, []).extend(_regroup(tail, step, "avg"))
+    for host_id, pts in points.items():
+        out[ids[host_id][0]] = [((ts - ts % step) / 1000, v) for ts, _, v in pts]
+    return out

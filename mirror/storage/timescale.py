@@ -1,0 +1,153 @@
+"""TimescaleDB, when the database has it: detected at run time, never assumed.
+
+``mirror db upgrade`` (``Store.upgrade``) calls :func:`enable` after the migrations. When the
+``timescaledb`` extension is installed in the database, or can be (``pg_available_extensions``),
+it issues :func:`statements`, written against Timescale's documented API
+(docs.timescale.com / tigerdata.com, "api/latest"):
+
+- ``create_hypertable`` on ``samples``, ``rollup_1m`` and ``rollup_1h``, partitioned on the
+  integer ``ts_ms`` column (``by_range`` from 2.13; the older positional form before), with
+  ``migrate_data`` for tables that already hold rows and without the default time index
+  (the ``(host_id, ts_ms)`` primary key already serves every query);
+- ``set_integer_now_func``: integer time needs a "now" in the same unit (milliseconds) for
+  policies to know a chunk's age;
+- ``ALTER TABLE samples SET (timescaledb.compress, compress_segmentby = 'host_id',
+  compress_orderby = 'ts_ms DESC')``: the layout holds one row per host per poll, so
+  segments follow the host, and ``add_compression_policy`` after ``compress_after``;
+- ``add_retention_policy`` per table with the tier's retention, so whole chunks are dropped
+  instead of rows deleted (``retention.apply_retention`` then skips those tables).
+
+Not done (a deliberate deviation): continuous aggregates. A cagg is a SQL ``GROUP BY`` over
+columns, and a raw row here is a packed blob of one poll's values (the layout that meets the
+≤ 8 B/sample target on plain PostgreSQL), which SQL cannot aggregate. The 1-minute and
+1-hour tiers are computed by ``rollup.roll_up`` on every back end, and on TimescaleDB they
+are hypertables with retention policies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from mirror.storage.retention import Retention
+
+log = logging.getLogger(__name__)
+
+# Chunk widths (ms): a chunk of the raw table holds 6 h of 254 hosts × 5 s ≈ 1.1 M rows.
+CHUNK_MS = {"samples": 6 * 3600_000, "rollup_1m": 7 * 86400_000, "rollup_1h": 90 * 86400_000}
+_RETENTION_TIER = {"samples": "raw", "rollup_1m": "1m", "rollup_1h": "1h"}
+NOW_FUNC = "mirror_now_ms"
+
+
+@dataclass(frozen=True, slots=True)
+class Detected:
+    installed: str | None  # extension version installed in this database
+    available: str | None  # version the server could install (pg_available_extensions)
+
+
+def detect(conn: Connection) -> Detected:
+    """What TimescaleDB this PostgreSQL database has (nothing on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return Detected(None, None)
+    installed = conn.scalar(
+        sa.text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+    )
+    available = conn.scalar(
+        sa.text("SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'")
+    )
+    return Detected(installed, available)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def statements(version: str, retention: Retention) -> list[str]:
+    """The SQL that turns the schema into hypertables with compression and retention."""
+    new_api = _version(version) >= (2, 13)
+    out = [
+        "CREATE EXTENSION IF NOT EXISTS timescaledb",
+        f"CREATE OR REPLACE FUNCTION {NOW_FUNC}() RETURNS bigint LANGUAGE sql STABLE AS "
+        "$$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$",
+    ]
+    for table, chunk in CHUNK_MS.items():
+        if new_api:
+            out.append(
+                f"SELECT create_hypertable('{table}', by_range('ts_ms', {chunk}), "
+                "create_default_indexes => FALSE, if_not_exists => TRUE, migrate_data => TRUE)"
+            )
+        else:
+            out.append(
+                f"SELECT create_hypertable('{table}', 'ts_ms', chunk_time_interval => {chunk}, "
+                "create_default_indexes => FALSE, if_not_exists => TRUE, migrate_data => TRUE)"
+            )
+        out.append(
+            f"SELECT set_integer_now_func('{table}', '{NOW_FUNC}', replace_if_exists => TRUE)"
+        )
+    out += [
+        "ALTER TABLE samples SET (timescaledb.compress, "
+        "timescaledb.compress_segmentby = 'host_id', timescaledb.compress_orderby = 'ts_ms DESC')",
+        "SELECT add_compression_policy('samples', compress_after => BIGINT "
+        f"'{round(retention.compress_after_s * 1000)}', if_not_exists => TRUE)",
+    ]
+    for table, tier in _RETENTION_TIER.items():
+        # if_not_exists keeps an existing policy as it is: drop it first so a changed
+        # setting takes effect on the next `mirror db upgrade`.
+        out.append(f"SELECT remove_retention_policy('{table}', if_exists => TRUE)")
+        out.append(
+            f"SELECT add_retention_policy('{table}', drop_after => BIGINT "
+            f"'{retention.keep_ms(tier)}', if_not_exists => TRUE)"
+        )
+    return out
+
+
+def enable(conn: Connection, retention: Retention) -> list[str]:
+    """Apply :func:`statements` when TimescaleDB is there; the statements run (or [])."""
+    found = detect(conn)
+    version = found.installed or found.available
+    if version is None:
+        return []
+    if found.installed is None:
+        # Packaged but perhaps not in shared_preload_libraries: then stay plain PostgreSQL.
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+        except sa.exc.DBAPIError as e:
+            log.warning("TimescaleDB %s is available but cannot be enabled: %s", version, e.orig)
+            return []
+    issued = statements(version, retention)
+    for sql in issued:
+        conn.execute(sa.text(sql))
+    return issued
+
+
+def hypertables(conn: Connection) -> list[str]:
+    if conn.dialect.name != "postgresql" or detect(conn).installed is None:
+        return []
+    return list(
+        conn.scalars(sa.text("SELECT hypertable_name FROM timescaledb_information.hypertables"))
+    )
+
+
+def retention_managed(conn: Connection) -> set[str]:
+    """Tables whose retention a TimescaleDB policy does (so our job leaves them alone)."""
+    if conn.dialect.name != "postgresql" or detect(conn).installed is None:
+        return set()
+    return set(
+        conn.scalars(
+            sa.text(
+                "SELECT hypertable_name FROM timescaledb_information.jobs "
+                "WHERE proc_name = 'policy_retention'"
+            )
+        )
+    )

@@ -1,0 +1,75 @@
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { bytes, celsius, num } from "./format";
+import type { Unit } from "./series";
+
+const PALETTE = ["#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6", "#f87171", "#22d3ee", "#c084fc", "#4ade80", "#fb923c"];
+
+function formatter(unit: Unit): (v: number) => string {
+  if (unit === "pct") return (v) => `${num(v, 0)}%`;
+  if (unit === "rate") return (v) => bytes(v, "/s");
+  if (unit === "celsius") return (v) => celsius(v);
+  return (v) => num(v, 2);
+}
+
+interface Props {
+  labels: string[];
+  data: (number | null)[][];
+  unit: Unit;
+}
+
+/** One uPlot chart; drag to zoom (x), double-click to reset — uPlot's own gestures. */
+export function Chart({ labels, data, unit }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const fmt = formatter(unit);
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 400,
+      height: 180,
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+      scales: { x: { time: true }, y: unit === "pct" ? { range: [0, 100] } : { auto: true } },
+      axes: [
+        { stroke: "#7d8aa5", grid: { stroke: "#1c2538" }, ticks: { stroke: "#1c2538" } },
+        {
+          stroke: "#7d8aa5",
+          grid: { stroke: "#1c2538" },
+          ticks: { stroke: "#1c2538" },
+          size: 84,
+          values: (_u, splits) => splits.map(fmt),
+        },
+      ],
+      series: [
+        {},
+        ...labels.map((label, i) => ({
+          label,
+          stroke: PALETTE[i % PALETTE.length],
+          width: 1.5,
+          spanGaps: false,
+          value: (_u: uPlot, v: number | null) => (v == null ? "–" : fmt(v)),
+        })),
+      ],
+    };
+    const u = new uPlot(opts, data as uPlot.AlignedData, el);
+    plot.current = u;
+    const resize = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 180 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // A new set of series (or unit) makes a new chart; new data only calls setData below.
+  }, [labels.join("\u0000"), unit]);
+
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData);
+  }, [data]);
+
+  return <div class="chart" ref={box} />;
+}

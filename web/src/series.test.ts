@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { RANGES, align, families, label, rangeFrom } from "./series";
+
+describe("families", () => {
+  it("puts each series in its chart, cores in numeric order, total first", () => {
+    const f = families([
+      "cpu.busy_pct[10]",
+      "cpu.busy_pct[2]",
+      "cpu.busy_pct",
+      "cpu.user_pct",
+      "mem.used_pct",
+      "swap.used_pct",
+      "load.1",
+      "load.15",
+      "fs.used_pct[/]",
+      "net.rx_bytes_per_s[eth0]",
+      "net.tx_bytes_per_s[eth0]",
+      "net.rx_bytes_per_s[lo]",
+      "temp.celsius[acpitz/temp1]",
+      "gpu.util_pct[0]",
+      "gpu.temp_celsius[0]",
+      "uptime_s",
+    ]);
+    const byKey = Object.fromEntries(f.map((x) => [x.key, x.series]));
+    expect(byKey.cpu).toEqual(["cpu.busy_pct", "cpu.busy_pct[2]", "cpu.busy_pct[10]"]);
+    expect(byKey.mem).toEqual(["mem.used_pct", "swap.used_pct"]);
+    expect(byKey.net).toEqual(["net.rx_bytes_per_s[eth0]", "net.tx_bytes_per_s[eth0]"]);
+    expect(byKey.temp).toEqual(["gpu.temp_celsius[0]", "temp.celsius[acpitz/temp1]"]);
+    expect(byKey.gpu).toEqual(["gpu.util_pct[0]"]);
+    expect(f.map((x) => x.key)).not.toContain("diskio"); // empty families are left out
+  });
+  it("labels series shortly", () => {
+    expect(label("cpu.busy_pct")).toBe("total");
+    expect(label("cpu.busy_pct[3]")).toBe("cpu3");
+    expect(label("net.tx_bytes_per_s[wlan0]")).toBe("wlan0 tx");
+    expect(label("fs.used_pct[/a[b]]")).toBe("/a[b]");
+  });
+});
+
+describe("ranges and alignment", () => {
+  it("has presets from 15 minutes to 30 days", () => {
+    expect(RANGES[0].seconds).toBe(900);
+    expect(RANGES.at(-1)!.seconds).toBe(30 * 86400);
+    expect(rangeFrom(RANGES[4])).toBe("-7d");
+  });
+  it("aligns series on the union of their timestamps", () => {
+    expect(
+      align([
+        [
+          [1, 10],
+          [3, 30],
+        ],
+        [
+          [2, 200],
+          [3, 300],
+        ],
+      ]),
+    ).toEqual([
+      [1, 2, 3],
+      [10, null, 30],
+      [null, 200, 300],
+    ]);
+  });
+});

@@ -1,0 +1,55 @@
+// What the API sends (see api/schemas.py and poller/writer.py's live_event).
+
+export type Metrics = Record<string, number>;
+
+export interface Host {
+  name: string;
+  address: string | null;
+  groups: string[];
+  tags: string[];
+  mac: string | null;
+  local: boolean;
+  in_inventory: boolean;
+  state: string;
+  error: string | null;
+  ts: number | null;
+  duration_ms: number | null;
+  metrics: Metrics;
+  metrics_ts: number | null;
+  info: Record<string, unknown> | null;
+}
+
+export interface HostDetail extends Host {
+  series: string[];
+}
+
+export interface LiveEvent {
+  type: "host" | "ping" | string;
+  host: string;
+  state?: string;
+  error?: string | null;
+  ts?: number;
+  duration_ms?: number | null;
+  metrics?: Metrics;
+  info?: Record<string, unknown> | null;
+}
+
+export interface Series {
+  host: string;
+  metric: string;
+  from: number;
+  to: number;
+  points: [number, number][];
+}
+
+export interface FleetAnswer {
+  metric: string;
+  hosts: { name: string; sparkline: [number, number][] }[];
+}
+
+export interface Me {
+  user: string;
+  role: string;
+  via: string;
+  csrf: string | null;
+}
