@@ -19,7 +19,6 @@ from mirror.storage import Store, trend
 from mirror.storage.rollup import roll_up
 from tests.test_api import _serve
 
-NOW = time.time()
 HOSTS = [f"node{i:02}" for i in range(5)]
 DAY = 86400.0
 SIZE = 500e9
@@ -43,7 +42,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store = Store.open(f"sqlite:///{tmp_path / 'mirror.db'}")
     store.upgrade()
     # Two days at one poll a minute; disk use grows 10 GB a day on node00.
-    start = NOW - 2 * DAY
+    start = time.time() - 2 * DAY  # now at the test's start, not at collection
     for h, name in enumerate(HOSTS):
         store.write(
             [
@@ -59,7 +58,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
                 for k in range(2 * 1440)
             ]
         )
-    roll_up(store, round((NOW - 1800) * 1000))  # the last half hour stays raw only
+    roll_up(store, round((start + 2 * DAY - 1800) * 1000))  # the last half hour stays raw only
     yield store
     store.close()
 

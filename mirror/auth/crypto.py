@@ -7,6 +7,7 @@ argon2) is enough for them because they are random, not chosen by a person.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -19,8 +20,14 @@ TOTP_STEP_S = 30
 TOTP_DRIFT_STEPS = 1  # a code from the step before or after is accepted (clock drift)
 
 _hasher = PasswordHasher()  # argon2id with the library's current (RFC 9106 low-memory) defaults
-# Verified against when the user does not exist, so an unknown name costs the same time.
-_DUMMY_HASH = _hasher.hash("mirror-stage: no such user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so an unknown name costs the same
+    time. Made on first use, not at import: hashing takes ~0.3 s and every `mirror`
+    command imports this module."""
+    return _hasher.hash("mirror-stage: no such user")
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +36,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
