@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from api.errors import BadRequest, NotFound
 from mirror.audit import AuditLog
@@ -54,7 +54,7 @@ class AdminController(Controller):
     async def create_token(
         self,
         request: Request[Identity, Any, Any],
-        data: NewToken,
+        data: JSONBody[NewToken],
         auth_service: NamedDependency[AuthService],
     ) -> dict[str, Any]:
         """The answer carries ``secret``: shown this once, never stored."""

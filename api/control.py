@@ -24,7 +24,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException, WebSocketDisconnect
 from litestar.handlers import websocket_stream
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.errors import ApiError, BadRequest, NotFound
@@ -134,7 +134,7 @@ class ControlController(Controller):
     async def run_command(
         self,
         request: Request[Identity, Any, Any],
-        data: CommandBody,
+        data: JSONBody[CommandBody],
         inventory: NamedDependency[Inventory],
         jobs: NamedDependency[JobBoard | None],
     ) -> dict[str, Any]:
@@ -198,7 +198,7 @@ class ControlController(Controller):
         request: Request[Identity, Any, Any],
         name: FromPath[str],
         action: FromPath[str],
-        data: ActionBody,
+        data: JSONBody[ActionBody],
         inventory: NamedDependency[Inventory],
         jobs: NamedDependency[JobBoard | None],
     ) -> dict[str, Any]:
@@ -229,7 +229,7 @@ class ControlController(Controller):
     async def open_tunnel(
         self,
         request: Request[Identity, Any, Any],
-        data: TunnelBody,
+        data: JSONBody[TunnelBody],
         runner: NamedDependency[CommandRunner | None],
         inventory: NamedDependency[Inventory],
         audit: NamedDependency[AuditLog],
@@ -314,7 +314,7 @@ def _host(inventory: Inventory, name: str) -> Any:
 
 @websocket_stream("/api/commands/{job_id:str}/stream", guards=[require_operate])
 async def command_stream(
-    job_id: str, jobs: NamedDependency[JobBoard | None]
+    job_id: FromPath[str], jobs: NamedDependency[JobBoard | None]
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Output as it comes (``{"type": "output", host, stream, text}``), then ``done``."""
     board = _board(jobs)
@@ -329,12 +329,12 @@ async def command_stream(
 @websocket("/api/hosts/{name:str}/terminal", guards=[require_operate])
 async def terminal(
     socket: WebSocket[Identity, Any, Any],
-    name: str,
+    name: FromPath[str],
     runner: NamedDependency[CommandRunner | None],
     inventory: NamedDependency[Inventory],
     audit: NamedDependency[AuditLog],
-    cols: int = 80,
-    rows: int = 24,
+    cols: FromQuery[int] = 80,
+    rows: FromQuery[int] = 24,
 ) -> None:
     """A login shell on a PTY. Client → server: ``{"type": "input", "data": …}`` or
     ``{"type": "resize", "cols": …, "rows": …}``; server → client: the terminal's output

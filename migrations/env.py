@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import mirror.audit  # registers the audit tables on ``metadata`` (issue 6)
 import mirror.auth.tables  # noqa: F401 - registers the auth tables on ``metadata``
-import mirror.audit  # noqa: F401 - registers the audit tables on ``metadata``
 from mirror.settings import Settings
 from mirror.storage.schema import metadata
 

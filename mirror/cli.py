@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from mirror.controlcli import add_control_commands
 from mirror.errors import ConfigError, MirrorError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
-from mirror.controlcli import add_control_commands
 from mirror.netcli import add_network_commands
 from mirror.settings import Settings
 

@@ -114,9 +114,10 @@ def _actor() -> str:
 class _Printer:
     """Output as it comes; each line prefixed with its host when there are several."""
 
-    def __init__(self, prefix: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    def __init__(self, prefix: bool, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self._prefix = prefix
-        self._streams = {"stdout": out, "stderr": err}
+        # Looked up now, not at import: tests and shells may swap sys.stdout.
+        self._streams = {"stdout": out or sys.stdout, "stderr": err or sys.stderr}
         self._partial: dict[tuple[str, str], str] = {}
 
     def __call__(self, event: OutputEvent) -> None:
@@ -168,7 +169,7 @@ def _execute(
     detail = {**detail, "run_id": run_id, "sudo": sudo, "timeout_s": args.timeout}
     audit.record(actor, "cli", audit_action, target, detail, "started")
     printer = _Printer(prefix=len(hosts) > 1 and not args.json)
-    quiet = _Printer(False, _Null(), _Null())
+    quiet = _Printer(False, _Null(), _Null())  # type: ignore[arg-type]
     results = asyncio.run(_run(settings, inventory, request, quiet if args.json else printer))
     printer.flush()
     audit.save_results(run_id, actor, command, results)

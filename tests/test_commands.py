@@ -281,3 +281,35 @@ async def test_twenty_hosts_in_parallel_each_result_apart(tmp_path: Path) -> Non
     assert [r.host for r in results] == list(names)
     assert all(r.stdout == f"{r.host}\n" for r in results)
     assert {e.host for e in events} == set(names)
+
+
+# --- the CLI (no EGO running: it opens its own connections) ------------------------------
+
+
+def test_mirror_run_streams_prefixes_and_audits(
+    sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from mirror.audit import AuditLog
+    from mirror.cli import main
+    from mirror.storage import Store
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(yaml.safe_dump(inventory_for(sshd).model_dump(mode="json", exclude_none=True)))
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
+    assert main(["run", "-i", str(path), "--host", "box", "--", "echo hi; echo oops >&2"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "hi\n" and err == "oops\n"
+    assert main(["run", "-i", str(path), "--host", "box,gone", "--", "hostname"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("box | ")
+    assert "box: exit 0" in err and "gone: error: connection refused" in err
+    assert main(["run", "-i", str(path), "--group", "nolab", "--", "true"]) == 1
+    assert "no host is in group 'nolab'" in capsys.readouterr().err
+    with Store.open(f"sqlite:///{tmp_path / 'data' / 'mirror.db'}") as store:
+        entries = AuditLog(store.engine).entries(action="command")
+        assert [e.action for e in entries] == ["command.done", "command"] * 2
+        assert entries[0].actor.startswith("cli:") and entries[0].result == "1 error, 1 ok"
+        assert AuditLog(store.engine).verify().ok

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 DEFAULT_TIMEOUT_S = 60.0
 MAX_TIMEOUT_S = 24 * 3600.0
@@ -115,6 +115,7 @@ class TerminalSession(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable  # Litestar checks dependency values against their declared types
 class CommandRunner(Protocol):
     """What EGO (or the CLI) offers the API for acting on hosts."""
 
