@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from mirror.errors import ConfigError
-from mirror.sim import SimHost
-from mirror.sim.gear import GearLab, make_gear
+from mirror.sim import SimHost, wave
+from mirror.sim.gear import WAVE, GearLab, make_gear
 from mirror.snmpsim import SnmpSim
 
 SNMP_PORT = 16161  # unprivileged: the demo need not run as root
@@ -64,9 +64,11 @@ class RunningGear:
 
 
 def write_gear(gear: GearLab, root: Path) -> tuple[Path, dict[str, Path]]:
-    """``root/community`` and one data dir per device; what was there before is replaced."""
+    """``root/community``, ``root/modules/wave.py`` (snmpsim's variation module) and one data
+    dir per device; what was there before is replaced."""
     shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    (root / "modules").mkdir(parents=True)
+    shutil.copyfile(wave.__file__, root / "modules" / f"{WAVE}.py")
     community = "demo-" + secrets.token_hex(6)
     community_file = root / "community"
     community_file.touch(mode=0o600)
@@ -84,7 +86,11 @@ async def start_gear(lab: Sequence[SimHost], data_dir: Path, port: int = SNMP_PO
     """Serve the lab's switch and router; raises ConfigError when snmpsim cannot start."""
     gear = make_gear(lab)
     community_file, dirs = write_gear(gear, data_dir / GEAR_DIR)
-    sims = [SnmpSim(dirs[g.name], [(g.address, port)]) for g in (gear.switch, gear.router)]
+    modules = data_dir / GEAR_DIR / "modules"
+    sims = [
+        SnmpSim(dirs[g.name], [(g.address, port)], variation_dir=modules)
+        for g in (gear.switch, gear.router)
+    ]
     results = await asyncio.gather(
         *(asyncio.to_thread(sim.start) for sim in sims), return_exceptions=True
     )

@@ -6,9 +6,11 @@ endpoint. Only 127.0.0.0/8 endpoints are accepted: this is never pointed at a re
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,16 @@ from pathlib import Path
 from mirror.errors import ConfigError
 
 READY_TIMEOUT_S = 30.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Loaded before any fork: the child only calls it (see _die_with_parent).
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent goes, even by SIGKILL, so a killed
+    test run or demo does not leave snmpsim holding its ports (it runs in its own session)."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _command() -> str:
@@ -35,6 +47,7 @@ class SnmpSim:
     endpoints: list[tuple[str, int]]
     process: subprocess.Popen[bytes] | None = None
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mirror-snmpsim-")))
+    variation_dir: Path | None = None  # replaces snmpsim's own modules (mirror.sim.wave)
 
     def start(self) -> SnmpSim:
         for address, _ in self.endpoints:
@@ -46,13 +59,19 @@ class SnmpSim:
             f"--data-dir={self.data_dir}",
             f"--cache-dir={self.work_dir / 'cache'}",
             "--logging-method=stderr",
+            *([f"--variation-modules-dir={self.variation_dir}"] if self.variation_dir else []),
             *(f"--agent-udpv4-endpoint={a}:{p}" for a, p in self.endpoints),
         ]
         # As root snmpsim refuses to start unless told it may (it would otherwise drop to nobody).
         env = os.environ | {"SNMPSIM_ALLOW_ROOT": "true"}
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # only a prctl call: safe after fork
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         wanted = [f"Listening at UDP/IPv4 endpoint {a}:{p}" for a, p in self.endpoints]

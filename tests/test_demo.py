@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.support.sshd import free_port
+from tests.test_demo_gear import _port_free_on_both
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +53,8 @@ def test_demo_serves_this_machine_and_the_lab(tmp_path: Path) -> None:
             str(port),
             "--sim-port",
             str(sim_port),
+            "--snmp-port",
+            str(_port_free_on_both()),
         ],
         cwd=ROOT,
         env=env,
@@ -60,6 +63,7 @@ def test_demo_serves_this_machine_and_the_lab(tmp_path: Path) -> None:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    started, first_answer_s = time.monotonic(), None
     try:
         hosts: list[dict] = []
         deadline = time.monotonic() + 40
@@ -70,10 +74,24 @@ def test_demo_serves_this_machine_and_the_lab(tmp_path: Path) -> None:
                 hosts = json.loads(get(f"{base}/api/hosts"))
             except OSError:
                 continue
-            if len(hosts) == 9 and all(h["state"] == "up" for h in hosts):
+            first_answer_s = first_answer_s or time.monotonic() - started
+            if len(hosts) == 11 and all(h["state"] == "up" for h in hosts):
                 break
         states = {h["name"]: h["state"] for h in hosts}
-        assert len(states) == 9 and set(states.values()) == {"up"}, states
+        # 8 simulated hosts, this machine, and the simulated switch and router (SNMP).
+        assert len(states) == 11 and set(states.values()) == {"up"}, states
+        assert first_answer_s is not None and first_answer_s < 10, first_answer_s
+        kinds = {h["name"]: h["kind"] for h in hosts}
+        assert kinds["core-switch"] == kinds["gateway"] == "snmp"
+        topology = json.loads(get(f"{base}/api/topology"))
+        links = {
+            frozenset((e["node"], e["port"]) for e in (link["a"], link["b"])): link
+            for link in topology["links"]
+        }
+        for i in range(1, 9):  # lab-0i on the switch's port i, found by its MAC
+            assert links[frozenset({("core-switch", f"Gi1/0/{i}"), (f"lab-0{i}", None)})]
+        uplink = links[frozenset({("core-switch", "Te1/1/1"), ("gateway", "ether1")})]
+        assert sorted(uplink["sources"]) == ["cable", "lldp"] and uplink["label"]
         ego = next(h for h in hosts if h["name"] == "ego")
         assert ego["local"] and ego["metrics"]["mem.total_bytes"] > 0
         assert "<table" in get(f"{base}/").decode() or b"<html" in get(f"{base}/")

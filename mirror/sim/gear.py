@@ -11,11 +11,10 @@
 * **gateway**: five ports (LAN to the switch, WAN, three spares down), an ARP table with
   every host's IP → MAC and the switch's, LLDP naming the switch.
 
-Counters use snmpsim's ``numeric`` variation module in cumulative mode: each read adds
-``mean × dt + scale × sin(rate × t)`` to the last value, so the rate a 5 s poll sees wanders
-about ±30 % around the mean (each port at its own pace) and never goes backwards (snmpsim
-clamps a negative step to 0). Counters start at mean × the device's uptime, as if counting
-since boot.
+Counters use the ``wave`` variation module (``mirror.sim.wave``, which snmpsim must be
+given with ``--variation-modules-dir``): their rate wanders up to ±40 % around the mean, each
+port at its own pace, as a pure function of time. They start at mean × the device's uptime,
+as if counting since boot.
 """
 
 from __future__ import annotations
@@ -36,8 +35,7 @@ SWITCH_SIZES = (8, 16, 24, 48)
 SWITCH_UPTIME_S = 41 * 86400 + 5 * 3600 + 17 * 60  # both stable between demo runs
 ROUTER_UPTIME_S = 96 * 86400 + 2 * 3600
 WAN_SHARE = 0.25  # of the hosts' traffic that leaves the LAN through the router
-JITTER = 0.3  # ± share of the mean a 5 s poll sees
-POLL_S = 5.0
+WAVE = "wave"  # the snmpsim variation module name (mirror/sim/wave.py)
 SYS_OBJECT_ID = "1.3.6.1.4.1.8072.3.2.10"  # net-snmp on Linux: no vendor is claimed
 
 _IF = "1.3.6.1.2.1.2.2.1"
@@ -123,18 +121,17 @@ def _counter(records: _Records, oid: str, mean_b_s: float, uptime_s: float) -> N
     if mean_b_s <= 0:
         records.add(oid, "70", initial)
         return
-    rate = 0.6 + (stable_seed("gear", oid) % 800) / 1000  # 0.6–1.4: each port its own pace
-    value = (
-        f"rate={rate:.3f},offset={mean_b_s / rate:.3f},scale={JITTER * mean_b_s * POLL_S:.0f},"
-        f"function=sin,cumulative=1,initial={initial}"
-    )
-    records.add(oid, "70:numeric", value)
+    seed = stable_seed("gear", oid)
+    slow_s, fast_s = 90 + seed % 210, 15 + (seed >> 16) % 25  # each port its own pace
+    phase = (seed >> 32) % 628 / 100
+    value = f"mean={mean_b_s:g},initial={initial},s1=0.25,p1={slow_s},s2=0.15,p2={fast_s}"
+    records.add(oid, f"70:{WAVE}", f"{value},phase={phase:g}")
 
 
 def _system(records: _Records, name: str, descr: str, uptime_s: float) -> None:
     records.add("1.3.6.1.2.1.1.1.0", "4", descr)
     records.add("1.3.6.1.2.1.1.2.0", "6", SYS_OBJECT_ID)
-    records.add("1.3.6.1.2.1.1.3.0", "67:numeric", f"rate=100,initial={int(uptime_s * 100)}")
+    records.add("1.3.6.1.2.1.1.3.0", f"67:{WAVE}", f"mean=100,initial={int(uptime_s * 100)}")
     records.add("1.3.6.1.2.1.1.4.0", "4", "lab admin <admin@lab.invalid>")
     records.add("1.3.6.1.2.1.1.5.0", "4", name)
     records.add("1.3.6.1.2.1.1.6.0", "4", "rack A, shelf 1")
@@ -155,7 +152,7 @@ def _interfaces(
         for column in (13, 19, 20):  # discards in, out; errors out
             records.add(f"{_IF}.{column}.{i}", "65", 0)
         if i == errors_on:  # one port with a worn cable: a few input errors a minute
-            records.add(f"{_IF}.14.{i}", "65:numeric", "rate=0.05,initial=17")
+            records.add(f"{_IF}.14.{i}", f"65:{WAVE}", "mean=0.05,initial=17")
         else:
             records.add(f"{_IF}.14.{i}", "65", 0)
         records.add(f"{_IFX}.1.{i}", "4", p.name)
