@@ -108,9 +108,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     access = detect_icmp()
     if not access.usable:
         raise ConfigError(access.message)
-    known = {}
-    for host in inventory.hosts_resolved() if inventory else []:
-        known.setdefault(host.address, host.name)
+    known = inventory.known_addresses() if inventory else {}
 
     async def run() -> list[dict[str, Any]]:
         out = []

@@ -45,9 +45,7 @@ class IcmpMonitor:
         # Three echoes give jitter; they must fit well inside the interval.
         self.count = 3 if self.interval_s >= 3 else 1
         self.timeout_s = min(1.0, self.interval_s / 3)
-        self.known: dict[str, str] = {}
-        for host in inventory.hosts_resolved():
-            self.known.setdefault(host.address, host.name)
+        self.known = inventory.known_addresses()
         self.subnets = [s for s in inventory.subnets if s.sweeps]
         self._submit = submit
         self._neighbours = neighbours

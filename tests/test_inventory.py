@@ -173,3 +173,13 @@ def test_password_literal_is_refused_without_echoing_it() -> None:
     assert SECRET not in str(caught.value)
     # Chained pydantic errors would carry the input; none is attached.
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_known_addresses_cover_hosts_and_snmp_gear() -> None:
+    inventory = Inventory.from_dict(
+        {
+            "hosts": [{"name": "nas", "address": "127.77.0.20"}],
+            "snmp": [{"name": "core-switch", "address": "127.77.0.2", "community_env": "C"}],
+        }
+    )
+    assert inventory.known_addresses() == {"127.77.0.20": "nas", "127.77.0.2": "core-switch"}

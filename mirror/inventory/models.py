@@ -433,6 +433,13 @@ class Inventory(_Model):
     def snmp_resolved(self) -> list[SnmpDevice]:
         return [self._resolve_snmp(entry) for entry in self.snmp]
 
+    def known_addresses(self) -> dict[str, str]:
+        """Address → name of every host and SNMP device (the first one listed wins)."""
+        known: dict[str, str] = {}
+        for item in (*self.hosts, *self.snmp):
+            known.setdefault(item.address, item.name)
+        return known
+
     def _resolve_snmp(self, entry: SnmpEntry) -> SnmpDevice:
         def ref(env: str | None, file: str | None) -> SecretRef | None:
             return None if env is None and file is None else SecretRef(env, self._path(file))
