@@ -16,12 +16,16 @@ class Frame:
 
 
 def parse_frame(data: bytes) -> Frame:
-    """Parse ``@@B kind`` … ``@@E``; sections carry their own byte length."""
+    """Parse ``@@B kind bytes`` … ``@@E``; the frame and each section carry their length."""
     pos = 0
     line, pos = _line(data, pos)
-    if not line.startswith("@@B "):
+    head = line.split(" ")
+    if head[0] != "@@B" or len(head) not in (2, 3):
         raise ParseError(f"frame does not start with @@B: {line[:60]!r}")
-    frame = Frame(kind=line[4:])
+    # "@@B kind bytes" since the frame carries its length; "@@B kind" in older captures.
+    if len(head) == 3 and (not head[2].isdigit() or len(data) != pos + int(head[2]) + 4):
+        raise ParseError(f"frame length {head[2][:20]!r} does not match its content")
+    frame = Frame(kind=head[1])
     while True:
         line, pos = _line(data, pos)
         if line == "@@E":

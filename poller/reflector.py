@@ -45,32 +45,20 @@ class _Reader(Protocol):
 
 
 async def read_frame(stdout: _Reader) -> Frame:
-    """Read exactly one frame, using each section's declared length."""
-    chunks: list[bytes] = []
-    total = 0
+    """Read exactly one frame: its header line says how many bytes follow."""
     first = await stdout.readline()
     if not first:
         raise CollectError("reflector exited (channel closed by the host)")
-    if not first.startswith(b"@@B "):
+    head = first.split()
+    if len(head) != 3 or head[0] != b"@@B" or not head[2].isdigit():
         raise ParseError(f"reflector answered {first[:80]!r} instead of a frame")
-    chunks.append(first)
-    while True:
-        line = await stdout.readline()
-        if not line:
-            raise CollectError("reflector exited in the middle of a frame")
-        chunks.append(line)
-        if line == b"@@E\n":
-            return parse_frame(b"".join(chunks))
-        if not line.startswith((b"@@F ", b"@@C ")):
-            raise ParseError(f"unexpected line in frame: {line[:80]!r}")
-        try:
-            size = int(line.rsplit(b" ", 1)[1])
-        except ValueError as exc:
-            raise ParseError(f"bad section header {line[:80]!r}") from exc
-        total += size
-        if size < 0 or total > MAX_FRAME_BYTES:
-            raise ParseError(f"frame larger than {MAX_FRAME_BYTES} bytes")
-        chunks.append(await stdout.readexactly(size))
+    size = int(head[2])
+    if size > MAX_FRAME_BYTES:
+        raise ParseError(f"frame of {size} bytes is larger than {MAX_FRAME_BYTES}")
+    body = await stdout.readexactly(size + 4)
+    if not body.endswith(b"@@E\n"):
+        raise ParseError("frame does not end with @@E where its length says")
+    return parse_frame(first + body)
 
 
 class Reflector(Protocol):

@@ -171,7 +171,7 @@ async def test_frames_parse_and_counters_advance(lab: LabServer, keys) -> None:
         await asyncio.sleep(0.3)
         raw2 = await ask(process, b"s\n")
         rawx = await ask(process, b"x\n")
-        assert await ask(process, b"what\n") == b"@@B ?\n@@E\n"
+        assert await ask(process, b"what\n") == b"@@B ? 0\n@@E\n"
         process.stdin.write(b"q\n")
         await asyncio.wait_for(process.wait(), 5)
         assert process.exit_status == 0
@@ -389,3 +389,15 @@ def test_frames_read_cleanly_by_the_linux_collectors(profile: str) -> None:
     assert fast1.problems == () and fast2.problems == () and slow.problems == ()
     metrics = sample.fast_metrics(fast1, fast2)
     assert 0 <= metrics["cpu.busy_pct"] <= 100
+
+
+async def test_interactive_shell_on_a_pty_reports_its_size(lab: LabServer, keys) -> None:
+    host = lab.hosts[0]
+    async with connect(keys, host.address, lab.port) as conn:
+        process = await conn.create_process(term_type="xterm", term_size=(100, 30))
+        process.stdin.write("stty size\n")
+        await asyncio.wait_for(process.stdout.readuntil("30 100\r\n"), 5)
+        process.change_terminal_size(120, 40)
+        process.stdin.write("stty size\necho 안녕\nexit\n")
+        result = await asyncio.wait_for(process.wait(), 5)
+    assert "40 120\r\n" in result.stdout and "안녕\r\n" in result.stdout

@@ -4,14 +4,16 @@
 #   "s"  fast sample: the /proc files and temperature sensors (shell built-ins only)
 #   "x"  slow sample: df, nvidia-smi, processes, identity (may start commands)
 #   "q"  quit
-# Frame:  "@@B <kind>" LF, sections, "@@E" LF.  A section is a header line then exactly
-# <bytes> bytes of content:  "@@F <path> <bytes>"  (a file)  or
-#                            "@@C <name> <exit status> <bytes>"  (a command's stdout).
-# Length-prefixed sections mean no content can ever be mistaken for a frame marker.
+# Frame:  "@@B <kind> <bytes>" LF, then exactly <bytes> bytes of sections, then "@@E" LF.
+# A section is a header line then exactly <bytes> bytes of content:
+#   "@@F <path> <bytes>"  (a file)  or  "@@C <name> <exit status> <bytes>"  (a command's stdout).
+# Lengths mean no content can ever be mistaken for a marker, and let EGO read a whole
+# frame with two reads instead of one per line.
 export LC_ALL=C  # so ${#var} counts bytes
 if [ -n "${BASH_VERSION:-}" ]; then
   # bash reads a whole /proc file in a few read() calls; ~0.3 ms for the fast set.
-  emit() { [ -r "$1" ] || return 0; c=; IFS= read -r -d '' c < "$1"; printf '@@F %s %d\n%s' "$1" "${#c}" "$c"; }
+  emit() { [ -r "$1" ] || return 0; c=; IFS= read -r -d '' c < "$1"; out="$out@@F $1 ${#c}
+$c"; }
 else
   # POSIX sh reads byte by byte: correct everywhere, slower.
   emit() {
@@ -20,10 +22,15 @@ else
     while IFS= read -r l; do c="$c$l
 "; done < "$1"
     [ -n "$l" ] && c="$c$l"
-    printf '@@F %s %d\n%s' "$1" "${#c}" "$c"
+    out="$out@@F $1 ${#c}
+$c"
   }
 fi
-run() { c=$("$@" 2>/dev/null); rc=$?; printf '@@C %s %d %d\n%s' "$1" "$rc" "${#c}" "$c"; }
+run() { c=$("$@" 2>/dev/null); rc=$?; out="$out@@C $1 $rc ${#c}
+$c"; }
+# The sections of one frame are collected in $out, then sent with their total length.
+send() { printf '@@B %s %d\n%s@@E\n' "$1" "${#out}" "$out"; out=; }
+out=
 sensors=
 scan_sensors() {
   sensors=
@@ -40,12 +47,10 @@ scan_sensors
 while IFS= read -r req; do
   case "$req" in
   s)
-    printf '@@B s\n'
     for f in /proc/uptime /proc/stat /proc/meminfo /proc/loadavg /proc/net/dev /proc/diskstats $sensors; do emit "$f"; done
-    printf '@@E\n' ;;
+    send s ;;
   x)
     scan_sensors
-    printf '@@B x\n'
     emit /proc/uptime
     emit /proc/sys/kernel/hostname
     emit /proc/sys/kernel/osrelease
@@ -58,8 +63,8 @@ while IFS= read -r req; do
       run nvidia-smi --query-gpu=index,name,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,power.limit --format=csv,noheader,nounits
     fi
     for p in /proc/[0-9]*; do emit "$p/stat"; done
-    printf '@@E\n' ;;
+    send x ;;
   q) exit 0 ;;
-  *) printf '@@B ?\n@@E\n' ;;
+  *) send '?' ;;
   esac
 done

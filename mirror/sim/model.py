@@ -781,7 +781,7 @@ class HostModel:
 
     def fast_frame(self) -> bytes:
         now = self.advance()
-        out = ["@@B s\n"]
+        out: list[str] = []
         for path, render in _FAST:
             text = render(self, now)
             out.append(f"@@F {path} {len(text)}\n")
@@ -789,12 +789,11 @@ class HostModel:
         for path, text in self.sensors(now):
             out.append(f"@@F {path} {len(text)}\n")
             out.append(text)
-        out.append("@@E\n")
-        return "".join(out).encode()
+        return _frame("s", out)
 
     def slow_frame(self) -> bytes:
         now = self.advance()
-        out = ["@@B x\n"]
+        out: list[str] = []
         for path, render in _SLOW:
             text = render(self, now)
             out.append(f"@@F {path} {len(text)}\n")
@@ -810,8 +809,14 @@ class HostModel:
             text = self._proc_stat(proc, now)
             out.append(f"@@F /proc/{proc[0]}/stat {len(text)}\n")
             out.append(text)
-        out.append("@@E\n")
-        return "".join(out).encode()
+        return _frame("x", out)
+
+
+def _frame(kind: str, sections: list[str]) -> bytes:
+    """Sections framed as linux.sh frames them (the rendered text is ASCII, so the
+    section lengths counted in characters are bytes)."""
+    body = "".join(sections).encode("ascii")
+    return b"@@B %s %d\n%s@@E\n" % (kind.encode(), len(body), body)
 
 
 _FAST = (

@@ -24,7 +24,7 @@ from mirror.sim.model import HostModel, SimHost, check_loopback, stable_seed
 log = logging.getLogger(__name__)
 
 REFLECTOR_MARKER = "MIRROR STAGE REFLECTOR"
-_UNKNOWN_FRAME = b"@@B ?\n@@E\n"
+_UNKNOWN_FRAME = b"@@B ? 0\n@@E\n"
 
 
 def ensure_keys(directory: Path) -> tuple[Path, Path, Path]:
@@ -304,7 +304,10 @@ class LabServer:
         process.stdout.write(prompt)
         buf = b""
         while True:
-            data = await process.stdin.read(4096)
+            try:
+                data = await process.stdin.read(4096)
+            except asyncssh.TerminalSizeChanged:
+                continue  # asyncssh raises it on read; `stty size` asks the channel instead
             if not data:
                 return 0
             for byte in data:
@@ -316,7 +319,13 @@ class LabServer:
                     argv = commands.split(line)
                     if argv[:1] in (["exit"], ["logout"]):
                         return 0
-                    result = await commands.run(line, model, user)
+                    if argv == ["stty", "size"] and tty:
+                        # The pty's size as the client last set it, so a web terminal's resize
+                        # can be seen from inside the session, as on a real host.
+                        cols, rows = process.get_terminal_size()[:2]
+                        result = commands.Result(0, f"{rows} {cols}\n")
+                    else:
+                        result = await commands.run(line, model, user)
                     out = (result.stdout + result.stderr).encode()
                     process.stdout.write(out.replace(b"\n", nl) if tty else out)
                     process.stdout.write(prompt)
