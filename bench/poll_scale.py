@@ -31,7 +31,6 @@ from poller.scheduler import Scheduler
 from poller.ssh import KnownHosts
 from poller.writer import BatchWriter
 
-PORT = 22078
 INTERVAL_S = 5.0
 
 
@@ -51,13 +50,15 @@ def percentile(values: list[float], pct: float) -> float:
 
 async def simulate(hosts: int, keys: Path) -> None:
     host_key, _, client_pub = ensure_keys(keys)
-    server = LabServer(make_lab(hosts), PORT, host_key, client_pub)
+    server = LabServer(make_lab(hosts), 0, host_key, client_pub)  # 0: a free port
     await server.start()
-    print("ready", flush=True)
+    print(f"ready {server.port}", flush=True)
     await asyncio.Event().wait()
 
 
-async def measure(hosts: int, seconds: float, keys: Path, work: Path) -> dict[str, float]:
+async def measure(
+    hosts: int, seconds: float, keys: Path, work: Path, port: int
+) -> dict[str, float]:
     _, client_key, _ = ensure_keys(keys)
     lab = make_lab(hosts)
     inventory = Inventory.from_dict(
@@ -66,7 +67,7 @@ async def measure(hosts: int, seconds: float, keys: Path, work: Path) -> dict[st
             "defaults": {
                 "ssh": {
                     "user": "bench",
-                    "port": PORT,
+                    "port": port,
                     "key_file": str(client_key),
                     "agent": False,
                     "trust_on_first_use": True,
@@ -139,9 +140,10 @@ def run_one(hosts: int, seconds: float, keys: Path, work: Path) -> dict[str, flo
     )
     try:
         assert sim.stdout is not None
-        if sim.stdout.readline().strip() != "ready":
+        ready = sim.stdout.readline().split()
+        if not ready or ready[0] != "ready":
             raise RuntimeError("simulator did not start")
-        return asyncio.run(measure(hosts, seconds, keys, work))
+        return asyncio.run(measure(hosts, seconds, keys, work, int(ready[1])))
     finally:
         sim.terminate()
         sim.wait()
