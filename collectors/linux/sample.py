@@ -16,6 +16,7 @@ can report it once instead of losing the whole poll.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -280,19 +281,28 @@ def _interval(prev: FastSample | SlowSample | None, cur: FastSample | SlowSample
 def _cpu_pct(a: CpuTimes, b: CpuTimes, core: int | None) -> dict[str, float]:
     # iowait (and on some kernels idle) can step backwards (see proc(5), "iowait");
     # a negative delta is clamped so one odd field cannot make another exceed 100 %.
-    d = {f: max(getattr(b, f) - getattr(a, f), 0) for f in CpuTimes.__slots__}
-    total = sum(d.values())
+    # Written out field by field: this runs once per core per poll.
+    user = max(b.user - a.user, 0) + max(b.nice - a.nice, 0)
+    system = max(b.system - a.system, 0) + max(b.irq - a.irq, 0) + max(b.softirq - a.softirq, 0)
+    iowait = max(b.iowait - a.iowait, 0)
+    steal = max(b.steal - a.steal, 0)
+    idle = max(b.idle - a.idle, 0)
+    total = user + system + iowait + steal + idle
     if total <= 0:
         return {}
-    pct = {
-        "cpu.user_pct": (d["user"] + d["nice"]) / total * 100,
-        "cpu.system_pct": (d["system"] + d["irq"] + d["softirq"]) / total * 100,
-        "cpu.iowait_pct": d["iowait"] / total * 100,
-        "cpu.steal_pct": d["steal"] / total * 100,
-        "cpu.idle_pct": d["idle"] / total * 100,
-    }
-    pct["cpu.busy_pct"] = 100 - pct["cpu.idle_pct"] - pct["cpu.iowait_pct"]
-    return {series_name(k, core): round(v, PCT_PLACES) for k, v in pct.items()}
+    scale = 100 / total
+    names = _cpu_names(core)
+    values = (user * scale, system * scale, iowait * scale, steal * scale, idle * scale)
+    busy = 100 - values[4] - values[2]
+    return {name: round(v, PCT_PLACES) for name, v in zip(names, (*values, busy), strict=True)}
+
+
+@functools.cache
+def _cpu_names(core: int | None) -> tuple[str, ...]:
+    return tuple(
+        series_name(f"cpu.{field}_pct", core)
+        for field in ("user", "system", "iowait", "steal", "idle", "busy")
+    )
 
 
 def _rounded(name: str, value: float) -> float:
