@@ -67,12 +67,6 @@ class NetworkService:
         self._store = store
         self._inventory = inventory
 
-    def _addresses(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for host in self._inventory.hosts_resolved():
-            out.setdefault(host.address, host.name)
-        return out
-
     def pings(self) -> dict[str, Ping]:
         found = {}
         for row in self._store.host_rows():
@@ -82,7 +76,7 @@ class NetworkService:
         return found
 
     def discovered(self) -> list[Discovered]:
-        known = self._addresses()
+        known = self._inventory.known_addresses()
         return [
             Discovered(**msgspec.structs.asdict(p))
             for address, p in sorted(self.pings().items(), key=lambda kv: _sort_key(kv[0]))

@@ -238,6 +238,18 @@ async def test_discovered_lists_answering_addresses_not_in_the_inventory(
     assert series_points(store, "127.77.0.9", "ping.rtt_avg_ms") == 1
 
 
+async def test_snmp_gear_in_the_inventory_is_not_discovered(
+    store: Store, monitored: Inventory
+) -> None:
+    with_gear = Inventory.from_dict(
+        {**lab(), "snmp": [{"name": "sw", "address": "127.77.0.9", "community_env": "C"}]}
+    )
+    async with await _client(store, with_gear) as client:
+        found = (await client.get("/api/discovered")).json()
+    assert "127.77.0.9" not in [d["address"] for d in found]
+    assert "127.77.0.10" in [d["address"] for d in found]
+
+
 def series_points(store: Store, address: str, metric: str) -> int:
     return len(store.series(ping_key(address), metric, 0, time.time() + 1))
 
