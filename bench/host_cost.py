@@ -32,6 +32,7 @@ import asyncssh
 
 from collectors.linux.sample import fast_metrics, parse_fast
 from poller.reflector import SshReflector
+from poller.ssh import PREFERRED_CIPHERS
 from tests.support.sshd import Sshd, free_port, start_sshd
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -83,6 +84,7 @@ async def measure_reflector(sshd: Sshd, user: str, samples: int) -> tuple[float,
         client_keys=[str(sshd.client_key)],
         known_hosts=None,
         agent_path=None,
+        encryption_algs=PREFERRED_CIPHERS,  # as the poller connects
     ) as conn:
         reflector = await SshReflector.start(conn)
         prev = parse_fast(await reflector.request("s"))  # warm: login shell runs here, once
@@ -107,6 +109,7 @@ async def measure_exec(sshd: Sshd, user: str, samples: int) -> float:
         client_keys=[str(sshd.client_key)],
         known_hosts=None,
         agent_path=None,
+        encryption_algs=PREFERRED_CIPHERS,  # as the poller connects
     ) as conn:
         await conn.run(FIVE_FILES, check=True)
         assert sshd.process is not None
