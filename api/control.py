@@ -401,7 +401,7 @@ async def terminal(
         await asyncio.gather(*tasks, return_exceptions=True)
         await session.close()
         with contextlib.suppress(Exception):
-            await socket.close()
+            await socket.close(reason=result[:120])  # the UI shows why the terminal closed
         detail = {"seconds": round(time.monotonic() - started, 1), "output_chars": sent}
         await anyio.to_thread.run_sync(
             audit.record, who.name, who.via, "terminal.end", name, detail, result

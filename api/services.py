@@ -26,7 +26,7 @@ from mirror.model import HostState, ping_address, ping_key
 from mirror.storage import query
 
 if TYPE_CHECKING:
-    from api import timeseries
+    from api import overview, timeseries
     from mirror.inventory import HostConfig, Inventory, SnmpDevice
     from mirror.storage import HostRow, Store
 
@@ -95,6 +95,12 @@ class HostService:
 
         rows = [(config.name, True) for config in self._configs()]
         return timeseries.fleet(self._store, rows, metric, self._clock())
+
+    def overview(self, spark_series: tuple[str, ...]) -> overview.Overview:
+        from api import overview  # it imports this module's type for its handler
+
+        snmp = {d.name for d in self._inventory.snmp_resolved()}
+        return overview.build(self._store, self._configs(), snmp, self._clock(), spark_series)
 
     def trend(
         self, name: str, metric: str, start: str | None, end: str | None, limit: float | None

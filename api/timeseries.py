@@ -1,7 +1,8 @@
 """Fleet overview and trend: schemas, the service functions and their controller.
 
 ``GET /api/fleet?metric=cpu.busy_pct`` — every host's latest value of one series and its
-last-hour sparkline (1-minute averages), read in a fixed number of queries.
+last-hour sparkline (1-minute averages): the sparklines from the store's in-memory last hour
+(``query.recent_fleet``; the database is read the first time a series is asked for).
 ``GET /api/hosts/{name}/trend?metric=fs.used_pct[/]&from=-7d`` — the least-squares line of
 a series over a window: slope per day, % per day, and when it reaches a limit ("disk full
 in 9 days"). The limit is ``limit`` when given; 100 for a ``…_pct`` series; for
@@ -68,8 +69,8 @@ class Trend(msgspec.Struct, kw_only=True, rename={"start": "from", "end": "to"})
 def fleet(store: Store, names: list[tuple[str, bool]], metric: str, now: float) -> Fleet:
     """``names``: (host name, in inventory) in display order."""
     start = now - SPARKLINE_S
-    rows = {row.name: row for row in store.host_rows()}
-    lines = query.fleet(store, metric, start, now)
+    rows = {row.name: row for row in store.host_rows(info=False)}
+    lines = query.recent_fleet(store, metric, start, now)
     hosts = []
     for name, in_inventory in names:
         row = rows.get(name)

@@ -14,13 +14,18 @@ For SQLite (a temp file) and PostgreSQL (a throw-away database on 127.0.0.1:5432
    b-tree level at most), so 1 h of raw stands in for 48 h here, and this is said in the output.
 3. latency (p50/p99 over ``--queries`` random host/series): the chart query
    (``query.series``) over 1 h, 24 h and 30 days, and the fleet overview (latest +
-   last-hour sparkline of every host: ``host_rows`` + ``query.fleet``).
+   last-hour sparkline of every host) as the API reads it: ``host_rows(info=False)`` +
+   ``query.recent_fleet``, served from the store's in-memory last hour once the series has
+   been read from the database (that first call is timed apart), each call after a fleet
+   poll written through ``Store.write``; beside it, the same overview read from the database
+   (``query.fleet``), and what keeping the window costs a write.
 
 Values follow what the Linux collectors emit: percentages to 0.01, rates to 0.1 per second
 (``PCT_PLACES``/``RATE_PLACES`` in collectors/linux/sample.py), bytes and counters integers,
 load with 2 decimals.
 
 Run: .venv/bin/python bench/storage.py [--hosts 254] [--days 7] [--raw-minutes 60] [--no-pg]
+     [--only fleet]  (the fleet overview alone: no chart queries; with --days 1, ~1 min a back end)
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import sqlalchemy as sa
 from mirror.model import Snapshot
 from mirror.storage import Store, database_url, query
 from mirror.storage.info import describe
+from mirror.storage.recent import RecentWindow
 from mirror.storage.rollup import (
     HOUR,
     MINUTE,
@@ -270,16 +276,16 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
 
             return go
 
-        def overview() -> object:
-            store.host_rows()
-            return query.fleet(store, "cpu.busy_pct", now_s - 3600, now_s)
-
-        lat = {
-            "1 h chart": timed(chart(3600), args.queries),
-            "24 h chart": timed(chart(86400), args.queries),
-            "30 d chart": timed(chart(30 * 86400), args.queries),
-            f"fleet ({args.hosts} hosts)": timed(overview, max(10, args.queries // 5)),
-        }
+        lat = {}
+        if args.only != "fleet":
+            lat["1 h chart"] = timed(chart(3600), args.queries)
+            lat["24 h chart"] = timed(chart(86400), args.queries)
+            lat["30 d chart"] = timed(chart(30 * 86400), args.queries)
+        fleet_figures = fleet_latency(
+            store, names, now_ms, rng, max(10, args.queries // 5), max(100, args.queries)
+        )
+        lat[f"fleet ({args.hosts} hosts), database"] = fleet_figures.pop("database")
+        lat[f"fleet ({args.hosts} hosts)"] = fleet_figures.pop("window")
         check = query.series(store, "h001", "cpu.busy_pct", now_s - 86400, now_s)
         per_day = raw_bytes / samples * 254 * len(SERIES) * 86400 / STEP_S
         out = {
@@ -299,9 +305,49 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
         }
         for name, (p50, p99) in lat.items():
             out[f"{name} p50/p99"] = f"{p50:.1f} / {p99:.1f} ms"
+        for name, (ms, _) in fleet_figures.items():
+            out[name] = f"{ms:.1f} ms"
         return out
     finally:
         store.close()
+
+
+def fleet_latency(
+    store: Store, names: list[str], now_ms: int, rng: random.Random, n: int, n_window: int
+) -> dict[str, tuple[float, float]]:
+    """The overview from the database (``n`` times) and from the window (``n_window``: it is
+    fast), and the window's upkeep."""
+    metric = "cpu.busy_pct"
+    now_s = now_ms / 1000
+
+    def from_database() -> object:
+        store.host_rows(info=False)
+        return query.fleet(store, metric, now_s - 3600, now_s)
+
+    out = {"database": timed(from_database, n)}
+    t = time.perf_counter()
+    seeded = query.recent_fleet(store, metric, now_s - 3600, now_s)
+    out["fleet, first call (reads the database)"] = ((time.perf_counter() - t) * 1000, 0.0)
+    query.recent_fleet(store, "mem.used_pct", now_s - 3600, now_s)  # the UI's second column
+    assert seeded.keys() == query.fleet(store, metric, now_s - 3600, now_s).keys()
+    probe = RecentWindow()  # the store's own keeps the same two series
+    for name in (metric, "mem.used_pct"):
+        probe.seed(name, 0, {}, {})
+    times, upkeep = [], []
+    for k in range(n_window):
+        ts = now_s + 5 * k
+        batch = [Snapshot(h, ts, poll_values(rng, i, k)) for i, h in enumerate(names)]
+        store.write(batch)
+        started = time.perf_counter()
+        probe.observe(batch)
+        upkeep.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        store.host_rows(info=False)
+        query.recent_fleet(store, metric, ts - 3600, ts)
+        times.append((time.perf_counter() - started) * 1000)
+    out["window"] = (statistics.median(times), pct(times, 0.99))
+    out["window upkeep per fleet poll (2 series)"] = (statistics.median(upkeep), 0.0)
+    return out
 
 
 def _pg_database(admin_url: str) -> Iterator[str]:
@@ -332,6 +378,7 @@ def main() -> None:
         ),
     )
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--only", choices=["fleet"], help="only the fleet overview's latency")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:

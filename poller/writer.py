@@ -28,7 +28,9 @@ class Sink(Protocol):
     def write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> None: ...
 
 
-def live_event(result: PollResult) -> dict[str, Any]:
+def live_event(result: PollResult, stored: float | None = None) -> dict[str, Any]:
+    """``stored``: unix seconds when the batch holding ``result`` was committed (for the UI's
+    store-to-paint figure, bench/ui.py)."""
     status, snap = result.status, result.snapshot
     return {
         "type": "ping" if ping_address(status.host) is not None else "host",
@@ -39,6 +41,7 @@ def live_event(result: PollResult) -> dict[str, Any]:
         "duration_ms": status.duration_ms,
         "metrics": snap.metrics if snap else {},
         "info": snap.info if snap and snap.info else None,
+        "stored": stored,
     }
 
 
@@ -93,7 +96,7 @@ class BatchWriter:
         statuses = [r.status for r in batch]
         dropped_before = self.dropped
         try:
-            await asyncio.to_thread(self._store.write, snapshots, statuses)
+            stored = await asyncio.to_thread(self._write, snapshots, statuses)
         except StorageError as exc:
             if not self._failing:
                 log.error("storage refused a batch, keeping results in memory: %s", exc)
@@ -116,5 +119,10 @@ class BatchWriter:
             self._health.last_error = None
         if self._hub is not None:
             for result in batch:
-                self._hub.publish(live_event(result))
+                self._hub.publish(live_event(result, stored))
         return True
+
+    def _write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> float:
+        """Write in the worker thread; the commit time, before the hop back to the loop."""
+        self._store.write(snapshots, statuses)
+        return time.time()

@@ -251,8 +251,10 @@ async def test_terminal_echo_resize_korean_and_audit(env: dict[str, Any]) -> Non
         await sock.send(json.dumps({"type": "input", "data": "echo 한국어 테스트\n"}))
         assert "한국어 테스트" in await _read_until(sock, "한국어 테스트\r\n")
         await sock.send(json.dumps({"type": "input", "data": "exit\n"}))
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosed) as closed:
             await _read_until(sock, "never")
+    # The close frame says why, for the web terminal to show.
+    assert closed.value.rcvd is not None and closed.value.rcvd.reason == "the shell ended"
     log = AuditLog(env["store"].engine)
     for _ in range(50):
         actions = [e.action for e in log.entries(action="terminal")]
@@ -261,6 +263,26 @@ async def test_terminal_echo_resize_korean_and_audit(env: dict[str, Any]) -> Non
         await asyncio.sleep(0.05)
     assert actions == ["terminal.end", "terminal.start"]
     assert log.entries(action="terminal.end")[0].result == "the shell ended"
+
+
+async def test_terminal_idle_timeout_says_why(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.control
+
+    monkeypatch.setattr(api.control, "TERMINAL_IDLE_S", 0.5)
+    async with ws(env, "operator", "/api/hosts/box/terminal") as sock:
+        with pytest.raises(ConnectionClosed) as closed:
+            await _read_until(sock, "never")
+    # The UI shows the close frame's reason; the text is for a client that does not.
+    assert closed.value.rcvd is not None and closed.value.rcvd.reason == "idle timeout"
+    log = AuditLog(env["store"].engine)
+    for _ in range(50):
+        ended = log.entries(action="terminal.end")
+        if ended:
+            break
+        await asyncio.sleep(0.05)
+    assert [e.result for e in ended] == ["idle timeout"]
 
 
 async def test_tunnel_carries_http_to_a_loopback_server(env: dict[str, Any]) -> None:

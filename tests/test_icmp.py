@@ -134,6 +134,26 @@ async def test_ping_many_counts_echoes_and_never_raises(
     assert not failed.up and failed.sent == 0 and failed.error
 
 
+async def test_ping_many_with_a_raw_socket_opens_one_a_round(
+    privileged: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not privileged:
+        pytest.skip("ping sockets: the kernel gives each its own replies")
+    opened = []
+    raw = icmplib.ICMPv4Socket
+
+    def counted(*args: object, **kwargs: object) -> icmplib.ICMPv4Socket:
+        opened.append(kwargs)
+        return raw(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(icmplib, "ICMPv4Socket", counted)
+    targets = [f"127.77.0.{i}" for i in range(1, 255)]
+    results = await ping_many(targets, privileged=True, count=3, interval_s=0.01)
+    assert [r.address for r in results] == targets
+    assert all(r.sent == 3 and r.received == 3 and r.jitter_ms is not None for r in results)
+    assert len(opened) == 3  # one socket a round, not one an address
+
+
 def test_mirror_sweep_in_a_namespace_bounds_dead_addresses() -> None:
     answering = ["127.77.0.1", "127.77.0.5", "127.77.0.200"]
     done = run_in_netns(

@@ -49,6 +49,7 @@ class Demo:
     password: str
     totp_secret: str
     link: str
+    data: Path  # the demo's data directory (its SQLite database: more accounts for a test)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         secret = re.search(r"secret=([A-Z2-7]+)", text)
         link = re.search(r"(http://\S+/api/auth/link\?token=\S+)", text)
         assert password and secret and link, text
-        yield Demo(f"http://127.0.0.1:{port}/", password[1], secret[1], link[1])
+        yield Demo(f"http://127.0.0.1:{port}/", password[1], secret[1], link[1], data)
     finally:
         proc.terminate()
         try:

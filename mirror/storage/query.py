@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from mirror.storage.store import Store
 
+_LAST_MS = 2**62  # "up to whatever is stored"
 MIN_POINTS = 300
 MAX_POINTS = 1500
 RAW_STEP_S = 5.0  # the default poll interval: how many raw points a span holds
@@ -252,74 +253,104 @@ def fleet(
     the 1-minute rows of every host, and the raw rows after the watermark.
     """
     start_ms, end_ms = round(start_ts * 1000), round(end_ts * 1000)
-    step = MINUTE.step_ms
-    out: dict[str, list[tuple[float, float]]] = {}
     with store.read_connection("reading the fleet overview") as conn:
-        ids = {
-            host_id: (host_name, series_id)
-            for host_name, host_id, series_id in conn.execute(
-                sa.select(hosts.c.name, series_table.c.host_id, series_table.c.id)
-                .join(hosts, hosts.c.id == series_table.c.host_id)
-                .where(series_table.c.name == name)
-            )
-        }
-        if not ids:
-            return out
-        mark = watermarks(conn).get(MINUTE.name)
-        host_list = sorted(ids)
-        layout_cols = store.load_layouts(conn, host_list)
-        rolled_to = min(end_ms + 1, mark) if mark is not None else start_ms
-        index: dict[tuple[int, int], int | None] = {}
+        points, _ = _read_fleet(store, conn, name, start_ms, end_ms)
+    return {host: [(ts / 1000, v) for ts, _, v in pts] for host, pts in points.items()}
 
-        def find(host_id: int, layout_id: int) -> int | None:
-            key = (host_id, layout_id)
-            if key not in index:
-                cols = layout_cols[layout_id]
-                sid = ids[host_id][1]
-                index[key] = cols.index(sid) if sid in cols else None
-            return index[key]
 
-        points: dict[int, list[_Point]] = {}
-        if start_ms < rolled_to:
-            # The hot loop of the overview (~60 rows a host): plain driver SQL skips
-            # SQLAlchemy's per-row processing (half the time). Every literal is an int.
-            sql = (
-                "SELECT host_id, ts_ms, layout_id, n, avg FROM rollup_1m "
-                f"WHERE host_id IN ({','.join(str(int(h)) for h in host_list)}) "
-                f"AND ts_ms >= {int(start_ms)} AND ts_ms < {int(rolled_to)} "
-                "ORDER BY host_id, ts_ms"
-            )
-            for host_id, ts, layout_id, n, avg in conn.exec_driver_sql(sql).all():
-                i = index.get((host_id, layout_id), -1)
-                if i == -1:
-                    i = find(host_id, layout_id)
-                if i is not None:
-                    # Float32 as read: sparklines skip avg_at's rounding to 7 digits (speed).
-                    v = unpack_f32(avg, 4 * i)[0]
-                    if v == v:
-                        points.setdefault(host_id, []).append((ts, n, v))
-        tail_from = max(start_ms, rolled_to)
-        if tail_from <= end_ms:
-            t = RAW.table
-            tails: dict[int, list[_Point]] = {}
-            for host_id, ts, layout_id, data in conn.execute(
-                sa.select(t.c.host_id, t.c.ts_ms, t.c.layout_id, t.c.data)
-                .where(
-                    t.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
-                    t.c.ts_ms >= tail_from,
-                    t.c.ts_ms <= end_ms,
-                )
-                .order_by(t.c.host_id, t.c.ts_ms),
-                {"hosts": host_list},
-            ):
+def recent_fleet(
+    store: Store, name: str, start_ts: float, end_ts: float
+) -> dict[str, list[tuple[float, float]]]:
+    """:func:`fleet` for the last hour, from the store's in-memory window (see
+    :mod:`mirror.storage.recent`): the database is read the first time ``name`` is asked
+    for (from ``start_ts`` on), or when ``start_ts`` lies before what the window holds."""
+    start_ms, end_ms = round(start_ts * 1000), round(end_ts * 1000)
+    found = store.recent.read(name, start_ms, end_ms)
+    if found is None and name not in store.recent.tracked:
+        with store.writes_paused():
+            if name not in store.recent.tracked:
+                with store.read_connection("reading the fleet overview") as conn:
+                    points, newest = _read_fleet(store, conn, name, start_ms, _LAST_MS)
+                store.recent.seed(name, start_ms, points, newest)
+            found = store.recent.read(name, start_ms, end_ms)
+    return found if found is not None else fleet(store, name, start_ts, end_ts)
+
+
+def _read_fleet(
+    store: Store, conn: Connection, name: str, start_ms: int, end_ms: int
+) -> tuple[dict[str, list[_Point]], dict[str, int]]:
+    """Each host's 1-minute buckets ``(start ms, n, avg)``, and the newest sample they hold
+    (the rolled-up part counts as reaching the watermark)."""
+    step = MINUTE.step_ms
+    ids = {
+        host_id: (host_name, series_id)
+        for host_name, host_id, series_id in conn.execute(
+            sa.select(hosts.c.name, series_table.c.host_id, series_table.c.id)
+            .join(hosts, hosts.c.id == series_table.c.host_id)
+            .where(series_table.c.name == name)
+        )
+    }
+    if not ids:
+        return {}, {}
+    mark = watermarks(conn).get(MINUTE.name)
+    host_list = sorted(ids)
+    layout_cols = store.load_layouts(conn, host_list)
+    rolled_to = min(end_ms + 1, mark) if mark is not None else start_ms
+    index: dict[tuple[int, int], int | None] = {}
+
+    def find(host_id: int, layout_id: int) -> int | None:
+        key = (host_id, layout_id)
+        if key not in index:
+            cols = layout_cols[layout_id]
+            sid = ids[host_id][1]
+            index[key] = cols.index(sid) if sid in cols else None
+        return index[key]
+
+    points: dict[int, list[_Point]] = {}
+    if start_ms < rolled_to:
+        # The hot loop of the overview (~60 rows a host): plain driver SQL skips
+        # SQLAlchemy's per-row processing (half the time). Every literal is an int.
+        sql = (
+            "SELECT host_id, ts_ms, layout_id, n, avg FROM rollup_1m "
+            f"WHERE host_id IN ({','.join(str(int(h)) for h in host_list)}) "
+            f"AND ts_ms >= {int(start_ms)} AND ts_ms < {int(rolled_to)} "
+            "ORDER BY host_id, ts_ms"
+        )
+        for host_id, ts, layout_id, n, avg in conn.exec_driver_sql(sql).all():
+            i = index.get((host_id, layout_id), -1)
+            if i == -1:
                 i = find(host_id, layout_id)
-                if i is not None:
-                    width = len(layout_cols[layout_id])
-                    v = codec.decode_one(bytes(data), width, i)
-                    if v == v:
-                        tails.setdefault(host_id, []).append((ts, 1, v))
-            for host_id, tail in tails.items():
-                points.setdefault(host_id, []).extend(_regroup(tail, step, "avg"))
-    for host_id, pts in points.items():
-        out[ids[host_id][0]] = [((ts - ts % step) / 1000, v) for ts, _, v in pts]
-    return out
+            if i is not None:
+                # Float32 as read: sparklines skip avg_at's rounding to 7 digits (speed).
+                v = unpack_f32(avg, 4 * i)[0]
+                if v == v:
+                    points.setdefault(host_id, []).append((ts, n, v))
+    newest = {host_id: rolled_to - 1 for host_id in host_list}
+    tail_from = max(start_ms, rolled_to)
+    if tail_from <= end_ms:
+        t = RAW.table
+        tails: dict[int, list[_Point]] = {}
+        for host_id, ts, layout_id, data in conn.execute(
+            sa.select(t.c.host_id, t.c.ts_ms, t.c.layout_id, t.c.data)
+            .where(
+                t.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+                t.c.ts_ms >= tail_from,
+                t.c.ts_ms <= end_ms,
+            )
+            .order_by(t.c.host_id, t.c.ts_ms),
+            {"hosts": host_list},
+        ):
+            newest[host_id] = ts
+            i = find(host_id, layout_id)
+            if i is not None:
+                width = len(layout_cols[layout_id])
+                v = codec.decode_one(bytes(data), width, i)
+                if v == v:
+                    tails.setdefault(host_id, []).append((ts, 1, v))
+        for host_id, tail in tails.items():
+            points.setdefault(host_id, []).extend(_regroup(tail, step, "avg"))
+    by_name = {
+        ids[host_id][0]: [(ts - ts % step, n, v) for ts, n, v in pts]
+        for host_id, pts in points.items()
+    }
+    return by_name, {ids[host_id][0]: ts for host_id, ts in newest.items()}

@@ -9,16 +9,15 @@ database (password hidden).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -27,6 +26,7 @@ from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import codec, timescale
 from mirror.storage.health import StorageHealth
+from mirror.storage.recent import RecentWindow
 from mirror.storage.retention import Retention
 from mirror.storage.rollup import MINUTE, lower_watermark
 from mirror.storage.schema import host_status, hosts, layouts, samples, series
@@ -79,6 +79,11 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def _json_text(obj: Any) -> str:
+    """What json.dumps(obj, ensure_ascii=False, default=str) gives, compact (NaN: _jsonable)."""
+    return msgspec.json.encode(obj, enc_hook=str).decode()
+
+
 def _digest(ids: tuple[int, ...]) -> tuple[str, str]:
     text = ",".join(map(str, ids))
     return hashlib.sha256(text.encode()).hexdigest(), text
@@ -108,6 +113,8 @@ class Store:
         self._layout_cols: dict[int, tuple[int, ...]] = {}
         # What the writer and the periodic jobs report (buffered results, job errors).
         self.health = StorageHealth()
+        # The last hour of the series the fleet overview asks for, fed by every write.
+        self.recent = RecentWindow()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -116,19 +123,21 @@ class Store:
         """Connect to ``url`` (checked now, so a wrong URL fails here, not at the first write)."""
         parsed = database_url(url)
         backend = parsed.get_backend_name()
-        json_serializer = partial(json.dumps, ensure_ascii=False, default=str)
+        # msgspec, not the json module: host_status holds every host's latest values (~1 MB
+        # for 254 hosts), decoded on each /api/hosts or /api/overview: 15 ms -> 4 ms here.
+        codec_args = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
         if backend == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 try:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
                     raise StorageError(f"cannot create the database folder: {e}") from e
-            engine = sa.create_engine(parsed, json_serializer=json_serializer)
+            engine = sa.create_engine(parsed, **codec_args)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         elif backend == "postgresql":
             engine = sa.create_engine(
                 parsed,
-                json_serializer=json_serializer,
+                **codec_args,
                 pool_pre_ping=True,  # survive a PostgreSQL restart between batches
                 connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
             )
@@ -207,6 +216,12 @@ class Store:
             yield conn
 
     @contextmanager
+    def writes_paused(self) -> Iterator[None]:
+        """No ``write`` commits meanwhile (to read a consistent start for ``recent``)."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
     def read_connection(self, action: str) -> Iterator[Connection]:
         with self._errors(f"{action} from"), self._engine.connect() as conn:
             yield conn
@@ -274,7 +289,12 @@ class Store:
         """
         if not snapshots and not statuses:
             return
-        with self._write_lock, self._errors("writing to"), self._engine.begin() as conn:
+        with self._write_lock:
+            self._write_batch(snapshots, statuses)
+            self.recent.observe(snapshots)  # committed: the in-memory last hour counts them
+
+    def _write_batch(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
+        with self._errors("writing to"), self._engine.begin() as conn:
             new = _NewIds()
             host_ids = self._resolve_hosts(
                 conn, {s.host for s in snapshots} | {s.host for s in statuses}, new
@@ -462,7 +482,7 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _host_query(self) -> sa.Select:
+    def _host_query(self, *, info: bool = True) -> sa.Select:
         return (
             sa.select(
                 hosts.c.name,
@@ -471,7 +491,7 @@ class Store:
                 host_status.c.ts_ms,
                 host_status.c.duration_ms,
                 host_status.c.metrics,
-                host_status.c.info,
+                host_status.c.info if info else sa.null().label("info"),
                 host_status.c.metrics_ts_ms,
             )
             .select_from(hosts.outerjoin(host_status, host_status.c.host_id == hosts.c.id))
@@ -491,10 +511,13 @@ class Store:
             metrics_ts=row.metrics_ts_ms / 1000 if row.metrics_ts_ms is not None else None,
         )
 
-    def host_rows(self) -> list[HostRow]:
-        """Every host ever written, by name, with its latest status and values (one query)."""
+    def host_rows(self, *, info: bool = True) -> list[HostRow]:
+        """Every host ever written, by name, with its latest status and values (one query).
+
+        ``info=False`` leaves ``info`` empty: a host's identity and process tables are most
+        of a row, and the fleet overview does not show them."""
         with self._errors("reading hosts from"), self._engine.connect() as conn:
-            return [self._host_row(r) for r in conn.execute(self._host_query())]
+            return [self._host_row(r) for r in conn.execute(self._host_query(info=info))]
 
     def host_row(self, name: str) -> HostRow | None:
         with self._errors("reading a host from"), self._engine.connect() as conn:

@@ -131,7 +131,7 @@ export function Fleet({ rows, groupOrder, onOpen }: Props) {
           <tr>
             {COLUMNS.map((c) => (
               <th
-                class={`${c.cls ?? ""} ${sort.key === c.key ? (sort.desc ? "desc" : "asc") : ""}`}
+                class={`col-${c.key} ${c.cls ?? ""} ${sort.key === c.key ? (sort.desc ? "desc" : "asc") : ""}`}
                 onClick={() => sortBy(c.key)}
                 scope="col"
               >

@@ -3,6 +3,7 @@ import { getJSON } from "./api";
 import { Chart } from "./Chart";
 import { bytes, duration, pct, stateClass } from "./format";
 import { t } from "./i18n";
+import { HostControls } from "./lazy";
 import { type Family, RANGES, align, families, label, rangeFrom } from "./series";
 import type { HostDetail, LiveEvent, Series } from "./types";
 
@@ -66,7 +67,7 @@ function Table({ rows, columns }: { rows: Info[]; columns: [string, string, (v: 
   );
 }
 
-export function HostPage({ name, live }: { name: string; live: LiveEvent | null }) {
+export function HostPage({ name, live, operate = false }: { name: string; live: LiveEvent | null; operate?: boolean }) {
   const [host, setHost] = useState<HostDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [rangeKey, setRangeKey] = useState("1h");
@@ -150,6 +151,7 @@ export function HostPage({ name, live }: { name: string; live: LiveEvent | null 
           )}
         </dl>
       </header>
+      {operate && <HostControls name={host.name} />}
       <div class="ranges" role="group" aria-label={t("range")}>
         {RANGES.map((r) => (
           <button class={r.key === range.key ? "on" : ""} data-range={r.key} onClick={() => setRangeKey(r.key)}>

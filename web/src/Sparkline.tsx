@@ -1,5 +1,5 @@
-import { useEffect, useRef } from "preact/hooks";
-import type { Spark } from "./fleet";
+import { useMemo } from "preact/hooks";
+import { type Spark, sparkPath } from "./fleet";
 
 interface Props {
   points: Spark;
@@ -8,34 +8,16 @@ interface Props {
   height?: number;
 }
 
-/** A canvas line of the last hour: cheaper than a chart per cell for 254 rows × 3. */
+/**
+ * A line of the last hour as an inline SVG path. Not a canvas: Chromium gives every canvas its
+ * own compositing layer, and 254 rows × 3 canvases made each frame's paint and composite cost
+ * more than everything else together (bench/ui.py). A path is painted with the row.
+ */
 export function Sparkline({ points, max, width = 72, height = 20 }: Props) {
-  const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    const el = canvas.current;
-    const ctx = el?.getContext("2d");
-    if (!el || !ctx) return;
-    const ratio = window.devicePixelRatio || 1;
-    if (el.width !== width * ratio) {
-      el.width = width * ratio;
-      el.height = height * ratio;
-    }
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    if (points.length < 2) return;
-    const t0 = points[0][0];
-    const span = points[points.length - 1][0] - t0 || 1;
-    const top = max ?? Math.max(...points.map((p) => p[1]), 1e-9);
-    ctx.beginPath();
-    points.forEach(([t, v], i) => {
-      const x = ((t - t0) / span) * (width - 2) + 1;
-      const y = height - 1 - (Math.min(v, top) / top) * (height - 2);
-      if (i === 0) ctx.moveTo(x, y);
-      else ctx.lineTo(x, y);
-    });
-    ctx.strokeStyle = getComputedStyle(el).color;
-    ctx.lineWidth = 1.25;
-    ctx.stroke();
-  }, [points, max, width, height]);
-  return <canvas ref={canvas} class="spark" style={{ width: `${width}px`, height: `${height}px` }} />;
+  const d = useMemo(() => sparkPath(points, width, height, max), [points, max, width, height]);
+  return (
+    <svg class="spark" width={width} height={height} viewBox={`0 0 ${width} ${height}`} aria-hidden="true">
+      {d && <path d={d} />}
+    </svg>
+  );
 }

@@ -1,7 +1,8 @@
-// The fleet table's model: one row per host, built from GET /api/hosts and kept current by
-// live events. Pure functions (no DOM); a changed row is a new object so views can memoise.
+// The fleet table's model: one row per host, built from GET /api/overview (or /api/hosts) and
+// kept current by live events. Pure functions (no DOM); a changed row is a new object so views
+// can memoise.
 
-import type { Host, LiveEvent, Metrics } from "./types";
+import type { Host, LiveEvent, Metrics, OverviewHost } from "./types";
 
 export const SPARK_WINDOW_S = 3600;
 export const SPARK_MAX_POINTS = 240; // 1-minute buckets from the API plus live points, capped
@@ -40,7 +41,10 @@ function instance(name: string, metric: string): string | null {
   return name.startsWith(prefix) && name.endsWith("]") ? name.slice(prefix.length, -1) : null;
 }
 
-/** The fleet columns from one snapshot's metrics. */
+/**
+ * The fleet columns from one snapshot's metrics. The series read here are the ones
+ * GET /api/overview sends (FLEET_SERIES and FLEET_FAMILIES in api/overview.py): keep in step.
+ */
 export function summarize(metrics: Metrics): Summary {
   let disk: number | null = null;
   let diskMount: string | null = null;
@@ -102,6 +106,54 @@ export function rowFromHost(host: Host): Row {
     sparkMem: [],
     sparkRx: [],
   };
+}
+
+/** A row from GET /api/overview: its sparklines are dense lists from ``from``, ``step`` apart. */
+export function rowFromOverview(host: OverviewHost, from: number, step: number): Row {
+  const spark = (values: (number | null)[] | undefined): Spark => {
+    const out: Spark = [];
+    values?.forEach((v, i) => {
+      if (v != null) out.push([from + i * step, v]);
+    });
+    return out;
+  };
+  return {
+    name: host.name,
+    address: host.address ?? null,
+    groups: host.groups ?? [],
+    tags: host.tags ?? [],
+    state: host.state,
+    error: host.error ?? null,
+    ts: host.ts ?? null,
+    pingMs: host.ping_ms ?? null,
+    pingLoss: host.ping_loss_pct ?? null,
+    ...summarize(host.metrics ?? {}),
+    sparkCpu: spark(host.spark?.["cpu.busy_pct"]),
+    sparkMem: spark(host.spark?.["mem.used_pct"]),
+    sparkRx: [],
+  };
+}
+
+/**
+ * An SVG path of ``points`` in a ``width`` × ``height`` box (1 px margin), the time axis from
+ * the first point to the last; values above ``max`` are drawn at the top. "" under 2 points.
+ */
+export function sparkPath(points: Spark, width: number, height: number, max?: number): string {
+  if (points.length < 2) return "";
+  const t0 = points[0][0];
+  const span = points[points.length - 1][0] - t0 || 1;
+  let top = max ?? 1e-9;
+  if (max === undefined) for (const p of points) if (p[1] > top) top = p[1];
+  const xScale = (width - 2) / span;
+  const yScale = (height - 2) / top;
+  let d = "";
+  for (let i = 0; i < points.length; i++) {
+    const [t, v] = points[i];
+    const x = (t - t0) * xScale + 1;
+    const y = height - 1 - Math.max(0, Math.min(v, top)) * yScale;
+    d += `${i ? "L" : "M"}${x.toFixed(1)} ${y.toFixed(1)}`;
+  }
+  return d;
 }
 
 /** ``spark`` plus one point, keeping only the last window (points arrive in time order). */
@@ -192,6 +244,9 @@ export type SortKey =
   | "pingMs";
 
 const STATE_ORDER: Record<string, number> = { up: 3, pending: 2 };
+// One collator for every comparison: localeCompare with options builds one per call, and a
+// sort of 254 rows makes ~2000 calls on every live update.
+const byName = new Intl.Collator(undefined, { numeric: true });
 
 /** Compare IPv4 dotted quads numerically, else as text. */
 function addressKey(address: string | null): string {
@@ -205,7 +260,7 @@ function addressKey(address: string | null): string {
 export function compareRows(a: Row, b: Row, key: SortKey, descending: boolean): number {
   let result: number;
   if (key === "name") {
-    result = a.name.localeCompare(b.name, undefined, { numeric: true });
+    result = byName.compare(a.name, b.name);
   } else if (key === "state") {
     // Down hosts first when ascending: they are what the owner looks for.
     result = (STATE_ORDER[a.state] ?? 0) - (STATE_ORDER[b.state] ?? 0) || a.state.localeCompare(b.state);

@@ -41,7 +41,9 @@ export function connectLive(options: LiveOptions): () => void {
     };
     ws.onmessage = (message) => {
       try {
-        pending.push(JSON.parse(message.data as string) as LiveEvent);
+        const event = JSON.parse(message.data as string) as LiveEvent;
+        event.received = Date.now() / 1000;
+        pending.push(event);
       } catch {
         return; // not JSON: nothing the UI can show
       }

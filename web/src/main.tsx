@@ -1,19 +1,23 @@
 import { render } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { getJSON, postJSON, setCsrf, whenUnauthorized } from "./api";
+import { canOperate, parseRoute } from "./routes";
 import { Fleet } from "./Fleet";
-import { type Row, applyEvent, rowFromHost } from "./fleet";
+import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HostPage } from "./HostPage";
 import { getLang, initialLang, setLang, t } from "./i18n";
+import { AuditPage, RunPage, TerminalPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
-import type { FleetAnswer, Host, LiveEvent, Me } from "./types";
+import { loadOverview } from "./overview";
+import type { LiveEvent, Me } from "./types";
 import "./style.css";
 
 // For bench/ui.py and the end-to-end test: when each live event was painted.
 interface PaintRecord {
   host: string;
   ts: number; // the event's own time (poll time, unix seconds)
+  stored: number; // when EGO committed it (EGO's clock, unix seconds; 0: not said)
   received: number; // Date.now()/1000 when the socket delivered it
   painted: number; // Date.now()/1000 after the frame that shows it
 }
@@ -24,9 +28,8 @@ declare global {
 }
 const PAINT_LOG_MAX = 20_000;
 
-function route(): { page: "fleet" } | { page: "host"; name: string } {
-  const match = /^#\/host\/(.+)$/.exec(location.hash);
-  return match ? { page: "host", name: decodeURIComponent(match[1]) } : { page: "fleet" };
+function route() {
+  return parseRoute(location.hash);
 }
 
 function useRoute() {
@@ -56,32 +59,17 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
     let cancelled = false;
     (async () => {
       try {
-        const hosts = await getJSON<Host[]>("/api/hosts");
+        // The whole table, last-hour sparklines included, in one answer (api/overview.py).
+        const overview = await loadOverview();
         if (cancelled) return;
-        const map = new Map(hosts.map((h) => [h.name, rowFromHost(h)]));
+        const { hosts, spark_from: from, spark_step_s: step } = overview;
+        const map = new Map(hosts.map((h) => [h.name, rowFromOverview(h, from, step)]));
         byAddress.current = new Map(hosts.filter((h) => h.address).map((h) => [h.address!, h.name]));
         const order: string[] = [];
-        for (const h of hosts) for (const g of h.groups) if (!order.includes(g)) order.push(g);
+        for (const h of hosts) for (const g of h.groups ?? []) if (!order.includes(g)) order.push(g);
         setGroupOrder(order);
         rowsRef.current = map;
         setRows(map);
-        // Last-hour sparklines in one round trip per column (GET /api/fleet); optional.
-        for (const [metric, field] of [
-          ["cpu.busy_pct", "sparkCpu"],
-          ["mem.used_pct", "sparkMem"],
-        ] as const) {
-          getJSON<FleetAnswer>(`/api/fleet?metric=${metric}`)
-            .then((fleet) => {
-              const next = new Map(rowsRef.current);
-              for (const h of fleet.hosts) {
-                const row = next.get(h.name);
-                if (row && h.sparkline.length) next.set(h.name, { ...row, [field]: [...h.sparkline, ...row[field]] });
-              }
-              rowsRef.current = next;
-              setRows(next);
-            })
-            .catch(() => {});
-        }
       } catch (exc) {
         setLoadError((exc as Error).message);
         return;
@@ -92,7 +80,6 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           getJSON<Me>("/api/auth/me").catch(() => {});
         },
         onEvents: (events) => {
-          const received = Date.now() / 1000;
           const next = new Map(rowsRef.current);
           let changed = false;
           for (const event of events) {
@@ -111,7 +98,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           requestAnimationFrame(() => {
             const painted = Date.now() / 1000;
             const log = (window.__mirrorPaints ??= []);
-            for (const e of events) log.push({ host: e.host, ts: e.ts ?? 0, received, painted });
+            for (const e of events)
+              log.push({ host: e.host, ts: e.ts ?? 0, stored: e.stored ?? 0, received: e.received ?? painted, painted });
             if (log.length > PAINT_LOG_MAX) log.splice(0, log.length - PAINT_LOG_MAX);
           });
         },
@@ -134,10 +122,20 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <span class="mark" aria-hidden="true" />
           MIRROR STAGE <small>거울단계</small>
         </a>
-        {current.page === "host" && (
+        {current.page !== "fleet" && (
           <a class="crumb" href="#/">
             ← {t("back")}
           </a>
+        )}
+        {canOperate(me.role) && (
+          <nav class="nav">
+            <a href="#/run" id="nav-run" class={current.page === "run" ? "on" : ""}>
+              {t("navRun")}
+            </a>
+            <a href="#/audit" id="nav-audit" class={current.page === "audit" ? "on" : ""}>
+              {t("navAudit")}
+            </a>
+          </nav>
         )}
         <span class={`link ${link}`} id="link">
           {link === "live" ? t("live") : link === "connecting" ? t("connecting") : t("offline")}
@@ -164,7 +162,13 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
       <main>
         {loadError && <p class="error panel">{loadError}</p>}
         {current.page === "host" ? (
-          <HostPage name={current.name} live={hostEvent} />
+          <HostPage name={current.name} live={hostEvent} operate={canOperate(me.role)} />
+        ) : current.page === "terminal" ? (
+          <TerminalPage name={current.name} />
+        ) : current.page === "run" ? (
+          <RunPage key={location.hash} hosts={current.hosts} group={current.group} />
+        ) : current.page === "audit" ? (
+          <AuditPage target={current.target} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}

@@ -32,6 +32,8 @@ export interface LiveEvent {
   duration_ms?: number | null;
   metrics?: Metrics;
   info?: Record<string, unknown> | null;
+  stored?: number | null; // unix seconds when EGO committed it (poller/writer.py)
+  received?: number; // set by live.ts: Date.now()/1000 when the message arrived
 }
 
 export interface Series {
@@ -40,6 +42,29 @@ export interface Series {
   from: number;
   to: number;
   points: [number, number][];
+}
+
+/** GET /api/overview (api/overview.py): fields at their default are left out. */
+export interface OverviewHost {
+  name: string;
+  kind?: string;
+  address?: string | null;
+  groups?: string[];
+  tags?: string[];
+  state: string;
+  error?: string | null;
+  ts?: number | null;
+  metrics?: Metrics; // only the series the fleet columns summarise
+  ping_ms?: number | null;
+  ping_loss_pct?: number | null;
+  spark?: Record<string, (number | null)[]>; // 1-minute averages from spark_from
+}
+
+export interface Overview {
+  ts: number;
+  spark_from: number;
+  spark_step_s: number;
+  hosts: OverviewHost[];
 }
 
 export interface FleetAnswer {

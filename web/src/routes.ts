@@ -1,0 +1,27 @@
+// Which page the location hash names, and who may see the operators' pages. In the first
+// load (main.tsx); the control pages themselves are loaded later (lazy.tsx).
+
+export type Route =
+  | { page: "fleet" }
+  | { page: "host"; name: string }
+  | { page: "terminal"; name: string }
+  | { page: "run"; hosts: string[]; group: string | null }
+  | { page: "audit"; target: string | null };
+
+/** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit. */
+export function parseRoute(hash: string): Route {
+  const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
+  const params = new URLSearchParams(query);
+  let match = /^\/host\/(.+)$/.exec(path);
+  if (match) return { page: "host", name: decodeURIComponent(match[1]) };
+  match = /^\/terminal\/(.+)$/.exec(path);
+  if (match) return { page: "terminal", name: decodeURIComponent(match[1]) };
+  if (path === "/run") return { page: "run", hosts: params.getAll("host"), group: params.get("group") };
+  if (path === "/audit") return { page: "audit", target: params.get("target") };
+  return { page: "fleet" };
+}
+
+/** Whether a role may operate hosts (the server checks again on every route). */
+export function canOperate(role: string | undefined): boolean {
+  return role === "operator" || role === "admin";
+}
