@@ -80,9 +80,22 @@ class HostController(Controller):
 
 
 @websocket_stream("/api/live")
-async def live(hub: NamedDependency[LiveHub]) -> AsyncGenerator[dict[str, Any], None]:
+async def live(
+    hub: NamedDependency[LiveHub],
+    batch: Annotated[
+        bool,
+        QueryParameter(
+            description="each message a JSON array of every event queued by then (at least "
+            "one), instead of one event per message: a burst of events is one message"
+        ),
+    ] = False,
+) -> AsyncGenerator[dict[str, Any] | list[dict[str, Any]], None]:
     """Each live event as one JSON text message, as the poller publishes it."""
     # Litestar cancels this generator when the client disconnects; the hub's subscribe()
     # then drops this subscriber in its ``finally``.
-    async for event in hub.subscribe():
-        yield event
+    if batch:
+        async for events in hub.subscribe_batches():
+            yield events
+    else:
+        async for event in hub.subscribe():
+            yield event

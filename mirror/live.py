@@ -37,3 +37,20 @@ class LiveHub:
                 yield await queue.get()
         finally:
             self._subscribers.discard(queue)
+
+    async def subscribe_batches(self) -> AsyncIterator[list[Event]]:
+        """As :meth:`subscribe`, but each item is every event queued by then (at least one).
+
+        A writer flush publishes a burst (the ICMP loop's 254 results at once): sent one by
+        one, the host events behind it waited ~100 ms for 254 WebSocket frames (bench/ui.py).
+        """
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
+        self._subscribers.add(queue)
+        try:
+            while True:
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                yield batch
+        finally:
+            self._subscribers.discard(queue)

@@ -1,5 +1,6 @@
 // The live stream: one WebSocket, events handed over once per animation frame (so 254 hosts
-// polled in one burst cost one render), reconnect with backoff. No polling.
+// polled in one burst cost one render), reconnect with backoff. No polling. The socket asks
+// for batches (?batch=true): a burst of events (a writer flush) is one message, an array.
 
 import type { LiveEvent } from "./types";
 
@@ -30,7 +31,7 @@ export function connectLive(options: LiveOptions): () => void {
   const open = () => {
     if (stopped) return;
     options.onState("connecting");
-    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`;
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live?batch=true`;
     const ws = new WebSocket(url);
     socket = ws;
     let opened = false;
@@ -41,9 +42,12 @@ export function connectLive(options: LiveOptions): () => void {
     };
     ws.onmessage = (message) => {
       try {
-        const event = JSON.parse(message.data as string) as LiveEvent;
-        event.received = Date.now() / 1000;
-        pending.push(event);
+        const data = JSON.parse(message.data as string) as LiveEvent | LiveEvent[];
+        const received = Date.now() / 1000;
+        for (const event of Array.isArray(data) ? data : [data]) {
+          event.received = received;
+          pending.push(event);
+        }
       } catch {
         return; // not JSON: nothing the UI can show
       }
