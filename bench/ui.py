@@ -27,6 +27,8 @@ import gzip
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,6 +83,7 @@ def main() -> int:
             stderr=subprocess.STDOUT,
             env=env,
             cwd=ROOT,
+            start_new_session=True,  # its own process group: the snmpsim children go with it
         )
     try:
         deadline = time.monotonic() + 60
@@ -130,7 +133,13 @@ def main() -> int:
             browser.close()
     finally:
         proc.terminate()
-        proc.wait(15)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            print("mirror demo did not stop within 15 s of SIGTERM: killed", file=sys.stderr)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
     if args.paints:
         args.paints.write_text(json.dumps(paints))
     hosts = [p for p in paints if not p["host"].startswith("ping/")]

@@ -85,6 +85,10 @@ async def serve(
         port=settings.bind_port,
         log_level="warning",
         lifespan="on",
+        # Bounded: on Python 3.11, asyncio's Server.wait_closed() at the end of uvicorn's
+        # graceful shutdown can wait forever on a connection that never detached (seen once
+        # in a dozen bench/ui.py runs: `mirror demo` ignored SIGTERM, polling on).
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
