@@ -30,6 +30,30 @@ def stable_offset(name: str, interval_s: float) -> float:
     return int.from_bytes(digest, "big") / 2**64 * interval_s
 
 
+def first_slot(name: str, interval_s: float, now: float) -> float:
+    """Loop time of a target's first poll: wall-clock multiples of the interval plus the
+    target's stable offset, never in the past."""
+    slot = now - time.time() % interval_s + stable_offset(name, interval_s)
+    return slot + interval_s if slot < now else slot
+
+
+def next_slot(slot: float, interval_s: float, now: float) -> float:
+    """The slot after ``slot``; missed slots are skipped, not run back to back."""
+    slot += interval_s
+    if slot < now:
+        slot += ((now - slot) // interval_s + 1) * interval_s
+    return slot
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    tasks.clear()
+
+
 @dataclass
 class PollStats:
     """Recent poll timings, for the benchmark and for /api/health later."""
@@ -80,22 +104,13 @@ class Scheduler:
             self._tasks.append(task)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         await asyncio.gather(*(p.close() for p in self.pollers), return_exceptions=True)
 
     async def _loop(self, poller: HostPoller) -> None:
         loop = asyncio.get_running_loop()
         interval = self.interval_s
-        # Align slots to wall-clock multiples of the interval, then add the host's offset.
-        wall_phase = time.time() % interval
-        next_at = loop.time() - wall_phase + stable_offset(poller.host.name, interval)
-        if next_at < loop.time():
-            next_at += interval
+        next_at = first_slot(poller.host.name, interval, loop.time())
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             started = loop.time()
@@ -108,8 +123,4 @@ class Scheduler:
                     self._on_result(result)
                 except Exception:  # a sink bug must not kill this host's loop
                     log.exception("%s: result handler failed", poller.host.name)
-            next_at += interval
-            now = loop.time()
-            if next_at < now:
-                # Missed slots are skipped, not run back to back.
-                next_at += ((now - next_at) // interval + 1) * interval
+            next_at = next_slot(next_at, interval, loop.time())

@@ -48,7 +48,7 @@ from mirror.errors import AuthFailed, CollectError, ConfigError, ParseError, Tim
 from mirror.inventory import SnmpDevice, resolve_secret
 from mirror.model import HostState, PollStatus, Snapshot
 from poller.host import MAX_BACKOFF_S, SLOW_RETRY_S, PollResult
-from poller.scheduler import stable_offset
+from poller.scheduler import cancel_all, first_slot, next_slot
 
 log = logging.getLogger(__name__)
 
@@ -378,12 +378,7 @@ class SnmpScheduler:
             self._tasks.append(task)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         for poller in self.pollers:
             await poller.close()
         with contextlib.suppress(Exception):  # nothing was ever sent: no dispatcher to close
@@ -392,10 +387,7 @@ class SnmpScheduler:
     async def _loop(self, poller: SnmpPoller) -> None:
         loop = asyncio.get_running_loop()
         interval = poller.interval_s
-        wall_phase = time.time() % interval
-        next_at = loop.time() - wall_phase + stable_offset(poller.name, interval)
-        if next_at < loop.time():
-            next_at += interval
+        next_at = first_slot(poller.name, interval, loop.time())
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             if poller.due(time.monotonic()):
@@ -405,10 +397,7 @@ class SnmpScheduler:
                     self._on_result(result)
                 except Exception:  # a sink bug must not kill this device's loop
                     log.exception("%s: result handler failed", poller.name)
-            next_at += interval
-            now = loop.time()
-            if next_at < now:
-                next_at += ((now - next_at) // interval + 1) * interval
+            next_at = next_slot(next_at, interval, loop.time())
 
 
 async def poll_twice(device: SnmpDevice, env: Mapping[str, str] | None = None) -> PollResult:
