@@ -37,7 +37,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_429_TOO_MANY_REQUESTS
 
-from mirror.auth import ROLES, AuthError, AuthService, Identity, RateLimited
+from mirror.auth import ROLES, AuthError, AuthService, Identity, NewLogin, RateLimited
 
 SESSION_COOKIE = "mirror_session"
 CSRF_HEADER = "x-csrf-token"
@@ -150,8 +150,15 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     )
 
 
-def _session_response(request: Request[Any, Any, Any], body: Any, login: Any) -> Response[Any]:
+def _session_response(request: Request[Any, Any, Any], body: Any, login: NewLogin) -> Response[Any]:
     response = Response(body, media_type=MediaType.JSON)
+    _set_session_cookie(response, request, login)
+    return response
+
+
+def _set_session_cookie(
+    response: Response[Any], request: Request[Any, Any, Any], login: NewLogin
+) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         login.token,
@@ -159,9 +166,10 @@ def _session_response(request: Request[Any, Any, Any], body: Any, login: Any) ->
         path="/",
         secure=request.url.scheme == "https",
         httponly=True,
+        # For the login link, Lax would not matter: the cookie is set by that response, not
+        # sent with it.
         samesite="strict",
     )
-    return response
 
 
 class AuthController(Controller):
@@ -221,16 +229,7 @@ class AuthController(Controller):
         except AuthError:
             return Redirect("/?login_error=link")
         redirect = Redirect("/")
-        redirect.set_cookie(
-            SESSION_COOKIE,
-            login.token,
-            max_age=max(0, int(login.expires - time.time())),
-            path="/",
-            secure=request.url.scheme == "https",
-            httponly=True,
-            # Lax would not matter here: the cookie is set by this response, not sent with it.
-            samesite="strict",
-        )
+        _set_session_cookie(redirect, request, login)
         return redirect
 
     @get("/me")

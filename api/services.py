@@ -68,14 +68,7 @@ class HostService:
         names = self._store.series_names(name)
         if not names and name not in self._configs_by_name() and not self._store.host_row(name):
             raise NotFound(f"unknown host {name!r}")
-        now = self._clock()
-        end_ts = _time_arg("to", end, now, default=now)
-        start_ts = _time_arg("from", start, now, default=end_ts - DEFAULT_RANGE_S)
-        if start_ts >= end_ts:
-            raise BadRequest(
-                f"'from' ({start_ts:.3f}) must be before 'to' ({end_ts:.3f})",
-                {"from": start_ts, "to": end_ts},
-            )
+        start_ts, end_ts = _time_range(start, end, self._clock(), DEFAULT_RANGE_S)
         if metric not in names:
             raise BadRequest(f"unknown metric {metric!r} for host {name!r}", {"available": names})
         result = query.series(self._store, name, metric, start_ts, end_ts)
@@ -108,11 +101,7 @@ class HostService:
         from api import timeseries
 
         timeseries.check_series(self._store, name, metric, self._configs_by_name().__contains__)
-        now = self._clock()
-        end_ts = _time_arg("to", end, now, default=now)
-        start_ts = _time_arg("from", start, now, default=end_ts - timeseries.DEFAULT_TREND_S)
-        if start_ts >= end_ts:
-            raise BadRequest(f"'from' ({start_ts:.3f}) must be before 'to' ({end_ts:.3f})")
+        start_ts, end_ts = _time_range(start, end, self._clock(), timeseries.DEFAULT_TREND_S)
         return timeseries.host_trend(self._store, name, metric, start_ts, end_ts, limit)
 
     def storage_health(self) -> dict[str, Any]:
@@ -132,6 +121,21 @@ class HostService:
 
     def _configs_by_name(self) -> dict[str, HostConfig]:
         return {config.name: config for config in self._configs()}
+
+
+def _time_range(
+    start: str | None, end: str | None, now: float, default_span_s: float
+) -> tuple[float, float]:
+    """``from``/``to`` query values → ``(start, end)``; ``to`` defaults to now and ``from``
+    to ``default_span_s`` before ``to``."""
+    end_ts = _time_arg("to", end, now, default=now)
+    start_ts = _time_arg("from", start, now, default=end_ts - default_span_s)
+    if start_ts >= end_ts:
+        raise BadRequest(
+            f"'from' ({start_ts:.3f}) must be before 'to' ({end_ts:.3f})",
+            {"from": start_ts, "to": end_ts},
+        )
+    return start_ts, end_ts
 
 
 def _time_arg(which: str, value: str | None, now: float, default: float) -> float:

@@ -76,8 +76,8 @@ def proc_cpu_s(pid: int) -> float:
     return sum(int(x) for x in fields[11:13]) / CLK_TCK if fields else 0.0
 
 
-async def measure_reflector(sshd: Sshd, user: str, samples: int) -> tuple[float, float]:
-    async with asyncssh.connect(
+async def connect(sshd: Sshd, user: str) -> asyncssh.SSHClientConnection:
+    return await asyncssh.connect(
         sshd.ok_address,
         sshd.port,
         username=user,
@@ -85,7 +85,11 @@ async def measure_reflector(sshd: Sshd, user: str, samples: int) -> tuple[float,
         known_hosts=None,
         agent_path=None,
         encryption_algs=PREFERRED_CIPHERS,  # as the poller connects
-    ) as conn:
+    )
+
+
+async def measure_reflector(sshd: Sshd, user: str, samples: int) -> tuple[float, float]:
+    async with await connect(sshd, user) as conn:
         reflector = await SshReflector.start(conn)
         prev = parse_fast(await reflector.request("s"))  # warm: login shell runs here, once
         assert sshd.process is not None
@@ -102,15 +106,7 @@ async def measure_reflector(sshd: Sshd, user: str, samples: int) -> tuple[float,
 
 
 async def measure_exec(sshd: Sshd, user: str, samples: int) -> float:
-    async with asyncssh.connect(
-        sshd.ok_address,
-        sshd.port,
-        username=user,
-        client_keys=[str(sshd.client_key)],
-        known_hosts=None,
-        agent_path=None,
-        encryption_algs=PREFERRED_CIPHERS,  # as the poller connects
-    ) as conn:
+    async with await connect(sshd, user) as conn:
         await conn.run(FIVE_FILES, check=True)
         assert sshd.process is not None
         before = tree_cpu_s(sshd.process.pid)

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import percentile, simulate, simulator
 from mirror.inventory import Inventory
-from mirror.sim import LabServer, ensure_keys, make_lab
+from mirror.sim import ensure_keys, lab_inventory, make_lab
 from mirror.storage import Store
 from poller.scheduler import Scheduler
 from poller.ssh import KnownHosts
@@ -41,21 +41,6 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
-
-
-async def simulate(hosts: int, keys: Path) -> None:
-    host_key, _, client_pub = ensure_keys(keys)
-    server = LabServer(make_lab(hosts), 0, host_key, client_pub)  # 0: a free port
-    await server.start()
-    print(f"ready {server.port}", flush=True)
-    await asyncio.Event().wait()
-
-
 async def measure(
     hosts: int, seconds: float, keys: Path, work: Path, port: int
 ) -> dict[str, float]:
@@ -64,17 +49,7 @@ async def measure(
     inventory = Inventory.from_dict(
         {
             "poll": {"interval_s": INTERVAL_S, "timeout_s": 4, "slow_every_s": 30},
-            "defaults": {
-                "ssh": {
-                    "user": "bench",
-                    "port": port,
-                    "key_file": str(client_key),
-                    "agent": False,
-                    "trust_on_first_use": True,
-                    "connect_timeout_s": 20,
-                }
-            },
-            "hosts": [{"name": h.name, "address": h.address} for h in lab],
+            **lab_inventory(lab, client_key, port, user="bench", connect_timeout_s=20),
         }
     )
     store = Store.open(f"sqlite:///{work / f'scale-{hosts}.db'}")
@@ -133,20 +108,8 @@ async def measure(
 
 
 def run_one(hosts: int, seconds: float, keys: Path, work: Path) -> dict[str, float]:
-    sim = subprocess.Popen(
-        [sys.executable, __file__, "--role", "sim", "--hosts", str(hosts), "--keys", str(keys)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert sim.stdout is not None
-        ready = sim.stdout.readline().split()
-        if not ready or ready[0] != "ready":
-            raise RuntimeError("simulator did not start")
-        return asyncio.run(measure(hosts, seconds, keys, work, int(ready[1])))
-    finally:
-        sim.terminate()
-        sim.wait()
+    with simulator(__file__, hosts, keys) as port:
+        return asyncio.run(measure(hosts, seconds, keys, work, port))
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from mirror.demo_gear import SNMP_PORT, start_gear_or_note
 from mirror.inventory import Inventory
 from mirror.runtime import open_store, serve
 from mirror.settings import Settings
-from mirror.sim import LabServer, ensure_keys, make_lab
+from mirror.sim import LabServer, ensure_keys, lab_ssh, make_lab
 from mirror.sim.gear import host_mac
 
 log = logging.getLogger(__name__)
@@ -37,16 +37,7 @@ def demo_inventory(lab, client_key: Path, sim_port: int = SIM_PORT, gear=None) -
     return {
         "poll": {"interval_s": 5, "timeout_s": 4, "slow_every_s": 30},
         "subnets": [{"name": "demo-lab", "cidr": "127.77.0.0/24"}],
-        "defaults": {
-            "ssh": {
-                "user": "demo",
-                "port": sim_port,
-                "key_file": str(client_key),
-                "agent": False,
-                # The simulator makes its key on first run: record it, as a newcomer would.
-                "trust_on_first_use": True,
-            }
-        },
+        "defaults": {"ssh": lab_ssh(client_key, sim_port, user="demo")},
         "groups": {"lab": {}, "servers": {}, "workstations": {}, "ego": {}, "network": {}},
         "hosts": [
             {

@@ -14,11 +14,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirror.errors import ConfigError
+from mirror.process import stop_process, wait_for_log
 
 READY_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -73,27 +73,15 @@ class SnmpSim:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,  # only a prctl call: safe after fork
             )
-        deadline = time.monotonic() + READY_TIMEOUT_S
         wanted = [f"Listening at UDP/IPv4 endpoint {a}:{p}" for a, p in self.endpoints]
-        while time.monotonic() < deadline:
-            text = log_path.read_text(errors="replace")
-            if all(w in text for w in wanted):
-                return self
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
+        if wait_for_log(self.process, log_path, wanted, READY_TIMEOUT_S):
+            return self
         self.stop()
         tail = log_path.read_text(errors="replace")[-800:]
         raise ConfigError(f"snmpsim did not start: {tail}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
         shutil.rmtree(self.work_dir, ignore_errors=True)
 

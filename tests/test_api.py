@@ -25,6 +25,7 @@ from mirror.inventory import Inventory
 from mirror.live import LiveHub
 from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import Store
+from tests.support.browser import BROWSER_ARGS, CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -507,20 +508,6 @@ async def test_server_stops_with_a_client_still_subscribed(
     assert started is not None and time.monotonic() - started < 5
     assert hub.subscriber_count == 0
     await ws.close()
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Nothing but the page under test: no update checks, sync or other background traffic.
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")

@@ -32,6 +32,7 @@ from collectors.linux import (
     sensors,
     uptime,
 )
+from tests.support.frames import split_frames
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linux"
 
@@ -43,15 +44,6 @@ def grep_lines(text: str) -> dict[str, str]:
         path, _, value = line.partition(":")
         files[path] = value + "\n"
     return files
-
-
-def split_frames(data: bytes) -> list[bytes]:
-    """A capture of several frames back to back → one bytes per frame."""
-    parts = data.split(b"@@E\n@@B ")
-    return [
-        (b"" if i == 0 else b"@@B ") + part + (b"" if i == len(parts) - 1 else b"@@E\n")
-        for i, part in enumerate(parts)
-    ]
 
 
 def frames_golden(data: bytes) -> dict[str, Any]:

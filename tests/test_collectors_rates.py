@@ -14,14 +14,14 @@ from collectors.linux.net_dev import NetCounters
 from collectors.linux.proc_stat import CpuStat, CpuTimes
 from collectors.linux.processes import ProcStat, top_processes
 from collectors.rates import counter_rate
+from tests.support.frames import split_frames
 
 FRAMES = Path(__file__).parent / "fixtures" / "linux" / "this-machine" / "frames.bin"
 
 
 def real_frames() -> tuple[Frame, Frame]:
-    data = FRAMES.read_bytes()
-    cut = data.index(b"@@E\n@@B x") + 4
-    return parse_frame(data[:cut]), parse_frame(data[cut:])
+    fast, slow = (parse_frame(frame) for frame in split_frames(FRAMES.read_bytes()))
+    return fast, slow
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from mirror.inventory import HostConfig, Inventory
 from mirror.live import LiveHub
 from mirror.model import HostState
-from mirror.sim import LabServer, ensure_keys, make_lab
+from mirror.sim import LabServer, SimHost, ensure_keys, lab_inventory, make_lab
 from mirror.storage import Store
 from poller.host import HostPoller
 from poller.scheduler import Scheduler
@@ -24,20 +24,13 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return ensure_keys(tmp_path_factory.mktemp("labkeys"))
 
 
-def lab_inventory(lab, client_key: Path, port: int, interval_s: float = 5) -> Inventory:  # type: ignore[no-untyped-def]
+def poll_inventory(
+    lab: list[SimHost], client_key: Path, port: int, interval_s: float = 5
+) -> Inventory:
     return Inventory.from_dict(
         {
             "poll": {"interval_s": interval_s, "timeout_s": min(interval_s, 4)},
-            "defaults": {
-                "ssh": {
-                    "user": "mirror",
-                    "port": port,
-                    "key_file": str(client_key),
-                    "agent": False,
-                    "trust_on_first_use": True,
-                }
-            },
-            "hosts": [{"name": h.name, "address": h.address} for h in lab],
+            **lab_inventory(lab, client_key, port),
         }
     )
 
@@ -50,7 +43,7 @@ async def test_reboot_gives_no_rates_and_no_negative_values(keys, tmp_path: Path
     host_key, client_key, client_pub = keys
     lab = make_lab(1, start=60, seed="reboot")
     async with LabServer(lab, 0, host_key, client_pub) as server:
-        host = lab_inventory(lab, client_key, server.port).hosts_resolved()[0]
+        host = poll_inventory(lab, client_key, server.port).hosts_resolved()[0]
         poller = one_poller(host, tmp_path)
         try:
             await poller.poll()
@@ -75,7 +68,7 @@ async def test_host_down_then_back(keys, tmp_path: Path) -> None:
     host_key, client_key, client_pub = keys
     lab = make_lab(1, start=70, seed="flap")
     async with LabServer(lab, 0, host_key, client_pub) as server:
-        host = lab_inventory(lab, client_key, server.port).hosts_resolved()[0]
+        host = poll_inventory(lab, client_key, server.port).hosts_resolved()[0]
         poller = one_poller(host, tmp_path)
         try:
             assert (await poller.poll()).status.state is HostState.UP
@@ -105,7 +98,7 @@ async def test_lab_of_24_through_scheduler_writer_store_and_hub(keys, tmp_path: 
     listener = asyncio.create_task(listen())
     await asyncio.sleep(0)
     async with LabServer(lab, 0, host_key, client_pub) as server:
-        inventory = lab_inventory(lab, client_key, server.port, interval_s=1)
+        inventory = poll_inventory(lab, client_key, server.port, interval_s=1)
         writer = BatchWriter(store, hub, flush_interval_s=0.1)
         scheduler = Scheduler(
             inventory.hosts_resolved(),

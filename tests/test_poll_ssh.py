@@ -19,15 +19,7 @@ from tests.support.sshd import Sshd, free_port, keygen
 
 
 def host_config(sshd: Sshd, address: str | None = None, **ssh: Any) -> HostConfig:
-    settings = {
-        "user": sshd.user,
-        "port": sshd.port,
-        "key_file": str(sshd.client_key),
-        "agent": False,
-        "trust_on_first_use": True,
-        "connect_timeout_s": 3,
-    }
-    settings.update(ssh)
+    settings = sshd.ssh_settings(connect_timeout_s=3) | ssh
     inventory = Inventory.from_dict(
         {"hosts": [{"name": "box", "address": address or sshd.ok_address, "ssh": settings}]}
     )
@@ -126,15 +118,7 @@ async def test_hang_times_out_without_delaying_other_hosts(sshd: Sshd, tmp_path:
     inventory = Inventory.from_dict(
         {
             "poll": {"interval_s": 1, "timeout_s": 0.8, "slow_every_s": 30},
-            "defaults": {
-                "ssh": {
-                    "user": sshd.user,
-                    "port": sshd.port,
-                    "key_file": str(sshd.client_key),
-                    "agent": False,
-                    "trust_on_first_use": True,
-                }
-            },
+            "defaults": {"ssh": sshd.ssh_settings()},
             "hosts": [
                 {"name": "good", "address": sshd.ok_address},
                 {"name": "hangs", "address": sshd.hang_address},

@@ -18,21 +18,11 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from tests.support.browser import BROWSER_ARGS, CHROMIUM
 from tests.support.sshd import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 DEMO_HOSTS = 12
 CHARTS_LOADED = (
     "!document.querySelector('.charts > p') && "

@@ -527,22 +527,9 @@ def resolve_secret(ref: SecretRef, what: str, env: Mapping[str, str] | None = No
 
 def resolve_password(ssh: SshConfig, env: Mapping[str, str] | None = None) -> str | None:
     """Read the host's password from its env var or file, at connect time; None if it has none."""
-    if ssh.password_env is not None:
-        value = (os.environ if env is None else env).get(ssh.password_env)
-        if not value:
-            state = "is not set" if value is None else "is empty"
-            raise ConfigError(f"password_env: environment variable {ssh.password_env} {state}")
-        return value
-    if ssh.password_file is not None:
-        try:
-            value = ssh.password_file.read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as e:
-            reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-            raise ConfigError(f"password_file {ssh.password_file}: cannot read: {reason}") from None
-        if not value:
-            raise ConfigError(f"password_file {ssh.password_file}: is empty")
-        return value
-    return None
+    if ssh.password_env is None and ssh.password_file is None:
+        return None
+    return resolve_secret(SecretRef(ssh.password_env, ssh.password_file), "password", env)
 
 
 def validate(

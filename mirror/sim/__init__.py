@@ -10,7 +10,7 @@ anything else is refused with ValueError.
 """
 
 from mirror.sim.model import PROFILES, HostModel, SimHost, check_loopback, make_lab
-from mirror.sim.server import REFLECTOR_MARKER, LabServer, ensure_keys
+from mirror.sim.server import REFLECTOR_MARKER, LabServer, ensure_keys, lab_inventory, lab_ssh
 
 __all__ = [
     "PROFILES",
@@ -20,5 +20,7 @@ __all__ = [
     "SimHost",
     "check_loopback",
     "ensure_keys",
+    "lab_inventory",
+    "lab_ssh",
     "make_lab",
 ]

@@ -14,7 +14,9 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -45,6 +47,30 @@ def ensure_keys(directory: Path) -> tuple[Path, Path, Path]:
         tmp.replace(path)
         key.write_public_key(str(pub))
     return host_key, client_key, client_pub
+
+
+def lab_ssh(client_key: Path, port: int, user: str = "mirror", **extra: Any) -> dict[str, Any]:
+    """An inventory's ``ssh:`` settings that log in to a :class:`LabServer` on ``port``."""
+    return {
+        "user": user,
+        "port": port,
+        "key_file": str(client_key),
+        "agent": False,
+        # The simulator makes its key on first run: record it, as a newcomer would.
+        "trust_on_first_use": True,
+        **extra,
+    }
+
+
+def lab_inventory(
+    lab: Sequence[SimHost], client_key: Path, port: int, user: str = "mirror", **extra: Any
+) -> dict[str, Any]:
+    """``lab`` as an inventory (for ``Inventory.from_dict``): every host by name and address,
+    logging in with :func:`lab_ssh`; ``extra`` adds ssh settings (``connect_timeout_s``)."""
+    return {
+        "defaults": {"ssh": lab_ssh(client_key, port, user, **extra)},
+        "hosts": [{"name": h.name, "address": h.address} for h in lab],
+    }
 
 
 class _Server(asyncssh.SSHServer):

@@ -6,9 +6,10 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from mirror.process import stop_process, wait_for_log
 
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
 COMMUNITY = "mirror-ro-test"
@@ -46,27 +47,13 @@ class Snmpd:
              "-p", str(self.root / "snmpd.pid")],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            text = (
-                (self.root / "agent.log").read_text(errors="replace")
-                if (self.root / "agent.log").exists()
-                else ""
-            )
-            if "NET-SNMP version" in text:
-                return self
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
+        agent_log = self.root / "agent.log"
+        if wait_for_log(self.process, agent_log, ["NET-SNMP version"], 10):
+            return self
         self.stop()
+        text = agent_log.read_text(errors="replace") if agent_log.exists() else ""
         raise RuntimeError(f"snmpd did not start: {text[-500:]}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None

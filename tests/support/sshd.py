@@ -10,6 +10,9 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from mirror.process import stop_process
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 TEST_USER = "mirrortest"
@@ -84,6 +87,17 @@ Match LocalAddress {self.garbage_address}
     ForceCommand {garbage}
 """
 
+    def ssh_settings(self, **overrides: Any) -> dict[str, Any]:
+        """An inventory's ``ssh:`` settings that log in to this server with the client key."""
+        return {
+            "user": self.user,
+            "port": self.port,
+            "key_file": str(self.client_key),
+            "agent": False,
+            "trust_on_first_use": True,
+            **overrides,
+        }
+
     def start(self) -> None:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         conf = self.root / "sshd_config"
@@ -101,9 +115,7 @@ Match LocalAddress {self.garbage_address}
         raise RuntimeError("sshd did not start listening")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=5)
+        stop_process(self.process)
 
     def restart_with_new_host_key(self) -> None:
         self.stop()
