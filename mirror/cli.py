@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         # Their INFO lines narrate every connection and migration step.
-        for noisy in ("asyncssh", "alembic", "apscheduler"):
+        for noisy in ("asyncssh", "alembic", "apscheduler", "httpx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)

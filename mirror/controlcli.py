@@ -1,23 +1,28 @@
 """`mirror run`, `mirror action`, `mirror tunnel` and `mirror audit`: control from the shell.
 
-Without a running EGO the CLI opens one SSH connection per host itself (same inventory,
-same known_hosts rules as the poller). Everything it does is written to the audit log of
-the configured database first, as ``cli:<local user>``; no audit log, no command.
+With EGO running, run/action/tunnel go through its API (``mirror.controlego``): EGO uses
+the SSH connection it already holds to each host (no new login) and audits the run under
+the caller's name. With no EGO answering (or ``--direct``) the CLI logs in to every host
+itself (``poller.fanout``: same inventory, same known_hosts rules as the poller), after a
+one-line notice; everything it does is written to the audit log of the configured database
+first, as ``cli:<local user>``; no audit log, no command. EGO refusing (401/403) is never
+a reason to go around it: the CLI says so and exits 77.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import secrets
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from mirror.client import EgoClient, EgoRefused, EgoUnreachable, cli_actor, credentials, server_url
 from mirror.control.model import (
     DEFAULT_CAP_BYTES,
     DEFAULT_CONCURRENCY,
@@ -36,9 +41,31 @@ from mirror.settings import Settings, parse_duration
 if TYPE_CHECKING:
     from mirror.audit import AuditLog
 
+EXIT_REFUSED = 77  # sysexits' EX_NOPERM: EGO refused the token (a host failing gives 1)
+EXIT_CANCELLED = 130  # as a shell reports a job stopped by Ctrl-C
+_T = TypeVar("_T")
+
 
 def add_control_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def ego(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--server",
+            metavar="URL",
+            help="EGO to go through (default: $MIRROR_SERVER, else http://$MIRROR_BIND:$MIRROR_PORT)",
+        )
+        p.add_argument(
+            "--token-file",
+            type=Path,
+            metavar="FILE",
+            help="an operate token for EGO (default: $MIRROR_TOKEN, $MIRROR_TOKEN_FILE, "
+            "else one minted for the run in EGO's database)",
+        )
+        p.add_argument(
+            "--direct", action="store_true", help="log in to the hosts from here, not via EGO"
+        )
+
     def common(p: argparse.ArgumentParser) -> None:
+        ego(p)
         p.add_argument("-i", "--inventory", type=Path, help="inventory file")
         p.add_argument("--host", action="append", default=[], help="host name (repeatable)")
         p.add_argument("--group", action="append", default=[], help="group name (repeatable)")
@@ -65,12 +92,13 @@ def add_control_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     p.set_defaults(func=cmd_action)
 
     p = sub.add_parser("tunnel", help="forward a local port to a port on a host, over SSH")
+    ego(p)
     p.add_argument("-i", "--inventory", type=Path, help="inventory file")
     p.add_argument("--host", required=True, help="the host whose connection carries it")
     p.add_argument("port", type=int, help="port on the host (or on --to)")
     p.add_argument("--to", default="localhost", help="a machine behind the host (default: it)")
     p.add_argument("--local-port", type=int, default=0, help="default: any free port")
-    p.add_argument("--bind", default="127.0.0.1", help="local address (default 127.0.0.1)")
+    p.add_argument("--bind", help="local address with --direct (default 127.0.0.1)")
     p.set_defaults(func=cmd_tunnel)
 
     audit = sub.add_parser("audit", help="the audit log: list it, verify its hash chain")
@@ -104,11 +132,35 @@ def _audit(settings: Settings) -> AuditLog:
     return AuditLog(store.engine)
 
 
+def open_audit(settings: Settings) -> AuditLog:
+    """The audit log of the configured database (`mirror wake` writes to it too)."""
+    return _audit(settings)
+
+
 def _actor() -> str:
+    return cli_actor()
+
+
+def _via_ego(
+    args: argparse.Namespace, settings: Settings, work: Callable[[EgoClient], Awaitable[_T]]
+) -> _T | None:
+    """``work`` done through EGO; None (after a notice) when no EGO answers."""
+    if args.direct:
+        return None
+    url = server_url(args.server, settings)
+
+    async def go() -> _T:
+        async with EgoClient(url, credentials(settings, args.token_file)) as client:
+            return await work(client)
+
     try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:?"
+        return asyncio.run(go())
+    except EgoUnreachable as exc:
+        print(f"mirror: {exc}: logging in to the hosts directly", file=sys.stderr, flush=True)
+        return None
+    except asyncio.CancelledError:  # a second Ctrl-C: EGO was already asked to cancel
+        print("mirror: left without waiting for the results", file=sys.stderr)
+        raise KeyboardInterrupt from None
 
 
 class _Printer:
@@ -141,37 +193,51 @@ class _Printer:
         self._partial.clear()
 
 
-async def _run(
+async def _run_direct(
     settings: Settings, inventory: Inventory, request: CommandRequest, printer: _Printer
-) -> list[HostResult]:
-    from poller.commands import OwnConnections, run_command
+) -> tuple[list[HostResult], bool]:
+    from mirror.controlego import interruptible
+    from poller.fanout import run_cold
     from poller.ssh import KnownHosts
 
-    source = OwnConnections(inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path))
-    try:
-        return await run_command(source, request, printer, CancelToken())
-    finally:
-        await source.close()
+    cancel = CancelToken()
+    notice = "stopping the command on the hosts (Ctrl-C again to leave at once)"
+    with interruptible(lambda: cancel.cancel(f"cancelled by {_actor()}"), notice):
+        results = await run_cold(
+            inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path), request, printer,
+            cancel,
+        )  # fmt: skip
+    return results, cancel.cancelled
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    if args.timeout <= 0 or args.parallel < 1 or args.cap < 16:
+        raise ConfigError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
 
 
 def _execute(
     args: argparse.Namespace, command: str, sudo: bool, audit_action: str, detail: dict[str, Any]
 ) -> int:
+    """A command (or a rendered action) run from here, without EGO."""
     settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
     hosts = select_hosts(inventory.hosts_resolved(), args.host, args.group)
-    if args.timeout <= 0 or args.parallel < 1 or args.cap < 16:
-        raise ConfigError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
+    _check_limits(args)
     request = CommandRequest(command, hosts, args.timeout, sudo, args.cap, args.parallel)
     audit = _audit(settings)
     run_id = secrets.token_hex(8)
     actor, target = _actor(), ",".join(hosts)
     detail = {**detail, "run_id": run_id, "sudo": sudo, "timeout_s": args.timeout}
     audit.record(actor, "cli", audit_action, target, detail, "started")
-    printer = _Printer(prefix=len(hosts) > 1 and not args.json)
-    quiet = _Printer(False, _Null(), _Null())  # type: ignore[arg-type]
-    results = asyncio.run(_run(settings, inventory, request, quiet if args.json else printer))
-    printer.flush()
+    printer = _printer(args, len(hosts))
+    try:
+        results, cancelled = asyncio.run(_run_direct(settings, inventory, request, printer))
+    except asyncio.CancelledError:  # a second Ctrl-C: the hosts' commands were stopped
+        audit.record(actor, "cli", f"{audit_action}.done", target, {"run_id": run_id}, "left")
+        print("mirror: left without waiting for the results", file=sys.stderr)
+        raise KeyboardInterrupt from None
+    finally:
+        printer.flush()
     audit.save_results(run_id, actor, command, results)
     audit.record(
         actor,
@@ -181,13 +247,33 @@ def _execute(
         {"run_id": run_id},
         summary(str(r.state) for r in results),
     )
+    return _report(args, results, len(hosts), cancelled)
+
+
+def _printer(args: argparse.Namespace, hosts: int) -> _Printer:
     if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2, ensure_ascii=False))
+        return _Printer(False, _Null(), _Null())  # type: ignore[arg-type]
+    return _Printer(prefix=hosts > 1)
+
+
+def _report(
+    args: argparse.Namespace, results: list[HostResult], hosts: int, cancelled: bool
+) -> int:
+    if args.json:
+        rows = [{**asdict(r), "state": str(r.state)} for r in results]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         for r in results:
-            if r.state is not ResultState.OK or len(hosts) > 1:
+            if r.state is not ResultState.OK or hosts > 1:
                 print(f"{r.host}: {r.summary()}", file=sys.stderr)
-    return 0 if all(r.state is ResultState.OK for r in results) else 1
+    if cancelled:
+        return EXIT_CANCELLED
+    return 0 if results and all(r.state is ResultState.OK for r in results) else 1
+
+
+def _refused(exc: EgoRefused) -> int:
+    print(f"mirror: {exc}", file=sys.stderr)
+    return EXIT_REFUSED
 
 
 class _Null:
@@ -198,45 +284,132 @@ class _Null:
         return None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _command_words(args: argparse.Namespace) -> str:
     words = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not words:
         raise ConfigError("no command: mirror run --host NAME -- COMMAND")
     # One argument is taken as a shell line ("df -h | sort"); several are joined as typed.
-    command = words[0] if len(words) == 1 else " ".join(words)
+    return words[0] if len(words) == 1 else " ".join(words)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mirror.controlego import follow, start_command
+
+    command = _command_words(args)
+    _check_limits(args)
+    if not args.host and not args.group:
+        raise ConfigError("name at least one host or group")
+    body = {
+        "command": command,
+        "hosts": args.host,
+        "groups": args.group,
+        "timeout_s": args.timeout,
+        "sudo": args.sudo,
+        "cap_bytes": args.cap,
+        "concurrency": args.parallel,
+    }
+
+    async def through(client: EgoClient) -> int:
+        job = await start_command(client, body)
+        printer = _printer(args, len(job["hosts"]))
+        try:
+            done = await follow(client, [job], printer)
+        finally:
+            printer.flush()
+        return _report(args, done.results, len(job["hosts"]), done.cancelled)
+
+    try:
+        code = _via_ego(args, _settings(args), through)
+    except EgoRefused as exc:
+        return _refused(exc)
+    if code is not None:
+        return code
     return _execute(args, command, args.sudo, "command", {"command": command})
 
 
-def cmd_action(args: argparse.Namespace) -> int:
-    from mirror.control.actions import inventory_actions, render
-
-    settings = _settings(args)
-    actions = inventory_actions(load_inventory(settings.inventory_path).actions)
-    if not args.name:
-        for action in actions.values():
-            params = " ".join(f"{k}={v}" for k, v in action.params.items())
-            print(f"{action.name}\t{params}\t{action.description}")
-        return 0
-    action = actions.get(args.name)
-    if action is None:
-        raise ConfigError(f"no action {args.name!r} (known: {', '.join(sorted(actions))})")
+def _action_params(args: argparse.Namespace) -> dict[str, str]:
     params = {}
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--param {item!r}: write KEY=VALUE")
         params[key] = value
+    return params
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    from mirror.control.actions import inventory_actions, render
+    from mirror.controlego import follow, start_actions
+
+    settings = _settings(args)
+    if not args.name:
+        actions = inventory_actions(load_inventory(settings.inventory_path).actions)
+        for action in actions.values():
+            params = " ".join(f"{k}={v}" for k, v in action.params.items())
+            print(f"{action.name}\t{params}\t{action.description}")
+        return 0
+    params = _action_params(args)
+    if not args.host and not args.group:
+        raise ConfigError("name at least one host or group")
+    _check_limits(args)
+    body = {"params": params, "confirm": args.yes, "timeout_s": args.timeout}
+
+    async def through(client: EgoClient) -> int:
+        jobs, refused = await start_actions(client, args.host, args.group, args.name, body)
+        hosts = len(jobs) + len(refused)
+        printer = _printer(args, hosts)
+        try:
+            done = await follow(client, jobs, printer)
+        finally:
+            printer.flush()
+        return _report(args, refused + done.results, hosts, done.cancelled)
+
+    try:
+        code = _via_ego(args, settings, through)
+    except EgoRefused as exc:
+        return _refused(exc)
+    if code is not None:
+        return code
+    actions = inventory_actions(load_inventory(settings.inventory_path).actions)
+    action = actions.get(args.name)
+    if action is None:
+        raise ConfigError(f"no action {args.name!r} (known: {', '.join(sorted(actions))})")
     command = render(action, params, confirmed=args.yes)
     detail = {"action": action.name, "params": params, "command": command}
     return _execute(args, command, action.sudo, f"action:{action.name}", detail)
 
 
 def cmd_tunnel(args: argparse.Namespace) -> int:
+    from mirror.controlego import hold_tunnel
+
+    settings = _settings(args)
+    where = f"{args.host}:{args.port}" if args.to == "localhost" else f"{args.to}:{args.port}"
+    if not args.direct and args.bind:
+        raise ConfigError(
+            "--bind goes with --direct: through EGO the tunnel listens where EGO's do "
+            "($MIRROR_BIND of `mirror serve`)"
+        )
+    body = {"host": args.host, "port": args.port, "to": args.to, "listen_port": args.local_port}
+
+    async def through(client: EgoClient) -> int:
+        await hold_tunnel(client, body, where)
+        return 0
+
+    try:
+        code = _via_ego(args, settings, through)
+    except EgoRefused as exc:
+        return _refused(exc)
+    if code is not None:
+        return code
+    return _tunnel_direct(args, settings, where)
+
+
+def _tunnel_direct(args: argparse.Namespace, settings: Settings, where: str) -> int:
+    from mirror.controlego import interruptible
     from poller.commands import OwnConnections
     from poller.ssh import KnownHosts
     from poller.tunnels import TunnelManager
 
-    settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
     [host] = select_hosts(inventory.hosts_resolved(), [args.host])
     audit = _audit(settings)
@@ -244,28 +417,29 @@ def cmd_tunnel(args: argparse.Namespace) -> int:
 
     async def hold() -> None:
         source = OwnConnections(inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path))
-        tunnels = TunnelManager(source, args.bind)
-        info = await tunnels.open(host, args.port, args.to, args.local_port, actor)
-        where = f"{host}:{args.port}" if args.to == "localhost" else f"{args.to}:{args.port}"
-        detail = {"listen": f"{info.listen_host}:{info.listen_port}", "dest": where}
-        audit.record(actor, "cli", "tunnel.open", host, detail, "open")
-        print(
-            f"tunnel {info.listen_host}:{info.listen_port} -> {where} via {host} "
-            f"(http://{info.listen_host}:{info.listen_port}/ ; Ctrl-C closes it)",
-            flush=True,
-        )
+        tunnels = TunnelManager(source, args.bind or "127.0.0.1")
         try:
-            await asyncio.Event().wait()
-        finally:
+            info = await tunnels.open(host, args.port, args.to, args.local_port, actor)
+            detail = {"listen": f"{info.listen_host}:{info.listen_port}", "dest": where}
+            audit.record(actor, "cli", "tunnel.open", host, detail, "open")
+            print(
+                f"tunnel {info.listen_host}:{info.listen_port} -> {where} via {host} "
+                f"(http://{info.listen_host}:{info.listen_port}/ ; Ctrl-C closes it)",
+                flush=True,
+            )
+            stop = asyncio.Event()
+            with interruptible(stop.set):
+                await stop.wait()
             closed = await tunnels.close(info.id)
-            await source.close()
             used = closed.connections if closed else 0
             audit.record(actor, "cli", "tunnel.close", host, detail, f"{used} connections")
+        finally:
+            await source.close()
 
     try:
         asyncio.run(hold())
-    except KeyboardInterrupt:
-        return 0
+    except asyncio.CancelledError:  # a second Ctrl-C while closing
+        raise KeyboardInterrupt from None
     return 0
 
 

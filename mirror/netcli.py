@@ -140,6 +140,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_wake(args: argparse.Namespace) -> int:
     from collectors.neighbours import read_neighbours
+    from mirror.client import cli_actor
+    from mirror.controlcli import open_audit
     from poller.icmp import detect_icmp
     from poller.wol import icmp_pinger, send_magic_packet, wait_until_answers, wake_target, watched
 
@@ -149,6 +151,11 @@ def cmd_wake(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(hosts)) or "none"
         raise ConfigError(f"no host named {args.host!r} in the inventory (hosts: {known})")
     target = wake_target(hosts[args.host], inventory.subnets, read_neighbours())
+    # Audited like the API's wake (action "wol"), before the packet goes: no log, no packet.
+    detail = {"mac": target.mac, "sent_to": f"{target.broadcast}:{target.port}"}
+    open_audit(Settings.from_env()).record(
+        cli_actor(), "cli", "wol", target.host, detail, "requested"
+    )
     report = send_magic_packet(target, args.timeout)
     print(f"{target.host}: {report.message} (MAC from the {target.mac_source})")
     if args.no_wait:

@@ -35,15 +35,7 @@ def write_inventory(tmp_path: Path, sshd: Sshd, port: int | None = None) -> Path
     path.write_text(
         yaml.safe_dump(
             {
-                "defaults": {
-                    "ssh": {
-                        "user": sshd.user,
-                        "port": port or sshd.port,
-                        "key_file": str(sshd.client_key),
-                        "agent": False,
-                        "trust_on_first_use": True,
-                    }
-                },
+                "defaults": {"ssh": sshd.ssh_settings(port=port or sshd.port)},
                 "hosts": [{"name": "box", "address": sshd.ok_address, "tags": ["서버"]}],
             },
             allow_unicode=True,

@@ -16,7 +16,7 @@ import pytest
 from mirror.control import CancelToken, CommandRequest, OutputEvent, ResultState
 from mirror.control.output import PGID_TAG, OutputCap, PgidFilter, sudo_refusal, wrap_command
 from mirror.inventory import HostConfig, Inventory
-from mirror.sim import LabServer, ensure_keys, make_lab
+from mirror.sim import LabServer, ensure_keys, lab_inventory, make_lab
 from poller.commands import OwnConnections, PollerConnections, run_command
 from poller.host import HostPoller
 from poller.ssh import KnownHosts
@@ -24,15 +24,7 @@ from tests.support.sshd import Sshd, free_port
 
 
 def inventory_for(sshd: Sshd, **ssh: Any) -> Inventory:
-    settings = {
-        "user": sshd.user,
-        "port": sshd.port,
-        "key_file": str(sshd.client_key),
-        "agent": False,
-        "trust_on_first_use": True,
-        "connect_timeout_s": 3,
-    }
-    settings.update(ssh)
+    settings = sshd.ssh_settings(connect_timeout_s=3) | ssh
     return Inventory.from_dict(
         {
             "groups": {"lab": {}},
@@ -244,21 +236,7 @@ async def test_commands_borrow_the_poll_connection(sshd: Sshd, tmp_path: Path) -
 
 
 def lab_hosts(lab: list[Any], client_key: Path, port: int) -> list[HostConfig]:
-    inventory = Inventory.from_dict(
-        {
-            "defaults": {
-                "ssh": {
-                    "user": "mirror",
-                    "port": port,
-                    "key_file": str(client_key),
-                    "agent": False,
-                    "trust_on_first_use": True,
-                }
-            },
-            "hosts": [{"name": h.name, "address": h.address} for h in lab],
-        }
-    )
-    return inventory.hosts_resolved()
+    return Inventory.from_dict(lab_inventory(lab, client_key, port)).hosts_resolved()
 
 
 async def test_twenty_hosts_in_parallel_each_result_apart(tmp_path: Path) -> None:
@@ -299,14 +277,15 @@ def test_mirror_run_streams_prefixes_and_audits(
     path.write_text(yaml.safe_dump(inventory_for(sshd).model_dump(mode="json", exclude_none=True)))
     monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
-    assert main(["run", "-i", str(path), "--host", "box", "--", "echo hi; echo oops >&2"]) == 0
+    run = ["run", "--direct", "-i", str(path)]  # no EGO: the CLI logs in itself
+    assert main([*run, "--host", "box", "--", "echo hi; echo oops >&2"]) == 0
     out, err = capsys.readouterr()
     assert out == "hi\n" and err == "oops\n"
-    assert main(["run", "-i", str(path), "--host", "box,gone", "--", "hostname"]) == 1
+    assert main([*run, "--host", "box,gone", "--", "hostname"]) == 1
     out, err = capsys.readouterr()
     assert out.startswith("box | ")
     assert "box: exit 0" in err and "gone: error: connection refused" in err
-    assert main(["run", "-i", str(path), "--group", "nolab", "--", "true"]) == 1
+    assert main([*run, "--group", "nolab", "--", "true"]) == 1
     assert "no host is in group 'nolab'" in capsys.readouterr().err
     with Store.open(f"sqlite:///{tmp_path / 'data' / 'mirror.db'}") as store:
         entries = AuditLog(store.engine).entries(action="command")

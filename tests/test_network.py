@@ -128,12 +128,18 @@ def test_magic_packet_reaches_a_loopback_listener(listener: Listener) -> None:
 
 
 def test_mirror_wake_sends_and_times_the_answer(
-    listener: Listener, access: IcmpAccess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    listener: Listener,
+    access: IcmpAccess,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import yaml
 
     from mirror.cli import main
 
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))  # the wake is audited there
+    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(lab(listener.port)))
     assert main(["wake", "alpha", "-i", str(path), "--timeout", "5"]) == 0

@@ -62,7 +62,7 @@ class RateLimited(AuthError):
 class Identity:
     """Who a request comes from: what the API puts on ``request.user``."""
 
-    name: str  # user name; for a token without a user, "token:<id>"
+    name: str  # user name; for a token without a user, "token:<id>" (or its "cli:…" name)
     role: str  # viewer | operator | admin (a token: its user's role, else by scope)
     via: Literal["session", "token"]
     scope: str | None = None  # tokens only: read | operate
@@ -431,9 +431,10 @@ class AuthService:
                 )
                 self._event(conn, "token-used", row.user, address, f"token {row.id}")
         role = row.role or ("operator" if row.scope == "operate" else "viewer")
-        return Identity(
-            row.user or f"token:{row.id}", role, "token", scope=row.scope, token_id=row.id
-        )
+        # The CLI's own short-lived tokens (mirror/client.py) are named cli:<local user>:
+        # audited under that name, a run reads the same with EGO as without it.
+        name = row.user or (row.name if row.name.startswith("cli:") else f"token:{row.id}")
+        return Identity(name, role, "token", scope=row.scope, token_id=row.id)
 
     # -- the record ----------------------------------------------------------------------
 
