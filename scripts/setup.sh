@@ -47,4 +47,12 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "setup: npm not found: web UI not built (the minimal page is served instead)" >&2
 fi
+# Tests only: TimescaleDB as PGlite (WASM PostgreSQL) on node, for tests/test_storage_timescale.py.
+if [ $want_test -eq 1 ]; then
+  if command -v npm >/dev/null 2>&1; then
+    (cd tests/support/timescale && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  else
+    echo "setup: npm not found: the TimescaleDB tests will be skipped" >&2
+  fi
+fi
 echo "setup: ok"

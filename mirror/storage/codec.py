@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 VERSION = 2
 _LEVEL = 6
+_unpack_f64 = struct.Struct("<d").unpack_from
 
 
 def encode(values: Sequence[float]) -> bytes:
@@ -31,7 +32,7 @@ def encode(values: Sequence[float]) -> bytes:
     return bytes((VERSION,)) + zlib.compress(raw, _LEVEL)
 
 
-def decode(data: bytes, n: int) -> list[float]:
+def _inflate(data: bytes, n: int) -> bytes:
     if not data or data[0] != VERSION:
         raise ValueError(f"unknown codec version {data[0] if data else None}")
     try:
@@ -40,10 +41,15 @@ def decode(data: bytes, n: int) -> list[float]:
         raise ValueError(f"corrupt row: {exc}") from exc
     if len(raw) != 8 * n:
         raise ValueError(f"row holds {len(raw) // 8} values, layout says {n}")
-    return list(struct.unpack(f"<{n}d", raw))
+    return raw
+
+
+def decode(data: bytes, n: int) -> list[float]:
+    return list(struct.unpack(f"<{n}d", _inflate(data, n)))
 
 
 def decode_one(data: bytes, n: int, index: int) -> float:
     if not 0 <= index < n:
         raise IndexError(index)
-    return decode(data, n)[index]
+    # One value, not a list of n: the fleet overview decodes thousands of raw rows a call.
+    return _unpack_f64(_inflate(data, n), 8 * index)[0]

@@ -1,4 +1,12 @@
-"""What `mirror db info` prints: back end, features in use, and each table's size and rows."""
+"""What `mirror db info` prints: back end, features in use, and each table's size and rows.
+
+Row counts: ``count(*)`` reads a whole table, minutes for a big PostgreSQL ``samples``, so a
+PostgreSQL table the planner believes holds ``exact_below`` rows or more is shown with the
+planner's estimate (``pg_class.reltuples``, from the last VACUUM/ANALYZE; before any,
+``pg_stat_user_tables.n_live_tup``; for a hypertable TimescaleDB's
+``approximate_row_count``), marked "≈". SQLite counts exactly at no extra cost: the
+``dbstat`` walk that measures the sizes sees every b-tree cell.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from mirror.storage import timescale
+from mirror.storage import timescale, timescale_layout
 from mirror.storage.rollup import watermarks
 
 if TYPE_CHECKING:
@@ -17,6 +25,8 @@ if TYPE_CHECKING:
     from mirror.storage.store import Store
 
 TABLES = ("samples", "rollup_1m", "rollup_1h", "layouts", "series", "hosts", "host_status")
+# Below this many rows (by the planner's estimate) count(*) is cheap: counted exactly.
+EXACT_ROWS_BELOW = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +34,7 @@ class TableInfo:
     name: str
     rows: int
     bytes: int | None  # table and its indexes; None where the database cannot say
+    estimated: bool = False  # rows is the planner's estimate, not a count
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +59,20 @@ class DbInfo:
         for t in self.tables:
             size = f"{t.bytes:,}" if t.bytes is not None else "?"
             per = f"{t.bytes / t.rows:.1f}" if t.bytes and t.rows else "-"
-            out.append(f"{t.name:<12} {t.rows:>14,} {size:>16} {per:>8}")
+            rows = f"{'≈' if t.estimated else ''}{t.rows:,}"
+            out.append(f"{t.name:<12} {rows:>14} {size:>16} {per:>8}")
+        if any(t.estimated for t in self.tables):
+            out.append("≈ the planner's estimate (as of the last VACUUM/ANALYZE), not a count")
         return out
 
 
-def describe(store: Store) -> DbInfo:
+def describe(store: Store, *, exact_below: int = EXACT_ROWS_BELOW) -> DbInfo:
     with store.read_connection("describing") as conn:
         if store.dialect == "sqlite":
             version = conn.scalar(sa.text("SELECT sqlite_version()"))
             features = [f"journal_mode={conn.scalar(sa.text('PRAGMA journal_mode'))}"]
-            sizes = _sqlite_sizes(conn)
+            sizes, counts = _sqlite_sizes(conn)
+            rows = {name: (counts.get(name, 0), False) for name in TABLES}
             backend = "sqlite"
         else:
             version = conn.scalar(sa.text("SHOW server_version"))
@@ -75,23 +90,57 @@ def describe(store: Store) -> DbInfo:
                         sa.text("SELECT hypertable_size(to_regclass(:t))"), {"t": name}
                     )
             backend = "timescaledb" if found.installed else "postgresql"
-        tables = [
-            TableInfo(name, conn.scalar(sa.text(f'SELECT count(*) FROM "{name}"')), sizes.get(name))
-            for name in TABLES
-        ]
+            rows = _pg_rows(conn, found, exact_below)
+        tables = [TableInfo(name, rows[name][0], sizes.get(name), rows[name][1]) for name in TABLES]
         marks = watermarks(conn)
     return DbInfo(store.url, backend, str(version), features, tables, marks)
 
 
-def _sqlite_sizes(conn: Connection) -> dict[str, int]:
-    """Bytes per table, indexes included (the ``dbstat`` virtual table)."""
-    rows = conn.execute(
+def _sqlite_sizes(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes per table, indexes included, and rows per table, from one walk of ``dbstat``.
+
+    A table's rows are the cells of its own b-tree: of the leaf pages in a rowid table
+    (its interior cells only route), of every page in a WITHOUT ROWID table (an index
+    b-tree: an interior cell is a row too)."""
+    found = conn.execute(
         sa.text(
-            "SELECT coalesce(m.tbl_name, d.name) AS t, sum(d.pgsize) FROM dbstat AS d "
-            "LEFT JOIN sqlite_master AS m ON m.name = d.name GROUP BY t"
+            "SELECT coalesce(m.tbl_name, d.name) AS t, sum(d.pgsize), "
+            "sum(CASE WHEN d.name = m.tbl_name AND m.type = 'table' AND (d.pagetype = 'leaf' "
+            "OR m.sql LIKE '%WITHOUT ROWID%') THEN d.ncell ELSE 0 END) "
+            "FROM dbstat AS d LEFT JOIN sqlite_master AS m ON m.name = d.name GROUP BY t"
         )
-    )
-    return {name: int(size) for name, size in rows}
+    ).all()
+    return {name: int(size) for name, size, _ in found}, {name: int(n) for name, _, n in found}
+
+
+def _pg_rows(
+    conn: Connection, found: timescale.Detected, exact_below: int
+) -> dict[str, tuple[int, bool]]:
+    """Each table's ``(rows, estimated)``: counted below ``exact_below``, else estimated."""
+    guesses = {
+        name: max(int(reltuples), int(live or 0))
+        for name, reltuples, live in conn.execute(
+            sa.text(
+                "SELECT c.relname, c.reltuples, s.n_live_tup FROM pg_class AS c "
+                "LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid "
+                "WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(CAST(:tables AS text[])) AS t)"
+            ),
+            {"tables": list(TABLES)},
+        )
+    }
+    if found.installed:
+        # A hypertable's rows are in its chunks: the parent's own statistics say 0.
+        approximate = sa.text("SELECT approximate_row_count(to_regclass(:t))")
+        for name in timescale.hypertables(conn):
+            if name in guesses:
+                guesses[name] = int(conn.scalar(approximate, {"t": name}) or 0)
+    out = {}
+    for name in TABLES:
+        if guesses.get(name, 0) >= exact_below:
+            out[name] = (guesses[name], True)
+        else:
+            out[name] = (int(conn.scalar(sa.text(f'SELECT count(*) FROM "{name}"')) or 0), False)
+    return out
 
 
 def _pg_features(conn: Connection, found: timescale.Detected) -> list[str]:
@@ -103,6 +152,10 @@ def _pg_features(conn: Connection, found: timescale.Detected) -> list[str]:
         features.append("BRIN index on samples.ts_ms")
     if found.installed:
         features.append(f"timescaledb {found.installed}")
+        if timescale_layout.in_use(conn):
+            features += timescale_layout.features(conn)
+            return features
+        features.append("layout packed: hypertables of the packed tables, no continuous aggregates")
         features += [f"hypertable {t}" for t in timescale.hypertables(conn)]
         features += [f"retention policy on {t}" for t in sorted(timescale.retention_managed(conn))]
     elif found.available:

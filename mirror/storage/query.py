@@ -16,14 +16,13 @@ queries (not one per host). Timestamps of rollup points are bucket starts.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from mirror.storage import codec
+from mirror.storage import codec, sparklines, timescale_layout
 from mirror.storage.rollup import (
     COARSER,
     FINER,
@@ -36,8 +35,6 @@ from mirror.storage.rollup import (
     stat_at,
     watermarks,
 )
-from mirror.storage.schema import hosts
-from mirror.storage.schema import series as series_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -49,7 +46,6 @@ MIN_POINTS = 300
 MAX_POINTS = 1500
 RAW_STEP_S = 5.0  # the default poll interval: how many raw points a span holds
 STAT_NAMES = ("avg", *STATS)
-unpack_f32 = struct.Struct("<f").unpack_from
 
 # (ts_ms, weight n, value)
 _Point = tuple[int, int, float]
@@ -153,6 +149,8 @@ class _Reader:
         self._host_id = host_id
         self._series_id = series_id
         self._stat = stat
+        # TimescaleDB's narrow layout: real-time aggregates are whole, no tail to merge.
+        self._narrow = store.narrow
         self._marks = watermarks(conn)
         self._where: dict[int, tuple[int, int]] | None = None  # layout -> (index, width)
 
@@ -174,6 +172,9 @@ class _Reader:
         if tier is RAW:
             points = self.read_raw(start, end)
             return points, ("raw",) if points else ()
+        if self._narrow:
+            points = self.read_rollup(tier, start, end)
+            return points, (tier.name,) if points else ()
         mark = self._marks.get(tier.name)
         points: list[_Point] = []
         sources: tuple[str, ...] = ()
@@ -197,6 +198,8 @@ class _Reader:
         return self._where
 
     def read_raw(self, start: int, end: int) -> list[_Point]:
+        if self._narrow:
+            return timescale_layout.read_raw(self._conn, self._series_id, start, end)
         t = RAW.table
         where = self._layouts()
         if not where:
@@ -214,6 +217,10 @@ class _Reader:
         return out
 
     def read_rollup(self, tier: Tier, start: int, end: int) -> list[_Point]:
+        if self._narrow:
+            return timescale_layout.read_tier(
+                self._conn, tier.name, self._series_id, self._stat, start, end
+            )
         t = tier.table
         where = self._layouts()
         if not where:
@@ -250,11 +257,12 @@ def fleet(
     """Each host's series ``name`` as 1-minute averages in ``[start, end]``, by host name.
 
     A fixed number of queries whatever the number of hosts: the series ids, the watermark,
-    the 1-minute rows of every host, and the raw rows after the watermark.
+    the layouts, one row per host with its 1-minute averages (the database picks the value
+    out of each row), and the raw rows after the watermark (see :mod:`sparklines`).
     """
     start_ms, end_ms = round(start_ts * 1000), round(end_ts * 1000)
     with store.read_connection("reading the fleet overview") as conn:
-        points, _ = _read_fleet(store, conn, name, start_ms, end_ms)
+        points, _ = _fleet_points(store, conn, name, start_ms, end_ms)
     return {host: [(ts / 1000, v) for ts, _, v in pts] for host, pts in points.items()}
 
 
@@ -270,87 +278,23 @@ def recent_fleet(
         with store.writes_paused():
             if name not in store.recent.tracked:
                 with store.read_connection("reading the fleet overview") as conn:
-                    points, newest = _read_fleet(store, conn, name, start_ms, _LAST_MS)
+                    points, newest = _fleet_points(store, conn, name, start_ms, _LAST_MS)
                 store.recent.seed(name, start_ms, points, newest)
             found = store.recent.read(name, start_ms, end_ms)
     return found if found is not None else fleet(store, name, start_ts, end_ts)
+
+
+def _fleet_points(
+    store: Store, conn: Connection, name: str, start_ms: int, end_ms: int
+) -> tuple[dict[str, list[_Point]], dict[str, int]]:
+    if store.narrow:
+        return timescale_layout.read_fleet(conn, name, start_ms, end_ms)
+    return _read_fleet(store, conn, name, start_ms, end_ms)
 
 
 def _read_fleet(
     store: Store, conn: Connection, name: str, start_ms: int, end_ms: int
 ) -> tuple[dict[str, list[_Point]], dict[str, int]]:
     """Each host's 1-minute buckets ``(start ms, n, avg)``, and the newest sample they hold
-    (the rolled-up part counts as reaching the watermark)."""
-    step = MINUTE.step_ms
-    ids = {
-        host_id: (host_name, series_id)
-        for host_name, host_id, series_id in conn.execute(
-            sa.select(hosts.c.name, series_table.c.host_id, series_table.c.id)
-            .join(hosts, hosts.c.id == series_table.c.host_id)
-            .where(series_table.c.name == name)
-        )
-    }
-    if not ids:
-        return {}, {}
-    mark = watermarks(conn).get(MINUTE.name)
-    host_list = sorted(ids)
-    layout_cols = store.load_layouts(conn, host_list)
-    rolled_to = min(end_ms + 1, mark) if mark is not None else start_ms
-    index: dict[tuple[int, int], int | None] = {}
-
-    def find(host_id: int, layout_id: int) -> int | None:
-        key = (host_id, layout_id)
-        if key not in index:
-            cols = layout_cols[layout_id]
-            sid = ids[host_id][1]
-            index[key] = cols.index(sid) if sid in cols else None
-        return index[key]
-
-    points: dict[int, list[_Point]] = {}
-    if start_ms < rolled_to:
-        # The hot loop of the overview (~60 rows a host): plain driver SQL skips
-        # SQLAlchemy's per-row processing (half the time). Every literal is an int.
-        sql = (
-            "SELECT host_id, ts_ms, layout_id, n, avg FROM rollup_1m "
-            f"WHERE host_id IN ({','.join(str(int(h)) for h in host_list)}) "
-            f"AND ts_ms >= {int(start_ms)} AND ts_ms < {int(rolled_to)} "
-            "ORDER BY host_id, ts_ms"
-        )
-        for host_id, ts, layout_id, n, avg in conn.exec_driver_sql(sql).all():
-            i = index.get((host_id, layout_id), -1)
-            if i == -1:
-                i = find(host_id, layout_id)
-            if i is not None:
-                # Float32 as read: sparklines skip avg_at's rounding to 7 digits (speed).
-                v = unpack_f32(avg, 4 * i)[0]
-                if v == v:
-                    points.setdefault(host_id, []).append((ts, n, v))
-    newest = {host_id: rolled_to - 1 for host_id in host_list}
-    tail_from = max(start_ms, rolled_to)
-    if tail_from <= end_ms:
-        t = RAW.table
-        tails: dict[int, list[_Point]] = {}
-        for host_id, ts, layout_id, data in conn.execute(
-            sa.select(t.c.host_id, t.c.ts_ms, t.c.layout_id, t.c.data)
-            .where(
-                t.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
-                t.c.ts_ms >= tail_from,
-                t.c.ts_ms <= end_ms,
-            )
-            .order_by(t.c.host_id, t.c.ts_ms),
-            {"hosts": host_list},
-        ):
-            newest[host_id] = ts
-            i = find(host_id, layout_id)
-            if i is not None:
-                width = len(layout_cols[layout_id])
-                v = codec.decode_one(bytes(data), width, i)
-                if v == v:
-                    tails.setdefault(host_id, []).append((ts, 1, v))
-        for host_id, tail in tails.items():
-            points.setdefault(host_id, []).extend(_regroup(tail, step, "avg"))
-    by_name = {
-        ids[host_id][0]: [(ts - ts % step, n, v) for ts, n, v in pts]
-        for host_id, pts in points.items()
-    }
-    return by_name, {ids[host_id][0]: ts for host_id, ts in newest.items()}
+    (the rolled-up part counts as reaching the watermark): see :mod:`sparklines`."""
+    return sparklines.read_fleet(store, conn, name, start_ms, end_ms)

@@ -1,7 +1,9 @@
 """The last hour of a few series for every host, in memory: the fleet overview's sparklines.
 
-Read from the database, the overview (a series' 1-minute averages over the last hour for
-every host) is ~60 rollup rows a host, ~15,000 rows for 254 hosts: 80–190 ms (bench/storage.py).
+Read from the database (:mod:`mirror.storage.sparklines`), the overview (a series' 1-minute
+averages over the last hour for every host) costs ~35–45 ms of CPU for 254 hosts, most of it
+the ~15,000 rollup rows the database walks and the raw polls after the rollup watermark that
+Python must inflate; from memory it is ~2 ms and no query (bench/storage.py, README figures).
 It only ever asks for the last hour of a handful of series (the fleet columns), and EGO has
 one writer. So :class:`RecentWindow` keeps, for each series asked for (at most
 ``max_series``, least recently read dropped first), every host's 1-minute buckets of the

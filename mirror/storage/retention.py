@@ -31,6 +31,7 @@ class Retention:
     minute_s: float = 30 * 86400.0
     hour_s: float = 730 * 86400.0
     compress_after_s: float = 6 * 3600.0  # TimescaleDB: age at which raw chunks compress
+    commands_s: float = 90 * 86400.0  # stored command results (mirror.audit.command_results)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retention:
@@ -39,6 +40,7 @@ class Retention:
             settings.retention_1m_s,
             settings.retention_1h_s,
             settings.compress_after_s,
+            settings.retention_commands_s,
         )
 
     def keep_ms(self, tier: str) -> int:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from mirror.storage import codec
+from mirror.storage import codec, timescale_layout
 from mirror.storage.schema import hosts, rollup_1h, rollup_1m, rollup_state, samples
 
 if TYPE_CHECKING:
@@ -207,6 +207,8 @@ def lower_watermark(conn: Connection, tier: str, ts_ms: int) -> None:
 
 def roll_up(store: Store, now_ms: int, *, lag_ms: int = DEFAULT_LAG_MS) -> list[RollupReport]:
     """Bring both tiers up to the last complete bucket before ``now_ms - lag_ms``."""
+    if store.narrow:
+        return [_refresh_aggregate(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
     return [_roll_tier(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
 
 
@@ -238,6 +240,37 @@ def _roll_tier(store: Store, tier: Tier, until_ms: int) -> RollupReport:
                 .values(watermark_ms=end)
             )
             written += len(rows)
+
+
+def _refresh_aggregate(store: Store, tier: Tier, until_ms: int) -> RollupReport:
+    """TimescaleDB's narrow layout: refresh the continuous aggregate from its watermark to
+    the last complete bucket (its refresh policy does the same; this makes it final now)."""
+    with store.read_connection("reading watermarks") as conn:
+        marks = watermarks(conn)
+    start = marks.get(tier.name)
+    limit = until_ms if tier is MINUTE else marks.get(MINUTE.name)
+    end = bucket_start(limit, tier.step_ms) if limit is not None else None
+    if end is None or (start is not None and end <= start):
+        return RollupReport(tier.name, 0, start)
+    with store.autocommit_connection("rolling up") as conn:
+        used = timescale_layout.refresh(conn, tier.name, start, end)
+    with store.write_transaction("rolling up") as conn:
+        # A write meanwhile that lowered the watermark wins: the next run covers it.
+        same = (
+            rollup_state.c.watermark_ms.is_(None)
+            if start is None
+            else rollup_state.c.watermark_ms == start
+        )
+        conn.execute(
+            rollup_state.update()
+            .where(rollup_state.c.tier == tier.name, same)
+            .values(watermark_ms=end)
+        )
+        coarser = COARSER.get(tier.name)
+        if coarser is not None and used is not None and used < end:
+            lower_watermark(conn, coarser.name, used)
+    # Timescale does not say how many rows a refresh wrote: report the window's width.
+    return RollupReport(tier.name, (end - used) // tier.step_ms if used is not None else 0, end)
 
 
 def _first_bucket(conn: Connection, source: Tier, tier: Tier) -> int | None:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
-from mirror.storage import codec, timescale
+from mirror.storage import codec, timescale, timescale_layout
 from mirror.storage.health import StorageHealth
 from mirror.storage.recent import RecentWindow
 from mirror.storage.retention import Retention
@@ -115,6 +115,7 @@ class Store:
         self.health = StorageHealth()
         # The last hour of the series the fleet overview asks for, fed by every write.
         self.recent = RecentWindow()
+        self._narrow: bool | None = None  # TimescaleDB's narrow layout (found on first use)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -147,8 +148,8 @@ class Store:
                 "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
             )
         store = cls(engine)
-        with store._errors("cannot connect to database"), engine.connect():
-            pass
+        with store._errors("cannot connect to database"), engine.connect() as conn:
+            store._narrow = timescale_layout.in_use(conn)
         return store
 
     @property
@@ -166,6 +167,14 @@ class Store:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._engine.dialect.name
 
+    @property
+    def narrow(self) -> bool:
+        """Whether samples are stored in TimescaleDB's narrow layout (``timescale_layout``)."""
+        if self._narrow is None:
+            with self._errors("detecting the storage layout of"), self._engine.connect() as conn:
+                self._narrow = timescale_layout.in_use(conn)
+        return self._narrow
+
     def upgrade(self, retention: Retention | None = None) -> list[str]:
         """Bring the schema to the latest Alembic revision (idempotent); then, on PostgreSQL
         with TimescaleDB, hypertables and policies (the statements issued are returned)."""
@@ -182,7 +191,9 @@ class Store:
         if self.dialect != "postgresql":
             return []
         with self._errors("enabling TimescaleDB on"), self._engine.begin() as conn:
-            return timescale.enable(conn, retention or Retention())
+            issued = timescale.enable(conn, retention or Retention())
+            self._narrow = timescale_layout.in_use(conn)
+        return issued
 
     def close(self) -> None:
         self._engine.dispose()
@@ -224,6 +235,15 @@ class Store:
     @contextmanager
     def read_connection(self, action: str) -> Iterator[Connection]:
         with self._errors(f"{action} from"), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def autocommit_connection(self, action: str) -> Iterator[Connection]:
+        """For statements that cannot run in a transaction block (TimescaleDB's refresh)."""
+        with (
+            self._errors(f"{action} on"),
+            self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+        ):
             yield conn
 
     def insert(self, table: sa.Table) -> Any:
@@ -294,6 +314,7 @@ class Store:
             self.recent.observe(snapshots)  # committed: the in-memory last hour counts them
 
     def _write_batch(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
+        narrow = self.narrow  # before the transaction: it may read the catalog
         with self._errors("writing to"), self._engine.begin() as conn:
             new = _NewIds()
             host_ids = self._resolve_hosts(
@@ -302,6 +323,7 @@ class Store:
             series_ids = self._resolve_series(conn, snapshots, host_ids, new)
 
             rows: dict[tuple[int, int], dict[str, Any]] = {}
+            narrow_rows: list[tuple[int, int, float]] = []
             pending_layouts: list[tuple[int, tuple[int, ...]]] = []
             latest: dict[int, Snapshot] = {}
             for snap in snapshots:
@@ -315,6 +337,10 @@ class Store:
                 pairs = sorted(
                     (series_ids[(host_id, name)], value) for name, value in snap.metrics.items()
                 )
+                if narrow:
+                    rows[(host_id, ts_ms)] = {}  # only to skip a repeated (host, ts)
+                    narrow_rows += ((ts_ms, sid, value) for sid, value in pairs)
+                    continue
                 ids = tuple(p[0] for p in pairs)
                 if (host_id, ids) not in self._layout_ids and (host_id, ids) not in new.layouts:
                     pending_layouts.append((host_id, ids))
@@ -327,7 +353,10 @@ class Store:
                 }
             if pending_layouts:
                 self._resolve_layouts(conn, pending_layouts, new)
-            if rows:
+            if narrow and rows:
+                timescale_layout.insert(conn, narrow_rows)
+                lower_watermark(conn, MINUTE.name, min(ts for _, ts in rows))
+            elif rows:
                 for row in rows.values():
                     key = row.pop("layout_key")
                     row["layout_id"] = self._layout_ids.get(key) or new.layouts[key]
@@ -542,6 +571,7 @@ class Store:
 
         Polls whose layout lacks the series (an interface that was not there yet) are skipped.
         """
+        narrow = self.narrow
         with self._errors("reading a series from"), self._engine.connect() as conn:
             found = conn.execute(
                 sa.select(series.c.id, series.c.host_id)
@@ -551,6 +581,9 @@ class Store:
             if found is None:
                 return []
             series_id, host_id = found
+            if narrow:
+                points = timescale_layout.read_raw(conn, series_id, _ms(start_ts), _ms(end_ts))
+                return [(ts / 1000, v) for ts, _, v in points]
             where_in: dict[int, tuple[int, int]] = {}  # layout id -> (index, width)
             for layout_id, text in conn.execute(
                 sa.select(layouts.c.id, layouts.c.series_ids).where(layouts.c.host_id == host_id)

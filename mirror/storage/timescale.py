@@ -2,26 +2,23 @@
 
 ``mirror db upgrade`` (``Store.upgrade``) calls :func:`enable` after the migrations. When the
 ``timescaledb`` extension is installed in the database, or can be (``pg_available_extensions``),
-it issues :func:`statements`, written against Timescale's documented API
-(docs.timescale.com / tigerdata.com, "api/latest"):
+it picks one of two layouts and issues its statements, written against Timescale's
+documented API (docs.timescale.com / tigerdata.com, "api/latest"):
 
-- ``create_hypertable`` on ``samples``, ``rollup_1m`` and ``rollup_1h``, partitioned on the
-  integer ``ts_ms`` column (``by_range`` from 2.13; the older positional form before), with
-  ``migrate_data`` for tables that already hold rows and without the default time index
-  (the ``(host_id, ts_ms)`` primary key already serves every query);
-- ``set_integer_now_func``: integer time needs a "now" in the same unit (milliseconds) for
-  policies to know a chunk's age;
-- ``ALTER TABLE samples SET (timescaledb.compress, compress_segmentby = 'host_id',
-  compress_orderby = 'ts_ms DESC')``: the layout holds one row per host per poll, so
-  segments follow the host, and ``add_compression_policy`` after ``compress_after``;
-- ``add_retention_policy`` per table with the tier's retention, so whole chunks are dropped
-  instead of rows deleted (``retention.apply_retention`` then skips those tables).
-
-Not done (a deliberate deviation): continuous aggregates. A cagg is a SQL ``GROUP BY`` over
-columns, and a raw row here is a packed blob of one poll's values (the layout that meets the
-≤ 8 B/sample target on plain PostgreSQL), which SQL cannot aggregate. The 1-minute and
-1-hour tiers are computed by ``rollup.roll_up`` on every back end, and on TimescaleDB they
-are hypertables with retention policies.
+- a database without packed samples (a new one), on TimescaleDB >= 2.13, gets the narrow
+  layout of :mod:`mirror.storage.timescale_layout`: a compressed raw hypertable of
+  ``(ts_ms, series_id, value)`` rows and *continuous aggregates* for the 1-minute and
+  1-hour tiers, each with a refresh and a retention policy (issue 3 as written);
+- a database that already holds packed samples (it was plain PostgreSQL when it started),
+  or an older TimescaleDB, keeps the packed layout and gets :func:`statements`:
+  ``create_hypertable`` on ``samples``, ``rollup_1m`` and ``rollup_1h`` (integer ``ts_ms``,
+  ``migrate_data`` for rows already there, no default time index: the ``(host_id, ts_ms)``
+  key serves every query), ``set_integer_now_func`` (policies need a "now" in ms),
+  compression of ``samples`` segmented by ``host_id`` (a packed row is one host's poll) and
+  a retention policy per table. A continuous aggregate cannot be made there, as SQL cannot
+  aggregate a packed blob: ``rollup.roll_up`` computes those tiers. Moving such a database
+  to the narrow layout is a dump of its series and a reload into a new database;
+  `mirror db info` says which layout is in use.
 """
 
 from __future__ import annotations
@@ -37,12 +34,14 @@ if TYPE_CHECKING:
 
     from mirror.storage.retention import Retention
 
+from mirror.storage import timescale_layout
+from mirror.storage.timescale_layout import NOW_FUNC, NOW_FUNC_SQL
+
 log = logging.getLogger(__name__)
 
 # Chunk widths (ms): a chunk of the raw table holds 6 h of 254 hosts × 5 s ≈ 1.1 M rows.
 CHUNK_MS = {"samples": 6 * 3600_000, "rollup_1m": 7 * 86400_000, "rollup_1h": 90 * 86400_000}
 _RETENTION_TIER = {"samples": "raw", "rollup_1m": "1m", "rollup_1h": "1h"}
-NOW_FUNC = "mirror_now_ms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +76,7 @@ def statements(version: str, retention: Retention) -> list[str]:
     new_api = _version(version) >= (2, 13)
     out = [
         "CREATE EXTENSION IF NOT EXISTS timescaledb",
-        f"CREATE OR REPLACE FUNCTION {NOW_FUNC}() RETURNS bigint LANGUAGE sql STABLE AS "
-        "$$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$",
+        NOW_FUNC_SQL,
     ]
     for table, chunk in CHUNK_MS.items():
         if new_api:
@@ -125,10 +123,23 @@ def enable(conn: Connection, retention: Retention) -> list[str]:
         except sa.exc.DBAPIError as e:
             log.warning("TimescaleDB %s is available but cannot be enabled: %s", version, e.orig)
             return []
-    issued = statements(version, retention)
+    issued = (
+        timescale_layout.statements(retention)
+        if narrow_layout(conn, version)
+        else statements(version, retention)
+    )
     for sql in issued:
         conn.execute(sa.text(sql))
     return issued
+
+
+def narrow_layout(conn: Connection, version: str) -> bool:
+    """Whether to use (or keep) the narrow layout: it is there already, or nothing packed is."""
+    if timescale_layout.in_use(conn):
+        return True
+    if _version(version) < timescale_layout.MIN_VERSION:
+        return False
+    return conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM samples)")) is False
 
 
 def hypertables(conn: Connection) -> list[str]:
