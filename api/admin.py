@@ -1,6 +1,10 @@
 """Admin routes: accounts and API tokens (role ``admin``; a token needs ``operate`` scope).
 
-Token secrets are shown once, in the answer that creates them; lists never carry them.
+Token secrets are shown once, in the answer that creates them; lists never carry them. A
+new account's TOTP enrolment (the otpauth URI) is likewise shown once, to the admin who
+creates it, as ``mirror user add`` prints it; its password is never echoed or logged.
+Every change to an account is audited; the last enabled admin cannot be demoted, disabled
+or deleted.
 """
 
 from __future__ import annotations
@@ -10,16 +14,17 @@ from typing import Any
 
 import anyio
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_409_CONFLICT
 
-from api.errors import BadRequest, NotFound
+from api.errors import ApiError, BadRequest, NotFound
 from mirror.audit import AuditLog
-from mirror.auth import AuthError, AuthService, Identity
+from mirror.auth import AuthError, AuthService, Identity, LastAdmin, NoSuchUser, UserExists
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -37,6 +42,29 @@ class NewToken(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     expires_in_s: float | None = None
 
 
+class NewUserRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    role: str = "viewer"
+    password: str
+
+
+class UserChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    role: str | None = None
+    disabled: bool | None = None
+
+
+class Conflict(ApiError):
+    status_code = HTTP_409_CONFLICT
+
+
+def _user_error(exc: AuthError) -> ApiError:
+    if isinstance(exc, NoSuchUser):
+        return NotFound(str(exc))
+    if isinstance(exc, LastAdmin):
+        return Conflict(str(exc))
+    return BadRequest(str(exc))
+
+
 class AdminController(Controller):
     path = "/api/admin"
     tags = ["admin"]  # noqa: RUF012 - Litestar reads this class attribute as is
@@ -45,6 +73,64 @@ class AdminController(Controller):
     @get("/users", sync_to_thread=True)
     def users(self, auth_service: NamedDependency[AuthService]) -> list[dict[str, Any]]:
         return auth_service.list_users()
+
+    @post("/users", status_code=201)
+    async def create_user(
+        self,
+        request: Request[Identity, Any, Any],
+        data: JSONBody[NewUserRequest],
+        auth_service: NamedDependency[AuthService],
+        audit: NamedDependency[AuditLog],
+    ) -> dict[str, Any]:
+        """The answer carries ``totp_uri`` (the enrolment): shown this once, never again."""
+        try:
+            user = await anyio.to_thread.run_sync(
+                lambda: auth_service.add_user(data.name, data.password, data.role)
+            )
+        except UserExists:
+            raise Conflict(f"user {data.name!r} exists") from None
+        except AuthError as exc:
+            raise _user_error(exc) from None
+        await _audit(audit, request.user, "user.add", user.name, {"role": user.role}, "added")
+        return {"name": user.name, "role": user.role, "disabled": False, "totp_uri": user.totp_uri}
+
+    @patch("/users/{name:str}")
+    async def change_user(
+        self,
+        request: Request[Identity, Any, Any],
+        name: FromPath[str],
+        data: JSONBody[UserChange],
+        auth_service: NamedDependency[AuthService],
+        audit: NamedDependency[AuditLog],
+    ) -> dict[str, Any]:
+        """``{"role": …}`` and/or ``{"disabled": true|false}``; disabling logs it out."""
+        if data.role is None and data.disabled is None:
+            raise BadRequest("nothing to change: give role and/or disabled")
+        try:
+            user = await anyio.to_thread.run_sync(
+                lambda: auth_service.update_user(name, role=data.role, disabled=data.disabled)
+            )
+        except AuthError as exc:
+            raise _user_error(exc) from None
+        asked = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        await _audit(audit, request.user, "user.change", name, asked, "changed")
+        return user
+
+    @delete("/users/{name:str}", status_code=200)
+    async def delete_user(
+        self,
+        request: Request[Identity, Any, Any],
+        name: FromPath[str],
+        auth_service: NamedDependency[AuthService],
+        audit: NamedDependency[AuditLog],
+    ) -> dict[str, Any]:
+        """Removes the account with its sessions and tokens."""
+        try:
+            user = await anyio.to_thread.run_sync(auth_service.delete_user, name)
+        except AuthError as exc:
+            raise _user_error(exc) from None
+        await _audit(audit, request.user, "user.delete", name, {"role": user["role"]}, "deleted")
+        return user
 
     @get("/tokens", sync_to_thread=True)
     def tokens(self, auth_service: NamedDependency[AuthService]) -> list[dict[str, Any]]:
@@ -85,3 +171,16 @@ class AdminController(Controller):
             audit.record, who.name, who.via, "token.revoke", f"token {token_id}", None, "revoked"
         )
         return asdict(info)
+
+
+async def _audit(
+    audit: AuditLog,
+    who: Identity,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+    result: str,
+) -> None:
+    await anyio.to_thread.run_sync(
+        lambda: audit.record(who.name, who.via, action, target, detail, result)
+    )

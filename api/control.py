@@ -2,8 +2,8 @@
 
 Every route here needs the ``operator`` or ``admin`` role, and a token needs the
 ``operate`` scope (a ``read`` token may not open a terminal either, though a WebSocket is
-a GET). Each use is written to the audit log before it happens. The API does not talk SSH:
-it calls the ``CommandRunner`` that ``mirror serve`` hands ``create_app``.
+a GET). Each use is written to the audit log (``record``) before it happens. The API does
+not talk SSH: it calls the ``CommandRunner`` that ``mirror serve`` hands ``create_app``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import msgspec
@@ -32,6 +32,7 @@ from api.jobs import JobBoard
 from mirror.audit import AuditLog
 from mirror.auth import Identity
 from mirror.control.actions import ActionError, inventory_actions, offered_to, render
+from mirror.control.keystrokes import KeystrokeRecorder
 from mirror.control.model import (
     DEFAULT_CAP_BYTES,
     DEFAULT_CONCURRENCY,
@@ -67,16 +68,25 @@ def identity_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     return identity
 
 
+async def record(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    action: str,
+    target: str | None,
+    detail: dict[str, Any] | None = None,
+    result: str | None = None,
+) -> None:
+    """Write one audit entry for the connection's user (from a worker thread: the log is
+    synchronous SQLAlchemy)."""
+    who = identity_of(connection)
+    log: AuditLog = connection.app.state["audit"]
+    await anyio.to_thread.run_sync(log.record, who.name, who.via, action, target, detail, result)
+
+
 def audited(action: str) -> Any:
     """A guard that writes ``action`` on the route's host to the audit log (e.g. WoL)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        identity = identity_of(connection)
-        log: AuditLog = connection.app.state["audit"]
-        target = connection.path_params.get("name")
-        await anyio.to_thread.run_sync(
-            log.record, identity.name, identity.via, action, target, None, "requested"
-        )
+        await record(connection, action, connection.path_params.get("name"), None, "requested")
 
     return guard
 
@@ -104,16 +114,14 @@ class TunnelBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     listen_port: int = 0
 
 
-def _runner(runner: CommandRunner | None) -> CommandRunner:
-    if runner is None:
-        raise Unavailable("commands need the poller's connections: run `mirror serve`")
-    return runner
+T = TypeVar("T")
 
 
-def _board(jobs: JobBoard | None) -> JobBoard:
-    if jobs is None:
+def _serving(value: T | None) -> T:
+    """The runner or the job board; both are None when no poller runs (``mirror api``)."""
+    if value is None:
         raise Unavailable("commands need the poller's connections: run `mirror serve`")
-    return jobs
+    return value
 
 
 def _check_limits(timeout_s: float, cap_bytes: int, concurrency: int) -> None:
@@ -139,7 +147,7 @@ class ControlController(Controller):
         jobs: NamedDependency[JobBoard | None],
     ) -> dict[str, Any]:
         """Start a command on hosts and/or groups; follow it at ``/api/commands/{id}/stream``."""
-        board = _board(jobs)
+        board = _serving(jobs)
         if not data.command.strip() or len(data.command) > MAX_COMMAND_CHARS:
             raise BadRequest(f"command must be 1-{MAX_COMMAND_CHARS} characters")
         _check_limits(data.timeout_s, data.cap_bytes, data.concurrency)
@@ -159,7 +167,7 @@ class ControlController(Controller):
     async def command_status(
         self, job_id: FromPath[str], jobs: NamedDependency[JobBoard | None]
     ) -> dict[str, Any]:
-        job = _board(jobs).get(job_id)
+        job = _serving(jobs).get(job_id)
         if job is None:
             raise NotFound(f"no command run {job_id!r} (kept while EGO runs)")
         return job.as_dict()
@@ -170,17 +178,13 @@ class ControlController(Controller):
         request: Request[Identity, Any, Any],
         job_id: FromPath[str],
         jobs: NamedDependency[JobBoard | None],
-        audit: NamedDependency[AuditLog],
     ) -> dict[str, Any]:
-        job = _board(jobs).get(job_id)
+        job = _serving(jobs).get(job_id)
         if job is None:
             raise NotFound(f"no command run {job_id!r}")
-        who = request.user
-        job.cancel.cancel(f"cancelled by {who.name}")
-        await anyio.to_thread.run_sync(
-            audit.record, who.name, who.via, "command.cancel", ",".join(job.request.hosts),
-            {"run_id": job.id}, "requested",
-        )  # fmt: skip
+        job.cancel.cancel(f"cancelled by {request.user.name}")
+        hosts = ",".join(job.request.hosts)
+        await record(request, "command.cancel", hosts, {"run_id": job.id}, "requested")
         return {"id": job.id, "cancelled": True}
 
     @get("/hosts/{name:str}/actions")
@@ -202,7 +206,7 @@ class ControlController(Controller):
         inventory: NamedDependency[Inventory],
         jobs: NamedDependency[JobBoard | None],
     ) -> dict[str, Any]:
-        board = _board(jobs)
+        board = _serving(jobs)
         host = _host(inventory, name)
         offered = {a.name: a for a in offered_to(host.groups, inventory_actions(inventory.actions))}
         spec = offered.get(action)
@@ -223,7 +227,8 @@ class ControlController(Controller):
     async def list_tunnels(
         self, runner: NamedDependency[CommandRunner | None]
     ) -> list[dict[str, Any]]:
-        return [_tunnel(t) for t in _runner(runner).tunnels()]
+        """Open tunnels, then the recently closed ones with why they closed."""
+        return [asdict(t) for t in _serving(runner).tunnels()]
 
     @post("/tunnels", status_code=201)
     async def open_tunnel(
@@ -232,24 +237,22 @@ class ControlController(Controller):
         data: JSONBody[TunnelBody],
         runner: NamedDependency[CommandRunner | None],
         inventory: NamedDependency[Inventory],
-        audit: NamedDependency[AuditLog],
     ) -> dict[str, Any]:
-        control = _runner(runner)
+        control = _serving(runner)
         _host(inventory, data.host)
         if not 1 <= data.port <= 65535 or not 0 <= data.listen_port <= 65535:
             raise BadRequest("port must be 1-65535 (listen_port 0: any free port)")
-        who = request.user
+        if not data.to.strip() or len(data.to) > 253:
+            raise BadRequest("to must be a host name or address (1-253 characters)")
         detail = {"port": data.port, "to": data.to, "listen_port": data.listen_port}
-        await anyio.to_thread.run_sync(
-            audit.record, who.name, who.via, "tunnel.open", data.host, detail, "requested"
-        )
+        await record(request, "tunnel.open", data.host, detail, "requested")
         try:
             info = await control.open_tunnel(
-                data.host, data.port, data.to, data.listen_port, who.name
+                data.host, data.port, data.to, data.listen_port, request.user.name
             )
         except MirrorError as exc:
             raise BadRequest(f"{data.host}: {exc}") from None
-        return _tunnel(info)
+        return asdict(info)
 
     @delete("/tunnels/{tunnel_id:str}", status_code=200)
     async def close_tunnel(
@@ -257,17 +260,14 @@ class ControlController(Controller):
         request: Request[Identity, Any, Any],
         tunnel_id: FromPath[str],
         runner: NamedDependency[CommandRunner | None],
-        audit: NamedDependency[AuditLog],
     ) -> dict[str, Any]:
-        info = await _runner(runner).close_tunnel(tunnel_id)
+        info = await _serving(runner).close_tunnel(tunnel_id, f"closed by {request.user.name}")
         if info is None:
             raise NotFound(f"no open tunnel {tunnel_id!r}")
-        who = request.user
-        await anyio.to_thread.run_sync(
-            audit.record, who.name, who.via, "tunnel.close", info.host,
-            {"tunnel": info.id, "port": info.dest_port}, f"{info.connections} connections",
-        )  # fmt: skip
-        return _tunnel(info)
+        detail = {"tunnel": info.id, "port": info.dest_port}
+        detail |= {"bytes_to_host": info.bytes_to_host, "bytes_from_host": info.bytes_from_host}
+        await record(request, "tunnel.close", info.host, detail, f"{info.connections} connections")
+        return asdict(info)
 
     @get("/audit", sync_to_thread=True)
     def audit_list(
@@ -282,7 +282,7 @@ class ControlController(Controller):
         entries = audit.entries(
             actor=actor, action=action, target=target, limit=max(1, min(limit, 1000))
         )
-        return [_entry(e) for e in entries]
+        return [asdict(e) for e in entries]
 
     @get("/audit/verify", sync_to_thread=True)
     def audit_verify(self, audit: NamedDependency[AuditLog]) -> dict[str, Any]:
@@ -297,14 +297,6 @@ class ControlController(Controller):
         }
 
 
-def _entry(entry: Any) -> dict[str, Any]:
-    return asdict(entry)
-
-
-def _tunnel(info: Any) -> dict[str, Any]:
-    return asdict(info)
-
-
 def _host(inventory: Inventory, name: str) -> Any:
     host = next((h for h in inventory.hosts_resolved() if h.name == name), None)
     if host is None:
@@ -317,7 +309,7 @@ async def command_stream(
     job_id: FromPath[str], jobs: NamedDependency[JobBoard | None]
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Output as it comes (``{"type": "output", host, stream, text}``), then ``done``."""
-    board = _board(jobs)
+    board = _serving(jobs)
     job = board.get(job_id)
     if job is None:
         yield {"type": "error", "error": f"no command run {job_id!r}"}
@@ -338,36 +330,37 @@ async def terminal(
 ) -> None:
     """A login shell on a PTY. Client → server: ``{"type": "input", "data": …}`` or
     ``{"type": "resize", "cols": …, "rows": …}``; server → client: the terminal's output
-    as text frames. Keystrokes are not recorded, only start and end."""
+    as text frames. Start and end are audited; what is typed only with
+    ``MIRROR_AUDIT_KEYSTROKES=1`` (``terminal.input`` entries, lines the host echoed)."""
     await socket.accept()
-    who = socket.user
     if runner is None or name not in {h.name for h in inventory.hosts_resolved()}:
         why = "terminals need `mirror serve`" if runner is None else f"unknown host {name!r}"
         await socket.close(code=4404, reason=why)
         return
     cols, rows = max(10, min(cols, 500)), max(2, min(rows, 200))
-    size = {"cols": cols, "rows": rows}
-    await anyio.to_thread.run_sync(
-        audit.record, who.name, who.via, "terminal.start", name, size, "open"
-    )
+    await record(socket, "terminal.start", name, {"cols": cols, "rows": rows}, "open")
     started, sent, result = time.monotonic(), 0, "closed by the user"
     try:
         session = await runner.open_terminal(name, cols, rows)
     except MirrorError as exc:
         await socket.send_text(f"\r\n[mirror] {name}: {exc}\r\n")
         await socket.close(code=4502, reason=str(exc)[:120])
-        await anyio.to_thread.run_sync(
-            audit.record, who.name, who.via, "terminal.end", name, None, f"error: {exc}"
-        )
+        await record(socket, "terminal.end", name, None, f"error: {exc}")
         return
+    typed = KeystrokeRecorder() if audit.keystrokes else None
 
     async def pump_out() -> str:
         nonlocal sent
         while True:
             text = await session.read()
             if not text:
-                return "the shell ended"
+                reason = session.end_reason()
+                if reason != "the shell ended":  # the connection died: say so in the terminal
+                    await socket.send_text(f"\r\n[mirror] {name}: {reason}\r\n")
+                return reason
             sent += len(text)
+            if typed is not None:
+                typed.output(text)
             await socket.send_text(text)
 
     async def pump_in() -> str:
@@ -384,6 +377,10 @@ async def terminal(
             except ValueError:
                 continue
             if message.get("type") == "input" and isinstance(message.get("data"), str):
+                if typed is not None:
+                    typed.input(message["data"])
+                    if typed.due():
+                        await _record_input(socket, name, typed)
                 session.write(message["data"])
             elif message.get("type") == "resize":
                 with contextlib.suppress(TypeError, ValueError):
@@ -402,7 +399,15 @@ async def terminal(
         await session.close()
         with contextlib.suppress(Exception):
             await socket.close(reason=result[:120])  # the UI shows why the terminal closed
+        if typed is not None:
+            await _record_input(socket, name, typed, final=True)
         detail = {"seconds": round(time.monotonic() - started, 1), "output_chars": sent}
-        await anyio.to_thread.run_sync(
-            audit.record, who.name, who.via, "terminal.end", name, detail, result
-        )
+        await record(socket, "terminal.end", name, detail, result)
+
+
+async def _record_input(
+    socket: WebSocket[Identity, Any, Any], host: str, typed: KeystrokeRecorder, final: bool = False
+) -> None:
+    detail = typed.take(final=final)
+    if detail is not None:
+        await record(socket, "terminal.input", host, detail, "recorded")

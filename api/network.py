@@ -21,6 +21,7 @@ from api.ping import Ping, Reachability, ping_of, reachability
 from api.schemas import Series
 from api.services import HostService
 from mirror.errors import MirrorError
+from mirror.inventory.current import CurrentInventory, as_current
 from mirror.model import HostState, ping_address, ping_key
 
 if TYPE_CHECKING:
@@ -63,9 +64,13 @@ class WakeActions(Protocol):
 
 
 class NetworkService:
-    def __init__(self, store: Store, inventory: Inventory) -> None:
+    def __init__(self, store: Store, inventory: Inventory | CurrentInventory) -> None:
         self._store = store
-        self._inventory = inventory
+        self._current = as_current(inventory)
+
+    @property
+    def _inventory(self) -> Inventory:
+        return self._current.get()  # a reload swaps it while EGO runs
 
     def pings(self) -> dict[str, Ping]:
         found = {}

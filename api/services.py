@@ -22,6 +22,7 @@ from api.errors import BadRequest, NotFound
 from api.ping import ping_of, reachability
 from api.schemas import Host, HostDetail, Series
 from api.timeparse import parse_time
+from mirror.inventory.current import CurrentInventory, as_current
 from mirror.model import HostState, ping_address, ping_key
 from mirror.storage import query
 
@@ -35,11 +36,18 @@ DEFAULT_RANGE_S = 3600.0
 
 class HostService:
     def __init__(
-        self, store: Store, inventory: Inventory, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        inventory: Inventory | CurrentInventory,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._inventory = inventory
+        self._current = as_current(inventory)
         self._clock = clock
+
+    @property
+    def _inventory(self) -> Inventory:
+        return self._current.get()  # a reload swaps it while EGO runs
 
     def count(self) -> int:
         return len(self._inventory.hosts_resolved())

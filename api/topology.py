@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from litestar import get
 from litestar.di import NamedDependency
 
+from mirror.inventory.current import CurrentInventory, as_current
 from mirror.model import HostState
 from mirror.topology import CableInput, NodeInput, Topology, build
 
@@ -20,9 +21,13 @@ if TYPE_CHECKING:
 
 
 class TopologyService:
-    def __init__(self, store: Store, inventory: Inventory) -> None:
+    def __init__(self, store: Store, inventory: Inventory | CurrentInventory) -> None:
         self._store = store
-        self._inventory = inventory
+        self._current = as_current(inventory)
+
+    @property
+    def _inventory(self) -> Inventory:
+        return self._current.get()  # a reload swaps it while EGO runs
 
     def topology(self) -> Topology:
         rows = {row.name: row for row in self._store.host_rows()}

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -161,6 +162,7 @@ def verify_rows(rows: Iterable[Any]) -> VerifyReport:
 
 
 def _entry(row: Any) -> AuditEntry:
+    """An entry from a row of ``audit_log`` (or anything with its columns)."""
     return AuditEntry(
         id=row.id,
         ts=row.ts_ms / 1000,
@@ -178,9 +180,13 @@ def _entry(row: Any) -> AuditEntry:
 class AuditLog:
     """Synchronous (SQLAlchemy Core, like the store): the API calls it from a worker thread."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], float] = time.time, *, keystrokes: bool = False
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        # MIRROR_AUDIT_KEYSTROKES: web terminals record what is typed (echoed lines only).
+        self.keystrokes = keystrokes
         self._lock = threading.Lock()
 
     def record(
@@ -258,6 +264,13 @@ class AuditLog:
             with self._errors(), self._engine.begin() as conn:
                 conn.execute(sa.insert(command_results), rows)
 
+    def trim_results(self, before: float) -> int:
+        """Delete stored command results older than ``before`` (epoch seconds); the audit
+        entries that name their runs stay (the log itself is append-only)."""
+        cut = command_results.c.ts_ms < round(before * 1000)
+        with self._errors(), self._engine.begin() as conn:
+            return max(conn.execute(sa.delete(command_results).where(cut)).rowcount or 0, 0)
+
     def results(self, run_id: str) -> list[dict[str, Any]]:
         query = sa.select(command_results).where(command_results.c.run_id == run_id)
         with self._errors(), self._engine.connect() as conn:
@@ -325,6 +338,14 @@ class AuditLog:
         auth_event_id: int | None,
         ts_ms: int,
     ) -> AuditEntry:
+        if auth_event_id is not None:
+            # Two writers (EGO and a CLI) may both take in the same auth event: the second
+            # finds it already logged instead of failing on the unique column forever.
+            logged = conn.execute(
+                sa.select(audit_log).where(audit_log.c.auth_event_id == auth_event_id)
+            ).first()
+            if logged is not None:
+                return _entry(logged)
         head = conn.execute(
             sa.select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
         ).first()
@@ -332,33 +353,21 @@ class AuditLog:
         digest = entry_hash(
             entry_id, ts_ms, actor, via, action, target, detail, result, auth_event_id, prev
         )
-        conn.execute(
-            sa.insert(audit_log).values(
-                id=entry_id,
-                ts_ms=ts_ms,
-                actor=actor,
-                via=via,
-                action=action,
-                target=target,
-                detail=detail,
-                result=result,
-                auth_event_id=auth_event_id,
-                prev_hash=prev,
-                hash=digest,
-            )
+        row = SimpleNamespace(
+            id=entry_id,
+            ts_ms=ts_ms,
+            actor=actor,
+            via=via,
+            action=action,
+            target=target,
+            detail=detail,
+            result=result,
+            auth_event_id=auth_event_id,
+            prev_hash=prev,
+            hash=digest,
         )
-        return AuditEntry(
-            entry_id,
-            ts_ms / 1000,
-            actor,
-            via,
-            action,
-            target,
-            json.loads(detail) if detail else None,
-            result,
-            prev,
-            digest,
-        )
+        conn.execute(sa.insert(audit_log).values(**vars(row)))
+        return _entry(row)
 
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return _db_errors(self._engine)

@@ -194,5 +194,6 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         mac = neighbours[address].mac
     adopt_host(path, args.name, address, mac=mac, groups=args.group, tags=args.tag)
     extra = f", MAC {mac}" if mac else ""
-    print(f"{path}: added host {args.name} ({address}{extra}); restart `mirror serve` to poll it")
+    # A running `mirror serve` watches the file (MIRROR_INVENTORY_WATCH_S) and reloads on SIGHUP.
+    print(f"{path}: added host {args.name} ({address}{extra}); a running EGO picks it up")
     return 0

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from litestar import Litestar
 
 from api.app import built_web_dir, create_app
+from mirror.audit import AuditLog
 from mirror.inventory import Inventory
+from mirror.inventory.current import CurrentInventory
+from mirror.inventory.diff import InventoryChange
 from mirror.live import LiveHub
+from mirror.reload import InventoryReloader
 from mirror.settings import Settings
 from mirror.storage import Store
 from mirror.storage.retention import Retention
@@ -38,6 +45,7 @@ class Ego:
     scheduler: Scheduler
     writer: BatchWriter
     snmp: SnmpScheduler | None = None  # switches, routers, APs: one loop per device
+    network: NetworkWatch | None = None  # ICMP loops and Wake-on-LAN
 
     @classmethod
     def build(cls, settings: Settings, inventory: Inventory, store: Store) -> Ego:
@@ -54,6 +62,22 @@ class Ego:
         snmp = SnmpScheduler(inventory.snmp_resolved(), writer.submit)
         return cls(store, hub, scheduler, writer, snmp)
 
+    async def reconcile(self, inventory: Inventory, change: InventoryChange) -> None:
+        """Apply a reloaded inventory: each scheduler diffs its own loops against it (with
+        the same rules as ``change``), so untouched hosts keep their loop and connection."""
+        poll = inventory.poll
+        await self.scheduler.reconcile(
+            inventory.hosts_resolved(),
+            interval_s=poll.interval_s,
+            timeout_s=poll.timeout_s,
+            slow_every_s=poll.slow_every_s,
+        )
+        if self.snmp is not None:
+            await self.snmp.reconcile(inventory.snmp_resolved())
+        if self.network is not None:
+            await self.network.retarget(inventory)
+        log.debug("reconciled: %s", change.summary())
+
 
 def open_store(settings: Settings) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -62,25 +86,88 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
+@dataclass
+class Running:
+    """A started EGO without its HTTP server: what ``serve`` wraps in uvicorn (and tests
+    serve themselves)."""
+
+    ego: Ego
+    app: Litestar
+    control: SshCommandRunner
+    reloader: InventoryReloader
+    jobs: AsyncIOScheduler  # rollups and retention
+    writer_task: asyncio.Task[None]
+    watch_task: asyncio.Task[None] | None
+
+    async def stop(self) -> None:
+        if self.watch_task is not None:
+            self.watch_task.cancel()
+            await asyncio.gather(self.watch_task, return_exceptions=True)
+        await self.reloader.close()
+        await self.control.close()  # tunnels; the connections are the scheduler's
+        await self.ego.scheduler.stop()
+        if self.ego.snmp is not None:
+            await self.ego.snmp.stop()
+        if self.ego.network is not None:
+            await self.ego.network.stop()
+        self.jobs.shutdown(wait=False)
+        self.writer_task.cancel()
+        await self.ego.writer.flush()
+        self.ego.store.close()
+
+
+async def start(
+    settings: Settings,
+    inventory: Inventory,
+    *,
+    static_dir: Path | None = None,
+) -> Running:
+    """Open the store, start every loop and build the app (not yet served)."""
+    store = await asyncio.to_thread(open_store, settings)
+    ego = Ego.build(settings, inventory, store)
+    web_dir = static_dir if static_dir is not None else built_web_dir()
+    rows = await asyncio.to_thread(store.host_rows)
+    ego.network = NetworkWatch.build(inventory, ego.writer.submit, ego.hub.publish, rows)
+    # Commands, terminals and tunnels ride the poll loops' own connections (issue 6); the
+    # scheduler's mapping is live, so they follow a reload.
+    control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.bind_host)
+    current = CurrentInventory(inventory)
+    audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes)
+    reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit)
+    app = create_app(
+        store,
+        ego.hub,
+        current,
+        static_dir=web_dir,
+        wake=ego.network.wake,
+        control=control,
+        audit=audit,
+        reloader=reloader,
+    )
+    writer_task = asyncio.create_task(ego.writer.run(), name="writer")
+    await ego.scheduler.start()
+    if ego.snmp is not None:
+        await ego.snmp.start()
+    await ego.network.start()  # ICMP: hosts every poll interval, subnets on their own
+    jobs = start_jobs(store, Retention.from_settings(settings))
+    watch_task = None
+    if settings.inventory_watch_s > 0:
+        watch = reloader.watch(settings.inventory_watch_s)
+        watch_task = asyncio.create_task(watch, name="inventory-watch")
+    return Running(ego, app, control, reloader, jobs, writer_task, watch_task)
+
+
 async def serve(
     settings: Settings,
     inventory: Inventory,
     *,
     static_dir: Path | None = None,
 ) -> None:
-    """Run the poller and the API in this process until interrupted."""
-    store = await asyncio.to_thread(open_store, settings)
-    ego = Ego.build(settings, inventory, store)
-    web_dir = static_dir if static_dir is not None else built_web_dir()
-    rows = await asyncio.to_thread(store.host_rows)
-    network = NetworkWatch.build(inventory, ego.writer.submit, ego.hub.publish, rows)
-    # Commands, terminals and tunnels ride the poll loops' own connections (issue 6).
-    control = SshCommandRunner(PollerConnections(ego.scheduler.pollers), settings.bind_host)
-    app = create_app(
-        store, ego.hub, inventory, static_dir=web_dir, wake=network.wake, control=control
-    )
+    """Run the poller and the API in this process until interrupted; SIGHUP reloads the
+    inventory file (as ``POST /api/admin/inventory/reload`` does)."""
+    running = await start(settings, inventory, static_dir=static_dir)
     config = uvicorn.Config(
-        app,
+        running.app,
         host=settings.bind_host,
         port=settings.bind_port,
         log_level="warning",
@@ -91,15 +178,10 @@ async def serve(
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
-    writer_task = asyncio.create_task(ego.writer.run(), name="writer")
-    await ego.scheduler.start()
-    if ego.snmp is not None:
-        await ego.snmp.start()
-    await network.start()  # ICMP: hosts every poll interval, subnets on their own
-    jobs = start_jobs(store, Retention.from_settings(settings))
+    hangup = _on_sighup(running.reloader)
     log.info(
         "EGO polling %d hosts every %g s; API on http://%s:%d/",
-        len(ego.scheduler.pollers),
+        len(running.ego.scheduler.by_name),
         inventory.poll.interval_s,
         settings.bind_host,
         settings.bind_port,
@@ -107,12 +189,18 @@ async def serve(
     try:
         await server.serve()
     finally:
-        await control.close()  # tunnels; the connections are the scheduler's
-        await ego.scheduler.stop()
-        if ego.snmp is not None:
-            await ego.snmp.stop()
-        await network.stop()
-        jobs.shutdown(wait=False)
-        writer_task.cancel()
-        await ego.writer.flush()
-        store.close()
+        if hangup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        await running.stop()
+
+
+def _on_sighup(reloader: InventoryReloader) -> bool:
+    """``kill -HUP`` reloads the inventory; False where signals cannot be handled here
+    (not the main thread, or a platform without SIGHUP)."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, reloader.reload_soon, "ego", "signal"
+        )
+    except (AttributeError, NotImplementedError, RuntimeError, ValueError):
+        return False
+    return True

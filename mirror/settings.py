@@ -3,7 +3,11 @@
 Storage tiers (issue 3) keep data for a duration each; durations are a number and a unit
 (``s m h d w y``): ``MIRROR_RETENTION_RAW`` (default ``48h``), ``MIRROR_RETENTION_1M``
 (``30d``), ``MIRROR_RETENTION_1H`` (``730d``, two years), and ``MIRROR_COMPRESS_AFTER``
-(``6h``: TimescaleDB only, the age after which raw chunks are compressed).
+(``6h``: TimescaleDB only, the age after which raw chunks are compressed). Stored command
+results (issue 6) are kept ``MIRROR_RETENTION_COMMANDS`` (``90d``); the audit log is never
+trimmed. ``MIRROR_AUDIT_KEYSTROKES=1`` records what operators type into web terminals.
+``MIRROR_INVENTORY_WATCH_S`` (default 3, 0 = off) is how often a running EGO checks the
+inventory file for changes to reload.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ class Settings:
     retention_1m_s: float = 30 * 86400.0
     retention_1h_s: float = 730 * 86400.0
     compress_after_s: float = 6 * 3600.0
+    retention_commands_s: float = 90 * 86400.0
+    audit_keystrokes: bool = False
+    inventory_watch_s: float = 3.0  # how often `mirror serve` checks the inventory file; 0: never
 
     @property
     def known_hosts_path(self) -> Path:
@@ -62,6 +69,9 @@ class Settings:
             retention_1m_s=_duration(env, "MIRROR_RETENTION_1M", "30d"),
             retention_1h_s=_duration(env, "MIRROR_RETENTION_1H", "730d"),
             compress_after_s=_duration(env, "MIRROR_COMPRESS_AFTER", "6h"),
+            retention_commands_s=_duration(env, "MIRROR_RETENTION_COMMANDS", "90d"),
+            audit_keystrokes=_flag(env, "MIRROR_AUDIT_KEYSTROKES"),
+            inventory_watch_s=_seconds(env, "MIRROR_INVENTORY_WATCH_S", 3.0),
         )
 
 
@@ -82,3 +92,26 @@ def _duration(env: dict[str, str], name: str, default: str) -> float:
         return parse_duration(env.get(name) or default)
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}")
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    """A plain number of seconds, 0 for off."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86400:
+        raise ConfigError(f"{name} must be a number of seconds (0 turns it off), got {text!r}")
+    return value

@@ -14,7 +14,7 @@ import codecs
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import asyncssh
@@ -58,8 +58,11 @@ class ConnectionSource(Protocol):
 class PollerConnections:
     """Borrows the poll loops' connections (EGO is running)."""
 
-    def __init__(self, pollers: Iterable[_HasConnection]) -> None:
-        self._pollers = {p.host.name: p for p in pollers}
+    def __init__(self, pollers: Iterable[_HasConnection] | Mapping[str, _HasConnection]) -> None:
+        # A mapping is kept as is: the scheduler's own, which a reload changes in place.
+        self._pollers: Mapping[str, _HasConnection] = (
+            pollers if isinstance(pollers, Mapping) else {p.host.name: p for p in pollers}
+        )
 
     def hosts(self) -> dict[str, HostConfig]:
         return {name: p.host for name, p in self._pollers.items()}
@@ -187,6 +190,13 @@ class _HostRun:
             log.info("%s: stopping the command: %s", self.host.name, _error_text(exc))
         proc.close()
 
+    def connection_lost(self) -> bool:
+        """The connection closed before the process reported how it ended."""
+        proc, conn = self.proc, self.conn
+        if conn is None or not conn.is_closed():
+            return False
+        return proc is None or (proc.exit_status is None and not proc.exit_signal)
+
     def result(self, state: ResultState, started: float, error: str | None = None) -> HostResult:
         proc = self.proc
         exit_status = proc.exit_status if proc is not None else None
@@ -252,6 +262,11 @@ async def run_on_host(
         cancelled.cancel()
     if task in done:
         exc = task.exception()
+        if run.connection_lost():
+            # Not the command's exit: the host's connection died under it (or was dropped).
+            why = _error_text(exc) if exc is not None else ""
+            return run.result(ResultState.ERROR, started, why if "connection lost" in why
+                              else "connection lost")  # fmt: skip
         if exc is not None:
             if not isinstance(exc, CollectError | ConfigError | asyncssh.Error | OSError):
                 log.error("%s: command failed", name, exc_info=exc)
@@ -286,8 +301,12 @@ async def run_command(
 class SshTerminal:
     """A login shell on a PTY channel of the host's connection."""
 
-    def __init__(self, proc: asyncssh.SSHClientProcess[str]) -> None:
+    def __init__(
+        self, conn: asyncssh.SSHClientConnection, proc: asyncssh.SSHClientProcess[str]
+    ) -> None:
+        self._conn = conn
         self._proc = proc
+        self._error: BaseException | None = None
 
     @classmethod
     async def open(cls, conn: asyncssh.SSHClientConnection, cols: int, rows: int) -> SshTerminal:
@@ -297,13 +316,21 @@ class SshTerminal:
             encoding="utf-8",
             errors="replace",
         )
-        return cls(proc)
+        return cls(conn, proc)
 
     async def read(self) -> str:
         try:
             return await self._proc.stdout.read(READ_BYTES)
-        except (asyncssh.Error, OSError):
+        except (asyncssh.Error, OSError) as exc:
+            self._error = exc
             return ""
+
+    def end_reason(self) -> str:
+        proc = self._proc
+        if self._conn.is_closed() and proc.exit_status is None and not proc.exit_signal:
+            why = _error_text(self._error) if self._error is not None else ""
+            return why if "connection lost" in why else "connection lost"
+        return "the shell ended"
 
     def write(self, text: str) -> None:
         with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
@@ -354,8 +381,8 @@ class SshCommandRunner:
     def tunnels(self) -> list[TunnelInfo]:
         return self._tunnels.list()
 
-    async def close_tunnel(self, tunnel_id: str) -> TunnelInfo | None:
-        return await self._tunnels.close(tunnel_id)
+    async def close_tunnel(self, tunnel_id: str, reason: str = "closed") -> TunnelInfo | None:
+        return await self._tunnels.close(tunnel_id, reason)
 
     async def close(self) -> None:
         await self._tunnels.close_all()

@@ -87,14 +87,15 @@ class HostPoller:
     async def poll(self) -> PollResult:
         started = time.monotonic()
         deadline_s = self._timeout_s
+        opening = False
         try:
             if self._reflector is None:
                 # Connecting has its own deadline: a handshake storm after a restart
                 # (1000 hosts at once) must not be mistaken for hosts that hang.
-                deadline_s = self._connect_deadline_s
+                deadline_s, opening = self._connect_deadline_s, True
                 async with asyncio.timeout(deadline_s):
                     await self._open()
-            deadline_s = self._timeout_s
+            deadline_s, opening = self._timeout_s, False
             async with asyncio.timeout(deadline_s):
                 snapshot = await self._sample(started)
         except Exception as exc:  # every failure is a state, never a dead loop
@@ -107,7 +108,7 @@ class HostPoller:
             else:
                 log.exception("%s: unexpected error while polling", self.host.name)
                 error = CollectError(f"{type(exc).__name__}: {exc}")
-            await self._drop_session()
+            await self._recover(connection_suspect=opening and isinstance(exc, TimeoutError))
             return self._failed(error, started)
         return self._succeeded(snapshot, started)
 
@@ -153,15 +154,29 @@ class HostPoller:
                 self._conn = await connect(self.host, self._known_hosts)
             return self._conn
 
+    async def _recover(self, *, connection_suspect: bool) -> None:
+        """After a failed poll: restart only the REFLECTOR channel while the connection is
+        healthy, because commands, terminals and tunnels ride other channels of it; drop the
+        connection too when it is closed, or when it could not even open a channel in time
+        (dead peer: keepalive would only notice after 45 s)."""
+        conn = self._conn
+        if conn is None or conn.is_closed() or connection_suspect:
+            await self._drop_session()
+        else:
+            await self._drop_reflector()
+
     async def _drop_session(self) -> None:
-        reflector, conn = self._reflector, self._conn
-        self._reflector, self._conn = None, None
+        conn, self._conn = self._conn, None
+        await self._drop_reflector()
+        await close_quietly(conn)
+
+    async def _drop_reflector(self) -> None:
+        reflector, self._reflector = self._reflector, None
         if reflector is not None:
             try:
                 await asyncio.wait_for(reflector.close(), timeout=2)
             except Exception:  # closing a broken session must not fail the poll loop
                 log.debug("%s: error while closing reflector", self.host.name, exc_info=True)
-        await close_quietly(conn)
 
     def _succeeded(self, snapshot: Snapshot, started: float) -> PollResult:
         if self.state is not HostState.UP and self.state is not HostState.PENDING:

@@ -1,4 +1,5 @@
-"""Periodic storage jobs inside `mirror serve`: rollups every minute, retention every hour.
+"""Periodic storage jobs inside `mirror serve`: rollups every minute, retention every hour
+(metric tiers and stored command results).
 
 APScheduler 3 (``AsyncIOScheduler``) keeps the schedule; each job runs the synchronous
 storage work in a worker thread so polling never waits on it. A job that fails (database
@@ -48,6 +49,17 @@ async def run_job(
     return result
 
 
+def retain(store: Store, now_ms: int, retention: Retention) -> dict[str, int]:
+    """The hourly retention: the metric tiers, then stored command results (issue 6). The
+    audit log is append-only and is not trimmed; its entries keep naming old runs."""
+    from mirror.audit import AuditLog  # the control part is imported only where it is used
+
+    deleted = apply_retention(store, now_ms, retention)
+    before_s = (now_ms - round(retention.commands_s * 1000)) / 1000
+    deleted["commands"] = AuditLog(store.engine).trim_results(before_s)
+    return deleted
+
+
 def start_jobs(
     store: Store,
     retention: Retention,
@@ -73,7 +85,7 @@ def start_jobs(
         run_job,
         "interval",
         seconds=retention_every_s,
-        args=[store, "retention", lambda now_ms: apply_retention(store, now_ms, retention), clock],
+        args=[store, "retention", lambda now_ms: retain(store, now_ms, retention), clock],
         id="retention",
         next_run_time=first + timedelta(seconds=5),
         **common,

@@ -4,15 +4,21 @@ A tunnel listens on EGO's side (loopback unless told otherwise) and carries each
 connection over a ``direct-tcpip`` channel of the host's existing connection to a port on
 that host (``localhost``) or on a machine behind it, so a device's own web UI can be
 opened without exposing it.
+
+The forwarding is ours rather than asyncssh's ``forward_local_port`` so that a tunnel can
+count its bytes, close the connections it carries when it is closed, and end (listed as
+closed, with the reason) when the host's SSH connection dies under it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
-from dataclasses import replace
+from collections import deque
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import asyncssh
@@ -24,13 +30,39 @@ from poller.ssh import map_error
 if TYPE_CHECKING:
     from poller.commands import ConnectionSource
 
+log = logging.getLogger(__name__)
+
+READ_BYTES = 65536
+KEEP_CLOSED = 20  # closed tunnels still listed, so a user sees why theirs went away
+
+
+@dataclass
+class _Tunnel:
+    info: TunnelInfo
+    conn: asyncssh.SSHClientConnection
+    server: asyncio.Server | None = None
+    watcher: asyncio.Task[None] | None = None
+    writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    accepted: int = 0
+    to_host: int = 0
+    from_host: int = 0
+
+    def snapshot(self) -> TunnelInfo:
+        return replace(
+            self.info,
+            connections=self.accepted,
+            active=len(self.writers),
+            bytes_to_host=self.to_host,
+            bytes_from_host=self.from_host,
+        )
+
 
 class TunnelManager:
     def __init__(self, source: ConnectionSource, bind: str = "127.0.0.1") -> None:
         self._source = source
         self._bind = bind
-        self._open: dict[str, tuple[TunnelInfo, asyncssh.SSHListener]] = {}
-        self._counts: dict[str, int] = {}
+        self._open: dict[str, _Tunnel] = {}
+        self._closed: deque[TunnelInfo] = deque(maxlen=KEEP_CLOSED)
 
     async def open(
         self,
@@ -42,50 +74,105 @@ class TunnelManager:
     ) -> TunnelInfo:
         if not 1 <= dest_port <= 65535 or not 0 <= listen_port <= 65535:
             raise ConfigError("ports must be 1-65535 (listen port 0: any free one)")
-        tunnel_id = secrets.token_hex(4)
-        self._counts[tunnel_id] = 0
-
-        def accept(_orig_host: str, _orig_port: int) -> bool:
-            self._counts[tunnel_id] = self._counts.get(tunnel_id, 0) + 1
-            return True
-
         try:
             conn = await self._source.connection(host)
-            listener = await conn.forward_local_port(
-                self._bind, listen_port, dest_host, dest_port, accept_handler=accept
-            )
         except (asyncssh.Error, OSError, TimeoutError) as exc:
-            self._counts.pop(tunnel_id, None)
             raise map_error(exc) from exc
         info = TunnelInfo(
-            id=tunnel_id,
+            id=secrets.token_hex(4),
             host=host,
             listen_host=self._bind,
-            listen_port=listener.get_port(),
+            listen_port=listen_port,
             dest_host=dest_host,
             dest_port=dest_port,
             opened_by=opened_by,
             opened_at=time.time(),
         )
-        self._open[tunnel_id] = (info, listener)
-        return info
+        tunnel = _Tunnel(info, conn)
+
+        async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._carry(tunnel, reader, writer)
+
+        try:
+            tunnel.server = await asyncio.start_server(carry, self._bind, listen_port)
+        except OSError as exc:
+            where = f"{self._bind}:{listen_port}"
+            raise ConfigError(f"cannot listen on {where}: {exc.strerror}") from exc
+        port = tunnel.server.sockets[0].getsockname()[1]
+        tunnel.info = replace(info, listen_port=port)
+        tunnel.watcher = asyncio.create_task(self._watch(tunnel), name=f"tunnel:{info.id}")
+        self._open[info.id] = tunnel
+        return tunnel.info
 
     def list(self) -> list[TunnelInfo]:
-        return [
-            replace(info, connections=self._counts.get(tid, 0))
-            for tid, (info, _) in self._open.items()
-        ]
+        """Open tunnels, then the recently closed ones (newest first)."""
+        return [t.snapshot() for t in self._open.values()] + list(reversed(self._closed))
 
-    async def close(self, tunnel_id: str) -> TunnelInfo | None:
-        entry = self._open.pop(tunnel_id, None)
-        if entry is None:
+    async def close(self, tunnel_id: str, reason: str = "closed") -> TunnelInfo | None:
+        """Close an open tunnel and the connections it carries; None if it is not open."""
+        tunnel = self._open.pop(tunnel_id, None)
+        if tunnel is None:
             return None
-        info, listener = entry
-        listener.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(listener.wait_closed(), 2)
-        return replace(info, connections=self._counts.pop(tunnel_id, 0))
+        if tunnel.watcher is not None and tunnel.watcher is not asyncio.current_task():
+            tunnel.watcher.cancel()
+        if tunnel.server is not None:
+            tunnel.server.close()
+        for writer in list(tunnel.writers):
+            writer.close()
+        if tunnel.server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(tunnel.server.wait_closed(), 2)
+        info = replace(
+            tunnel.snapshot(), active=0, state="closed", closed_at=time.time(), close_reason=reason
+        )
+        self._closed.append(info)
+        return info
 
     async def close_all(self) -> None:
         for tunnel_id in list(self._open):
-            await self.close(tunnel_id)
+            await self.close(tunnel_id, "EGO stopped")
+
+    async def _watch(self, tunnel: _Tunnel) -> None:
+        """The host's connection died (or the poller dropped it): the tunnel ends with it."""
+        await tunnel.conn.wait_closed()
+        log.info("tunnel %s to %s: connection lost", tunnel.info.id, tunnel.info.host)
+        await self.close(tunnel.info.id, "connection lost")
+
+    async def _carry(
+        self, tunnel: _Tunnel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        tunnel.accepted += 1
+        tunnel.writers.add(writer)
+        try:
+            info = tunnel.info
+            remote_r, remote_w = await tunnel.conn.open_connection(info.dest_host, info.dest_port)
+        except (asyncssh.Error, OSError) as exc:
+            # The browser sees the connection close; the reason goes to EGO's log.
+            log.info("tunnel %s: %s", tunnel.info.id, map_error(exc))
+            tunnel.writers.discard(writer)
+            writer.close()
+            return
+
+        async def to_host() -> None:
+            while data := await reader.read(READ_BYTES):
+                tunnel.to_host += len(data)
+                remote_w.write(data)
+                await remote_w.drain()
+            remote_w.write_eof()
+
+        async def from_host() -> None:
+            while data := await remote_r.read(READ_BYTES):
+                tunnel.from_host += len(data)
+                writer.write(data)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+
+        try:
+            await asyncio.gather(to_host(), from_host())
+        except (asyncssh.Error, OSError):
+            pass  # either side went away: both are closed below
+        finally:
+            tunnel.writers.discard(writer)
+            remote_w.close()
+            writer.close()

@@ -186,6 +186,11 @@ class WakeService:
         self._latest: dict[str, WakeReport] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def retarget(self, inventory: Inventory) -> None:
+        """After an inventory reload; wakes being watched go on."""
+        self._hosts = {h.name: h for h in inventory.hosts_resolved()}
+        self._subnets = list(inventory.subnets)
+
     def start_wake(self, name: str) -> dict[str, Any]:
         """Send the packet now; raises ``ConfigError`` (unknown host) or ``WakeError``."""
         host = self._hosts.get(name)

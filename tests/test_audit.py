@@ -112,6 +112,21 @@ def test_auth_events_join_the_chain(store: Store) -> None:
     assert log.ingest_auth_events() == 0  # taken once
 
 
+def test_second_writer_taking_the_same_auth_event_keeps_one_entry(store: Store) -> None:
+    """EGO and a CLI each hold an AuditLog on one database; both may reach one auth event."""
+    auth = AuthService(store.engine)
+    ego, cli = AuditLog(store.engine), AuditLog(store.engine)
+    auth.create_token("ci", "read")
+    taken = ego.entries(action="auth.")
+    assert len(taken) == 1
+    event = taken[0]
+    # The CLI read the event before EGO logged it: its append must not fail on the unique id.
+    again = cli._append(event.actor, "auth", event.action, None, None, None, 1)
+    assert again.id == event.id
+    assert len(cli.entries(action="auth.")) == 1
+    assert cli.verify().ok
+
+
 def test_command_results_are_stored(store: Store) -> None:
     log = AuditLog(store.engine)
     result = HostResult("web1", ResultState.FAILED, 3, None, 0.5, "out", "err", 3, 3, False)

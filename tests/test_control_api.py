@@ -34,6 +34,14 @@ ROLES = ("viewer", "operator", "admin")
 
 @pytest.fixture
 async def env(sshd: Sshd, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    async for served in serve_control(sshd, tmp_path):
+        yield served
+
+
+async def serve_control(
+    sshd: Sshd, tmp_path: Path, **app_options: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """The API with the real command runner on ``sshd``, a user and token per role."""
     base = inventory_for(sshd).model_dump(mode="json")
     base["actions"] = {
         "greet": {"command": "echo hello {who}", "params": {"who": "word"}},
@@ -50,7 +58,7 @@ async def env(sshd: Sshd, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     tokens["admin-read"] = auth.create_token("ro", "read", user="admin")[1]
     source = OwnConnections(inventory.hosts_resolved(), KnownHosts(tmp_path / "kh"))
     runner = SshCommandRunner(source)
-    app = create_app(store, LiveHub(), inventory, auth=auth, control=runner)
+    app = create_app(store, LiveHub(), inventory, auth=auth, control=runner, **app_options)
     async for address in _serve(app):
         yield {"address": address, "tokens": tokens, "store": store}
     await runner.close()
@@ -314,7 +322,11 @@ async def test_tunnel_carries_http_to_a_loopback_server(env: dict[str, Any]) -> 
             assert listed["id"] == tunnel["id"] and listed["connections"] == 1
             closed = await c.delete(f"/api/tunnels/{tunnel['id']}")
             assert closed.status_code == 200
-            assert (await c.get("/api/tunnels")).json() == []
+            # Listed as closed, with who closed it, until newer tunnels push it out.
+            [gone] = (await c.get("/api/tunnels")).json()
+            assert (gone["id"], gone["state"]) == (tunnel["id"], "closed")
+            assert gone["close_reason"] == "closed by operator" and gone["bytes_from_host"] > 0
+            assert (await c.delete(f"/api/tunnels/{tunnel['id']}")).status_code == 404
             async with httpx.AsyncClient() as plain:
                 with pytest.raises(httpx.ConnectError):
                     await plain.get(url)

@@ -4,13 +4,15 @@ As an operator: run commands on one host, a group and a hand-picked set with liv
 exit status and cancel; a named action's parameter refused by the server; the web terminal
 (Korean echo, copy and paste through the clipboard, resize, the close reason); the audit
 page with filters and the chain check, then a row edited behind EGO's back and named by
-it. As a viewer: no controls, and the terminal refused by the server. Screenshots go to
+it. Tunnels: opened from the host page, listed, and closed on the tunnels page. As a
+viewer: no controls, and the terminal refused by the server. Screenshots go to
 tests/artifacts/. The demo and the browser set-up are test_web_e2e's.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
 from typing import Any
 
@@ -284,5 +286,69 @@ def test_viewer_gets_no_controls_and_no_terminal(demo: web.Demo) -> None:
                 }"""
             )
             assert refused == [403, "needs role operator or admin"], refused
+        finally:
+            browser.close()
+
+
+def _login_link(user: str, demo: web.Demo) -> str:
+    """A fresh one-use login link (the demo's own was used by the first test)."""
+    store = Store.open(f"sqlite:///{demo.data / 'mirror.db'}")
+    try:
+        return AuthService(store.engine).create_login_link(user)
+    finally:
+        store.close()
+
+
+def test_operator_opens_lists_and_closes_a_tunnel(demo: web.Demo) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    web.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(web.CHROMIUM), args=web.BROWSER_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{demo.url}api/auth/link?token={_login_link('demo', demo)}")
+            page.wait_for_selector("tr.host[data-host=lab-01]", timeout=15_000)
+
+            # From the host page: the host is fixed; a bad port is refused before asking.
+            page.goto(demo.url + "#/host/lab-01")
+            page.click("#controls details.host-tunnels summary")
+            form = page.locator("#controls .tunnel-form")
+            form.locator("input[name=port]").fill("99999")
+            form.locator("#open-tunnel").click()
+            assert "1-65535" in form.locator("[role=alert]").inner_text()
+            form.locator("input[name=port]").fill("8080")
+            form.locator("#open-tunnel").click()
+            opened = page.wait_for_selector("#tunnel-opened", timeout=15_000)
+            route = re.search(r"127\.0\.0\.1:(\d+) → localhost:8080", opened.inner_text())
+            assert route, opened.inner_text()
+
+            # Listed on the tunnels page with who opened it, then closed there.
+            page.click("#nav-tunnels")
+            row = page.locator("table.tunnel-list tr[data-state=open]")
+            row.wait_for(timeout=10_000)
+            assert row.count() == 1
+            cells = row.locator("td")
+            assert cells.nth(0).inner_text() == "lab-01"
+            assert cells.nth(1).inner_text() == f"127.0.0.1:{route[1]} → localhost:8080"
+            assert cells.nth(2).inner_text() == "demo"
+            page.screenshot(path=str(web.ARTIFACTS / "tunnels.png"), full_page=True)
+            row.locator("button.close-tunnel").click()
+            closed = page.locator("table.tunnel-list tr[data-state=closed]")
+            closed.wait_for(timeout=10_000)
+            assert "closed by demo" in closed.locator(".closed-reason").inner_text()
+            assert page.locator("table.tunnel-list tr[data-state=open]").count() == 0
+            with pytest.raises(OSError):  # nothing listens there any more
+                socket.create_connection(("127.0.0.1", int(route[1])), timeout=2).close()
+
+            audit = page.evaluate(
+                "async () => (await (await fetch('/api/audit?action=tunnel')).json())"
+                ".map(e => [e.action, e.actor])"
+            )
+            assert audit[:2] == [["tunnel.close", "demo"], ["tunnel.open", "demo"]], audit
+            assert not errors, errors
         finally:
             browser.close()

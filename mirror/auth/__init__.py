@@ -11,11 +11,14 @@ from mirror.auth.service import (
     AuthError,
     AuthService,
     Identity,
+    LastAdmin,
     LoginRefused,
     NewLogin,
     NewUser,
+    NoSuchUser,
     RateLimited,
     TokenInfo,
+    UserExists,
 )
 
 __all__ = [
@@ -24,9 +27,12 @@ __all__ = [
     "AuthError",
     "AuthService",
     "Identity",
+    "LastAdmin",
     "LoginRefused",
     "NewLogin",
     "NewUser",
+    "NoSuchUser",
     "RateLimited",
     "TokenInfo",
+    "UserExists",
 ]

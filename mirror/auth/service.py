@@ -52,6 +52,18 @@ class LoginRefused(AuthError):
         self.reason = reason
 
 
+class NoSuchUser(AuthError):
+    """The named account does not exist."""
+
+
+class UserExists(AuthError):
+    """``add_user`` of a name that is taken (without ``replace``)."""
+
+
+class LastAdmin(AuthError):
+    """The change would leave no enabled admin (nobody could manage users any more)."""
+
+
 class RateLimited(AuthError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
@@ -164,7 +176,7 @@ class AuthService:
         with self._engine.begin() as conn:
             existing = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
             if existing is not None and not replace:
-                raise AuthError(f"user {name!r} exists (use --reset to enrol it again)")
+                raise UserExists(f"user {name!r} exists (use --reset to enrol it again)")
             if existing is not None:
                 conn.execute(sa.update(users).where(users.c.id == existing.id).values(values))
                 # A reset logs the user out everywhere.
@@ -193,6 +205,70 @@ class AuthService:
                 }
                 for r in rows
             ]
+
+    @_storage_errors
+    def update_user(
+        self, name: str, *, role: str | None = None, disabled: bool | None = None
+    ) -> dict[str, Any]:
+        """Change an account's role and/or disable (or enable) it; refuses to leave no
+        enabled admin. Disabling logs the account out everywhere; its tokens stop working."""
+        if role is not None and role not in ROLES:
+            raise AuthError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        # One at a time: two admins demoting each other at once must not both succeed.
+        with self._lock, self._engine.begin() as conn:
+            row = self._user_row(conn, name)
+            new_role = role if role is not None else row.role
+            new_disabled = disabled if disabled is not None else row.disabled
+            self._keep_an_admin(conn, row, still_admin=new_role == "admin" and not new_disabled)
+            conn.execute(
+                sa.update(users)
+                .where(users.c.id == row.id)
+                .values(role=new_role, disabled=new_disabled)
+            )
+            if new_disabled and not row.disabled:
+                conn.execute(sa.delete(sessions).where(sessions.c.user_id == row.id))
+            changes = []
+            if new_role != row.role:
+                changes.append(f"role={new_role}")
+            if bool(new_disabled) != bool(row.disabled):
+                changes.append("disabled" if new_disabled else "enabled")
+            if changes:
+                self._event(conn, "user-changed", name, None, " ".join(changes))
+        return {"name": name, "role": new_role, "disabled": bool(new_disabled)}
+
+    @_storage_errors
+    def delete_user(self, name: str) -> dict[str, Any]:
+        """Remove an account with its sessions, login links and tokens; refuses to remove
+        the last enabled admin."""
+        with self._lock, self._engine.begin() as conn:
+            row = self._user_row(conn, name)
+            self._keep_an_admin(conn, row, still_admin=False)
+            for table in (sessions, login_links, api_tokens):
+                conn.execute(sa.delete(table).where(table.c.user_id == row.id))
+            conn.execute(sa.delete(users).where(users.c.id == row.id))
+            self._event(conn, "user-deleted", name, None, f"role={row.role}")
+        return {"name": name, "role": row.role, "deleted": True}
+
+    @staticmethod
+    def _user_row(conn: Connection, name: str) -> Any:
+        row = conn.execute(
+            sa.select(users.c.id, users.c.role, users.c.disabled).where(users.c.name == name)
+        ).first()
+        if row is None:
+            raise NoSuchUser(f"no user named {name!r}")
+        return row
+
+    @staticmethod
+    def _keep_an_admin(conn: Connection, row: Any, *, still_admin: bool) -> None:
+        if row.role != "admin" or row.disabled or still_admin:
+            return
+        others = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(users)
+            .where(users.c.role == "admin", users.c.disabled == sa.false(), users.c.id != row.id)
+        ).scalar_one()
+        if others == 0:
+            raise LastAdmin("refused: this is the last enabled admin (make another admin first)")
 
     # -- logging in ----------------------------------------------------------------------
 
@@ -412,6 +488,8 @@ class AuthService:
             if row.revoked_ms is not None
             else "expired"
             if row.expires_ms is not None and row.expires_ms < _ms(now)
+            else "user disabled"
+            if row.user_disabled
             else None
         )
         if refused is not None:
@@ -543,7 +621,10 @@ class AuthService:
     @staticmethod
     def _token_query() -> sa.Select:
         return sa.select(
-            api_tokens, users.c.name.label("user"), users.c.role.label("role")
+            api_tokens,
+            users.c.name.label("user"),
+            users.c.role.label("role"),
+            users.c.disabled.label("user_disabled"),
         ).select_from(api_tokens.outerjoin(users, users.c.id == api_tokens.c.user_id))
 
     def _token_info(self, token_id: int) -> TokenInfo:

@@ -82,7 +82,13 @@ class TunnelInfo:
     dest_port: int
     opened_by: str
     opened_at: float
-    connections: int = 0
+    connections: int = 0  # accepted so far
+    active: int = 0  # open now
+    bytes_to_host: int = 0
+    bytes_from_host: int = 0
+    state: Literal["open", "closed"] = "open"
+    closed_at: float | None = None
+    close_reason: str | None = None  # "closed by alice", "connection lost: …"
 
 
 @dataclass
@@ -106,6 +112,11 @@ class TerminalSession(Protocol):
 
     async def read(self) -> str:
         """Next output ('' once the shell has ended)."""
+        ...
+
+    def end_reason(self) -> str:
+        """Once ``read`` gave '': "the shell ended", or "connection lost: …" when the
+        host's connection died under the shell."""
         ...
 
     def write(self, text: str) -> None: ...
@@ -136,4 +147,4 @@ class CommandRunner(Protocol):
 
     def tunnels(self) -> list[TunnelInfo]: ...
 
-    async def close_tunnel(self, tunnel_id: str) -> TunnelInfo | None: ...
+    async def close_tunnel(self, tunnel_id: str, reason: str = "closed") -> TunnelInfo | None: ...

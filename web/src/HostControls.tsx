@@ -3,9 +3,10 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { getJSON, postJSON } from "./api";
-import type { Job } from "./control";
+import { type Job, type Tunnel, tunnelRoute } from "./control";
 import { t } from "./i18n";
 import { RunOutput } from "./RunOutput";
+import { OpenTunnel } from "./TunnelsPage";
 
 interface ActionSpec {
   name: string;
@@ -76,11 +77,13 @@ export function HostControls({ name }: { name: string }) {
   const [actions, setActions] = useState<ActionSpec[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [job, setJob] = useState<Job | null>(null);
+  const [tunnel, setTunnel] = useState<Tunnel | null>(null);
   const here = encodeURIComponent(name);
 
   useEffect(() => {
     setActions(null);
     setJob(null);
+    setTunnel(null);
     getJSON<ActionSpec[]>(`/api/hosts/${here}/actions`)
       .then(setActions)
       .catch((exc: Error) => setError(exc.message));
@@ -109,6 +112,19 @@ export function HostControls({ name }: { name: string }) {
           ))}
         </details>
       )}
+      <details class="host-tunnels">
+        <summary>{t("tunnelsTitle")}</summary>
+        <OpenTunnel key={name} hosts={[name]} onOpened={setTunnel} />
+        {tunnel && (
+          <p id="tunnel-opened">
+            {t("tunnelOpened")}{" "}
+            <a href={`http://${tunnel.listen_host}:${tunnel.listen_port}/`} target="_blank" rel="noreferrer">
+              {tunnelRoute(tunnel)}
+            </a>{" "}
+            · <a href="#/tunnels">{t("allTunnels")}</a>
+          </p>
+        )}
+      </details>
       {job && <RunOutput key={job.id} job={job} />}
     </section>
   );

@@ -11,6 +11,8 @@ import {
   resultText,
   startRun,
   tally,
+  tunnelBody,
+  tunnelRoute,
   wsUrl,
 } from "./control";
 
@@ -149,6 +151,7 @@ describe("audit", () => {
     expect(auditWhat({ ...entry, detail: { cols: 80, rows: 24 } })).toBe("80×24");
     expect(auditWhat({ ...entry, detail: { run_id: "x", who: "me", n: 2 } })).toBe("who=me n=2");
     expect(auditWhat({ ...entry, detail: null })).toBe("");
+    expect(auditWhat({ ...entry, detail: { input: "ls\nexit\n", lines: 2 } })).toBe("ls ⏎ exit");
   });
 
   it("builds the filter query without empty fields", () => {
@@ -160,5 +163,43 @@ describe("websocket address", () => {
   it("follows the page's scheme and host", () => {
     expect(wsUrl("/api/x", { protocol: "http:", host: "127.0.0.1:8077" })).toBe("ws://127.0.0.1:8077/api/x");
     expect(wsUrl("/api/x", { protocol: "https:", host: "ego.lan" })).toBe("wss://ego.lan/api/x");
+  });
+});
+
+describe("tunnels", () => {
+  const form = { host: "nas", port: "5000", to: "", listenPort: "" };
+  it("builds the POST body with defaults", () => {
+    expect(tunnelBody(form)).toEqual({ host: "nas", port: 5000, to: "localhost", listen_port: 0 });
+    expect(tunnelBody({ ...form, to: " 10.0.0.9 ", listenPort: "18080" })).toEqual({
+      host: "nas",
+      port: 5000,
+      to: "10.0.0.9",
+      listen_port: 18080,
+    });
+  });
+  it("says what is wrong", () => {
+    expect(tunnelBody({ ...form, host: "" })).toEqual({ missing: "needHost" });
+    for (const port of ["", "0", "70000", "8.5", "http"]) expect(tunnelBody({ ...form, port })).toEqual({ missing: "needPort" });
+    expect(tunnelBody({ ...form, listenPort: "-1" })).toEqual({ missing: "needPort" });
+  });
+  it("shows where a tunnel goes", () => {
+    const tunnel = {
+      id: "t1",
+      host: "nas",
+      listen_host: "127.0.0.1",
+      listen_port: 41234,
+      dest_host: "localhost",
+      dest_port: 5000,
+      opened_by: "alice",
+      opened_at: 0,
+      connections: 0,
+      active: 0,
+      bytes_to_host: 0,
+      bytes_from_host: 0,
+      state: "open" as const,
+      closed_at: null,
+      close_reason: null,
+    };
+    expect(tunnelRoute(tunnel)).toBe("127.0.0.1:41234 → localhost:5000");
   });
 });

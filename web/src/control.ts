@@ -218,6 +218,8 @@ export function auditWhat(entry: AuditEntry): string {
   const d = entry.detail;
   if (!d) return "";
   if (typeof d.command === "string") return d.command;
+  // terminal.input (MIRROR_AUDIT_KEYSTROKES): the typed lines on one row.
+  if (typeof d.input === "string") return d.input.trimEnd().split("\n").join(" ⏎ ");
   if (typeof d.cols === "number" && typeof d.rows === "number") return `${d.cols}×${d.rows}`;
   if (typeof d.seconds === "number") return `${d.seconds} s`;
   if (typeof d.port === "number") return `port ${d.port}${typeof d.to === "string" ? ` on ${d.to}` : ""}`;
@@ -236,6 +238,50 @@ export function auditQuery(filter: { actor: string; action: string; target: stri
   }
   params.set("limit", String(filter.limit));
   return params.toString();
+}
+
+// ---- tunnels ----
+
+export interface Tunnel {
+  id: string;
+  host: string;
+  listen_host: string;
+  listen_port: number;
+  dest_host: string;
+  dest_port: number;
+  opened_by: string;
+  opened_at: number;
+  connections: number;
+  active: number;
+  bytes_to_host: number;
+  bytes_from_host: number;
+  state: "open" | "closed";
+  closed_at: number | null;
+  close_reason: string | null;
+}
+
+export interface TunnelForm {
+  host: string;
+  port: string;
+  to: string;
+  listenPort: string;
+}
+
+/** The body of POST /api/tunnels, or what is wrong (a key of the UI's text table). */
+export function tunnelBody(
+  form: TunnelForm,
+): { host: string; port: number; to: string; listen_port: number } | { missing: "needHost" | "needPort" } {
+  if (!form.host) return { missing: "needHost" };
+  const port = Number(form.port);
+  const listen = form.listenPort.trim() === "" ? 0 : Number(form.listenPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { missing: "needPort" };
+  if (!Number.isInteger(listen) || listen < 0 || listen > 65535) return { missing: "needPort" };
+  return { host: form.host, port, to: form.to.trim() || "localhost", listen_port: listen };
+}
+
+/** "127.0.0.1:41234 → localhost:80": where to point a browser and where it lands. */
+export function tunnelRoute(tunnel: Tunnel): string {
+  return `${tunnel.listen_host}:${tunnel.listen_port} → ${tunnel.dest_host}:${tunnel.dest_port}`;
 }
 
 /** ws:// or wss:// for a path on this origin (the server refuses other origins). */

@@ -4,3 +4,4 @@ import "./control.css";
 export { AuditPage } from "./AuditPage";
 export { HostControls } from "./HostControls";
 export { RunPage } from "./RunPage";
+export { TunnelsPage } from "./TunnelsPage";
