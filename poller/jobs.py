@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from mirror.errors import StorageError
 from mirror.storage import Store
 from mirror.storage.retention import Retention, apply_retention
-from mirror.storage.rollup import roll_up
+from mirror.storage.rollup import DEFAULT_LAG_MS, roll_up
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,18 @@ def start_jobs(
     scheduler = AsyncIOScheduler(timezone=UTC)
     first = datetime.now(UTC) + timedelta(seconds=1)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    # Runs fall just after each 1-minute bucket closes (its end + the rollup lag), so the raw
+    # tail that reads must decode after the watermark (fleet sparklines) stays under ~76 s.
+    period = max(rollup_every_s, 1.0)
+    boundary = first.timestamp() - first.timestamp() % period
+    aligned = datetime.fromtimestamp(boundary + (DEFAULT_LAG_MS / 1000 + 1) % period, UTC)
     scheduler.add_job(
         run_job,
         "interval",
         seconds=rollup_every_s,
         args=[store, "rollup", lambda now_ms: roll_up(store, now_ms), clock],
         id="rollup",
+        start_date=aligned,
         next_run_time=first,
         **common,
     )

@@ -13,6 +13,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import Store
 from mirror.storage.query import series
+from mirror.storage.retention import Retention
 from mirror.storage.rollup import roll_up
 from mirror.storage.schema import samples
 from poller.host import PollResult
@@ -137,8 +139,6 @@ async def test_postgresql_restart_is_buffered_reported_and_written_after(own_pg:
 async def test_jobs_run_on_the_scheduler_and_failures_are_states(tmp_path: Path) -> None:
     import asyncio
 
-    from mirror.storage.retention import Retention
-
     store = Store.open(f"sqlite:///{tmp_path / 'jobs.db'}")
     try:
         broken = await run_job(store, "rollup", lambda now_ms: roll_up(store, now_ms))
@@ -158,3 +158,20 @@ async def test_jobs_run_on_the_scheduler_and_failures_are_states(tmp_path: Path)
         assert series(store, "h", "x", T0, T0 + 86400).sources == ("1m",)
     finally:
         store.close()
+
+
+async def test_rollup_runs_just_after_each_minute_closes(tmp_path: Path) -> None:
+    """Each run after the first falls at :16 (bucket end + 15 s lag + 1 s): the raw tail the
+    fleet sparklines decode after the watermark stays under ~76 s."""
+    with Store.open(f"sqlite:///{tmp_path / 'jobs.db'}") as store:
+        store.upgrade()
+        scheduler = start_jobs(store, Retention())
+        try:
+            trigger = scheduler.get_job("rollup").trigger
+            now = datetime.now(UTC)
+            fires = [trigger.get_next_fire_time(None, now)]
+            fires.append(trigger.get_next_fire_time(fires[0], fires[0]))
+        finally:
+            scheduler.shutdown(wait=False)
+    assert [f.second for f in fires] == [16, 16]
+    assert fires[1] - fires[0] == timedelta(minutes=1)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 TABLES = ("samples", "rollup_1m", "rollup_1h", "layouts", "series", "hosts", "host_status")
 # Below this many rows (by the planner's estimate) count(*) is cheap: counted exactly.
-EXACT_ROWS_BELOW = 100_000
+EXACT_ROWS_BELOW = timescale_layout.EXACT_ROWS_BELOW
 
 
 @dataclass(frozen=True, slots=True)
