@@ -118,7 +118,9 @@ def _pg_rows(
 ) -> dict[str, tuple[int, bool]]:
     """Each table's ``(rows, estimated)``: counted below ``exact_below``, else estimated."""
     guesses = {
-        name: max(int(reltuples), int(live or 0))
+        # n_live_tup only before the first ANALYZE (reltuples -1, or 0 before PostgreSQL 14):
+        # after it the counter can run ahead (speculative inserts of ON CONFLICT count).
+        name: int(reltuples) if reltuples > 0 else int(live or 0)
         for name, reltuples, live in conn.execute(
             sa.text(
                 "SELECT c.relname, c.reltuples, s.n_live_tup FROM pg_class AS c "
