@@ -21,20 +21,24 @@ from api.admin import AdminController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
+from api.inventory_admin import adopt_discovered, reload_inventory
 from api.jobs import JobBoard
 from api.network import NetworkController, NetworkService, WakeActions
-from api.overview import overview
+from api.overview import AnswerCache, overview, targets, warm_for_page
 from api.routes import HostController, health, live
 from api.services import HostService
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
+from api.webfiles import PRECOMPRESSED, assets_route
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.control import CommandRunner
+from mirror.inventory.current import CurrentInventory, as_current
 from mirror.live import LiveHub
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
+    from mirror.reload import InventoryReloader
     from mirror.storage import Store
 
 MINIMAL_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "minimal"
@@ -49,30 +53,40 @@ def built_web_dir() -> Path | None:
 def create_app(
     store: Store,
     hub: LiveHub,
-    inventory: Inventory,
+    inventory: Inventory | CurrentInventory,
     *,
     static_dir: Path | None = None,
     auth: AuthService | None = None,
     wake: WakeActions | None = None,
     control: CommandRunner | None = None,
+    audit_keystrokes: bool = False,
+    audit: AuditLog | None = None,
+    reloader: InventoryReloader | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
     ``auth`` (default: users and tokens in ``store``'s database) guards every route but
     login and health; the static files (code, no data) are public so the login page loads.
+    ``reloader`` (``mirror serve``) re-reads the inventory file; ``inventory`` is then the
+    ``CurrentInventory`` it swaps, which every route reads on each request.
     """
     version = _version()
     database = store.dialect
-    hosts = HostService(store, inventory)
+    current = as_current(inventory)
+    hosts = HostService(store, current)
+    answers = AnswerCache()  # /api/overview's encoded answers
     auth = auth if auth is not None else AuthService(store.engine)
     route_handlers: list[Any] = [health, HostController, live, AuthController]
     route_handlers.append(NetworkController)  # ICMP, discovered addresses, Wake-on-LAN
     route_handlers.append(TimeSeriesController)  # fleet overview, trends
     route_handlers.append(overview)  # the fleet table in one answer
+    route_handlers.append(targets)  # host names, groups, tags: the Run page's pickers
     route_handlers.append(topology)  # nodes + links from LLDP, MAC tables, cables
     # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
     route_handlers += [ControlController, command_stream, terminal, AdminController]
-    audit = AuditLog(store.engine)
+    route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
+    if audit is None:
+        audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
@@ -81,23 +95,29 @@ def create_app(
         route_handlers=route_handlers,
         dependencies={
             "hosts": _value(hosts),
+            "overview_cache": _value(answers),
             "hub": _value(hub),
             "database": _value(database),
             "version": _value(version),
             "auth_service": _value(auth),
-            "network": _value(NetworkService(store, inventory)),
-            "topology": _value(TopologyService(store, inventory)),
+            "network": _value(NetworkService(store, current)),
+            "topology": _value(TopologyService(store, current)),
             "wake": _value(wake),  # None without a poller: wake answers 503
             "runner": _value(control),  # None without a poller: commands answer 503
             "jobs": _value(jobs),
             "audit": _value(audit),
-            "inventory": _value(inventory),
+            "inventory": Provide(current.get, use_cache=False, sync_to_thread=False),
+            "reloader": _value(reloader),  # None without a poller: reload answers 503
         },
         middleware=[auth_middleware(auth)],
+        before_request=warm_for_page(hosts, answers),
         # JSON and the UI's files are text: gzip makes the fleet 5-8 times smaller on the
         # wire (a phone on Wi-Fi). Level 6: nearly level 9's size at a third of the CPU.
         compression_config=CompressionConfig(
-            backend="gzip", gzip_compress_level=6, minimum_size=1024
+            backend="gzip",
+            gzip_compress_level=6,
+            minimum_size=1024,
+            exclude_opt_key=PRECOMPRESSED,  # api/webfiles.py: gzipped already
         ),
         state=State({"audit": audit}),  # for the audit guard of routes outside api/control
         on_shutdown=[jobs.close] if jobs is not None else [],
@@ -121,15 +141,7 @@ def _static_routers(web_dir: Path) -> list[Any]:
     common: dict[str, Any] = {"opt": {"exclude_from_auth": True}}
     routers = []
     if (web_dir / "assets").is_dir():
-        routers.append(
-            create_static_files_router(
-                path="/assets",
-                directories=[web_dir / "assets"],
-                name="assets",
-                cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
-                **common,
-            )
-        )
+        routers.append(assets_route(web_dir / "assets"))  # in memory, gzipped once
     routers.append(
         create_static_files_router(
             path="/",

@@ -13,11 +13,14 @@ that does not resolve, a route the kernel refuses) is a result with ``error`` se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import itertools
 import os
 import resource
 import socket
+import struct
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -76,6 +79,7 @@ def detect_icmp(
         except (icmplib.ICMPLibError, OSError) as exc:
             errors.append(f"{mode}: {exc}")
             continue
+        keep_kernel_timestamps()  # well before the first ping (see there)
         how = (
             "raw ICMP sockets (root or CAP_NET_RAW)"
             if mode is IcmpMode.PRIVILEGED
@@ -167,26 +171,40 @@ async def ping_one(
         if not _is_ip(target):
             target = (await icmplib.async_resolve(address))[0]
         socket_class = icmplib.ICMPv6Socket if ":" in target else icmplib.ICMPv4Socket
-        with icmplib.AsyncSocket(socket_class(privileged=privileged)) as sock:
+        with socket_class(privileged=privileged) as icmp:
             ident = unique_identifier()
-            for sequence in range(count):
-                if sequence:
-                    await asyncio.sleep(interval_s)
-                request = icmplib.ICMPRequest(destination=target, id=ident, sequence=sequence)
+            waiting: dict[int, asyncio.Future[float | None]] = {}
+
+            def on_reply(reply: icmplib.ICMPReply) -> None:
+                answer = waiting.get(reply.sequence)
+                if answer is None or answer.done() or reply.id != request.id:
+                    return  # someone else's echo, a late one, or our own request on loopback
                 try:
-                    sock.send(request)
-                    sent += 1
-                    reply = await sock.receive(request, timeout_s)
                     reply.raise_for_status()
-                except icmplib.TimeoutExceeded:
-                    continue
                 except icmplib.ICMPError:
-                    continue  # an ICMP error (unreachable, TTL exceeded): a lost echo
-                except icmplib.ICMPSocketError as exc:
-                    if sent == 0:
-                        return PingResult(address, 0, 0, error=str(exc))
-                    continue
-                rtts.append((reply.time - request.time) * 1000)
+                    answer.set_result(None)  # unreachable, TTL exceeded: a lost echo
+                    return
+                answer.set_result(reply.time)
+
+            with _ReplyReader(icmp, on_reply):
+                for sequence in range(count):
+                    if sequence:
+                        await asyncio.sleep(interval_s)
+                    request = icmplib.ICMPRequest(destination=target, id=ident, sequence=sequence)
+                    answer = waiting[sequence] = asyncio.get_running_loop().create_future()
+                    try:
+                        icmp.send(request)  # stamps request.time right before sendto
+                    except icmplib.ICMPSocketError as exc:
+                        if sent == 0:
+                            return PingResult(address, 0, 0, error=str(exc))
+                        continue
+                    sent += 1
+                    try:
+                        arrived = await asyncio.wait_for(answer, timeout_s)
+                    except TimeoutError:
+                        continue
+                    if arrived is not None:
+                        rtts.append(_rtt_ms(request.time, arrived))
     except (icmplib.ICMPLibError, OSError) as exc:
         return PingResult(address, sent, len(rtts), error=str(exc) or type(exc).__name__)
     return summarise(address, sent, rtts)
@@ -319,7 +337,6 @@ async def echo_once_raw(targets: Sequence[str], *, timeout_s: float = 1.0) -> li
 
 
 async def _echo_chunk(targets: Sequence[str], timeout_s: float) -> list[PingResult]:
-    loop = asyncio.get_running_loop()
     sent_at: dict[int, float] = {}
     rtts: dict[int, float] = {}
     errors: dict[int, str] = {}
@@ -327,45 +344,33 @@ async def _echo_chunk(targets: Sequence[str], timeout_s: float) -> list[PingResu
         raw = icmplib.ICMPv4Socket(privileged=True)
     except (icmplib.ICMPLibError, OSError) as exc:
         return [PingResult(a, 0, 0, error=str(exc)) for a in targets]
-    with icmplib.AsyncSocket(raw) as sock:
+    ident = unique_identifier()
+    all_answered = asyncio.Event()
+
+    def on_reply(reply: icmplib.ICMPReply) -> None:
+        seq = reply.sequence
+        if reply.id != ident or reply.type != _ECHO_REPLY_V4 or seq not in sent_at:
+            return  # someone else's ping, our own request seen on loopback, an error
+        rtts.setdefault(seq, _rtt_ms(sent_at[seq], reply.time))
+        if len(rtts) == len(sent_at) == len(targets) - len(errors):
+            all_answered.set()
+
+    with raw, _ReplyReader(raw, on_reply):
         raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RAW_RCVBUF_BYTES)
-        ident = unique_identifier()
-        all_sent = asyncio.Event()
-
-        async def receive() -> None:
-            deadline = None
-            while not all_sent.is_set() or len(rtts) < len(sent_at):
-                if deadline is None and all_sent.is_set():
-                    deadline = loop.time() + timeout_s
-                remaining = timeout_s if deadline is None else deadline - loop.time()
-                if remaining <= 0:
-                    return
-                try:
-                    reply = await sock.receive(None, remaining)
-                except icmplib.TimeoutExceeded:
-                    if all_sent.is_set():
-                        return
-                    continue
-                except icmplib.ICMPSocketError:
-                    continue
-                seq = reply.sequence
-                if reply.id != ident or reply.type != _ECHO_REPLY_V4 or seq not in sent_at:
-                    continue  # someone else's ping, our own request seen on loopback, an error
-                rtts.setdefault(seq, (reply.time - sent_at[seq]) * 1000)
-
-        receiver = asyncio.create_task(receive())
         for seq, address in enumerate(targets):
             request = icmplib.ICMPRequest(destination=address, id=ident, sequence=seq)
             try:
-                sock.send(request)
+                raw.send(request)  # stamps request.time right before sendto
             except (icmplib.ICMPLibError, OSError) as exc:
                 errors[seq] = str(exc) or type(exc).__name__
                 continue
             sent_at[seq] = request.time
             if seq % _SEND_BURST == _SEND_BURST - 1:
-                await asyncio.sleep(0)  # let the receiver read, so RTTs are not inflated
-        all_sent.set()
-        await receiver
+                await asyncio.sleep(0)  # let the reader drain the socket buffer
+        if len(rtts) == len(sent_at):
+            all_answered.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_answered.wait(), timeout_s)
     out = []
     for seq, address in enumerate(targets):
         if seq in errors:
@@ -375,6 +380,104 @@ async def _echo_chunk(targets: Sequence[str], timeout_s: float) -> list[PingResu
         else:
             out.append(PingResult(address, 1, 0))
     return out
+
+
+# Linux's SO_TIMESTAMPNS (asm-generic/socket.h; Python's socket module does not name it). With
+# it the kernel stamps each datagram as it arrives, so an RTT no longer includes however long
+# the event loop took to get to the reply: loopback read 10–20 ms on a busy EGO (issue 5).
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@ll")  # struct timespec: tv_sec, tv_nsec as C longs
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size)
+_DRAIN_BATCH = 512  # packets read per wake-up, so a flood of ICMP cannot starve the loop
+
+
+def _stamp_arrivals(sock: socket.socket) -> bool:
+    """Ask the kernel to timestamp received datagrams; False where it cannot (non-Linux)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    keep_kernel_timestamps()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+_TIMESTAMP_KEEPER: list[socket.socket] = []  # at most one, open for the process's life
+
+
+def keep_kernel_timestamps() -> None:
+    """Hold one (unbound, silent) socket with receive timestamps on, from EGO's start.
+
+    Linux stamps arriving packets only while some socket on the host asks for it, and turns
+    that on from a work queue when the first one asks (``net_enable_timestamp`` in
+    net/core/dev.c): a reply that came in before the work ran is stamped when it is read,
+    and a loaded loop then added 50 ms to an RTT again (the full test suite). Each ping round
+    opens a new socket; this one keeps the stamps on between rounds.
+    """
+    if _TIMESTAMP_KEEPER or not sys.platform.startswith("linux"):
+        return
+    keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        keeper.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        keeper.close()
+        return
+    _TIMESTAMP_KEEPER.append(keeper)
+
+
+def arrival_time(ancdata: Iterable[tuple[int, int, bytes]], fallback: float) -> float:
+    """The kernel's receive time (unix seconds) from ``recvmsg`` ancillary data, else fallback."""
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return seconds + nanoseconds / 1e9
+    return fallback
+
+
+def _rtt_ms(sent: float, arrived: float) -> float:
+    # Both are CLOCK_REALTIME (time.time() and the kernel stamp); a clock step in between
+    # must not yield a negative RTT.
+    return max(0.0, (arrived - sent) * 1000)
+
+
+class _ReplyReader:
+    """Reads every packet on an ICMP socket as soon as the loop is free, timed by the kernel.
+
+    Each parsed reply goes to ``on_reply`` with ``time`` set to when the kernel received it
+    (``SO_TIMESTAMPNS``), or, where that is unavailable, to when it was read.
+    """
+
+    def __init__(
+        self, icmp: icmplib.ICMPSocket, on_reply: Callable[[icmplib.ICMPReply], None]
+    ) -> None:
+        self._icmp = icmp
+        self._sock: socket.socket = icmp.sock
+        self._on_reply = on_reply
+        self._loop = asyncio.get_running_loop()
+        self._sock.setblocking(False)
+        _stamp_arrivals(self._sock)
+
+    def __enter__(self) -> _ReplyReader:
+        self._loop.add_reader(self._sock.fileno(), self._drain)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._loop.remove_reader(self._sock.fileno())
+
+    def _drain(self) -> None:
+        for _ in range(_DRAIN_BATCH):
+            try:
+                packet, ancdata, _flags, source = self._sock.recvmsg(1024, _ANCILLARY_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # a socket error is reported once; that echo counts as lost
+            arrived = arrival_time(ancdata, time.time())
+            # icmplib's own parser, so raw and ping sockets (IP header or not) read the same.
+            reply = self._icmp._parse_reply(packet, source[0], arrived)
+            if reply is not None:
+                self._on_reply(reply)
 
 
 def _is_ip(text: str) -> bool:

@@ -54,18 +54,49 @@ class IcmpMonitor:
         self._seen: dict[str, tuple[float, float]] = dict(seen or {})
         self._names: dict[str, str | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._tasks_started = False  # a reload starts loops only in a running monitor
 
     async def start(self) -> None:
         if not self.access.usable:
             log.warning("%s", self.access.message)
             return
         log.info("%s", self.access.message)
+        self._tasks_started = True
         self._tasks.append(asyncio.create_task(self._ping_loop(), name="icmp:hosts"))
         for subnet in self.subnets:
             task = asyncio.create_task(self._sweep_loop(subnet), name=f"icmp:{subnet.name}")
             self._tasks.append(task)
 
+    async def retarget(self, inventory: Inventory) -> None:
+        """After a reload: the host round pings the new addresses from its next round on;
+        sweep loops start and stop by diff (a subnet whose settings changed restarts)."""
+        self.known = inventory.known_addresses()
+        subnets = [s for s in inventory.subnets if s.sweeps]
+        if inventory.poll.interval_s != self.interval_s:
+            self.interval_s = inventory.poll.interval_s
+            self.count = 3 if self.interval_s >= 3 else 1
+            self.timeout_s = min(1.0, self.interval_s / 3)
+            await self._restart("icmp:hosts", self._ping_loop)
+        gone = [s for s in self.subnets if s not in subnets]
+        new = [s for s in subnets if s not in self.subnets]
+        self.subnets = subnets
+        for subnet in gone:
+            await self._restart(f"icmp:{subnet.name}", None)
+        for subnet in new:
+            await self._restart(f"icmp:{subnet.name}", lambda s=subnet: self._sweep_loop(s))
+
+    async def _restart(self, name: str, loop: Callable[[], Any] | None) -> None:
+        """Stop the task called ``name``; start ``loop`` under that name (ICMP usable only)."""
+        for task in [t for t in self._tasks if t.get_name() == name]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if loop is not None and self.access.usable and self._tasks_started:
+            self._tasks.append(asyncio.create_task(loop(), name=name))
+
     async def stop(self) -> None:
+        self._tasks_started = False
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -208,6 +239,11 @@ class NetworkWatch:
 
     async def start(self) -> None:
         await self.monitor.start()
+
+    async def retarget(self, inventory: Inventory) -> None:
+        """After an inventory reload: new addresses to ping, subnets to sweep, hosts to wake."""
+        await self.monitor.retarget(inventory)
+        self.wake.retarget(inventory)
 
     async def stop(self) -> None:
         await self.monitor.stop()

@@ -6,8 +6,10 @@ namespace the test makes (tests/support/netns.py). Nothing leaves loopback.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
+import time
 
 import icmplib
 import pytest
@@ -16,10 +18,12 @@ from mirror.errors import MirrorError
 from poller.icmp import (
     IcmpMode,
     PingResult,
+    arrival_time,
     detect_icmp,
     explain_no_icmp,
     ping_many,
     ping_metrics,
+    ping_one,
     summarise,
     sweep,
 )
@@ -228,3 +232,72 @@ def test_mirror_sweep_refuses_with_a_message(
     assert main([*argv, "-i", str(tmp_path / "none.yaml")]) == 1
     assert message in capsys.readouterr().err
     assert issubclass(MirrorError, Exception)
+
+
+def _hog_loop(seconds: float) -> asyncio.Task[None]:
+    """A task that blocks the event loop once, right after the pings' first echoes went out."""
+
+    async def hog() -> None:
+        time.sleep(seconds)  # on purpose: the loop stalls while the replies arrive
+
+    return asyncio.create_task(hog())
+
+
+@pytest.mark.parametrize("targets", [["127.0.0.1"], [f"127.77.1.{i}" for i in range(1, 255)]])
+async def test_rtt_is_the_kernels_not_the_event_loops(privileged: bool, targets: list[str]) -> None:
+    # Before, a reply was timed when the loop got to it: a 50 ms stall read as a 50 ms RTT.
+    pinging = asyncio.create_task(ping_many(targets, privileged=privileged, count=2))
+    await asyncio.sleep(0)  # the ping task sends its first echoes
+    await _hog_loop(0.05)
+    results = await pinging
+    assert all(r.received == 2 for r in results)
+    worst = max(r.rtt_max_ms or 0.0 for r in results)
+    assert 0.0 <= worst < 5.0, f"loopback RTT read as {worst:.1f} ms under a 50 ms loop stall"
+
+
+async def test_single_ping_rtt_survives_a_stalled_loop(privileged: bool) -> None:
+    pinging = asyncio.create_task(ping_one("127.0.0.1", privileged=privileged, count=1))
+    await asyncio.sleep(0)
+    await _hog_loop(0.05)
+    result = await pinging
+    assert result.up and result.rtt_max_ms is not None and result.rtt_max_ms < 5.0
+
+
+STALLED_PING = """
+import asyncio, time
+from poller.icmp import detect_icmp, ping_one
+
+async def main():
+    detect_icmp()  # as EGO does at start, a while before its first ping
+    await asyncio.sleep(0.2)
+    pinging = asyncio.create_task(ping_one("127.77.0.3", privileged=False, count=2))
+    await asyncio.sleep(0)
+    time.sleep(0.05)  # the loop stalls while the reply arrives
+    result = await pinging
+    print(result.received, result.rtt_max_ms)
+
+asyncio.run(main())
+"""
+
+
+def test_ping_socket_rtt_survives_a_stalled_loop() -> None:
+    done = run_in_netns(
+        python("-c", STALLED_PING),
+        answering=["127.77.0.3"],
+        subnet="127.77.0.0/24",
+        unprivileged=True,
+        drop_net_raw=True,
+    )
+    assert done.returncode == 0, done.stderr
+    received, rtt_max_ms = done.stdout.split()
+    assert received == "2" and float(rtt_max_ms) < 5.0
+
+
+def test_arrival_time_reads_the_kernel_stamp_or_falls_back() -> None:
+    import socket
+    import struct
+
+    stamp = struct.pack("@ll", 1_700_000_000, 250_000_000)
+    assert arrival_time([(socket.SOL_SOCKET, 35, stamp)], 1.0) == 1_700_000_000.25
+    assert arrival_time([(socket.SOL_SOCKET, 35, stamp[:4])], 1.0) == 1.0  # truncated
+    assert arrival_time([], 2.5) == 2.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.overview import fleet_metrics
+from api.overview import AnswerCache, Overview, fleet_metrics
 from mirror.auth import AuthService
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
@@ -114,6 +115,73 @@ async def test_overview_sparkline_series_can_be_chosen(client: httpx.AsyncClient
     assert {v for v in body["hosts"][0]["spark"]["cpu.busy_pct[0]"] if v is not None} == {20.0}
 
 
+async def test_targets_list_names_groups_and_state_only(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/targets")
+    assert response.status_code == 200
+    alpha, beta, ego = response.json()
+    assert alpha == {"name": "alpha", "tags": ["rack-1", "서버"], "state": "up"}
+    assert beta == {"name": "beta", "state": "unreachable"}
+    assert ego == {"name": "ego", "state": "pending"}
+    # what the Run page used before: every latest value and identity of every host
+    full = await client.get("/api/hosts")
+    assert len(response.content) * 5 < len(full.content)
+
+
+async def test_overview_answers_are_shared_for_a_moment(
+    client: httpx.AsyncClient,
+    store: Store,  # noqa: F811
+) -> None:
+    first = (await client.get("/api/overview")).json()
+    store.write([], [PollStatus("ego", HostState.UP, NOW)])
+    # within max_age_s the same build is served (gzipped or not), then a new one
+    again = await client.get("/api/overview", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in again.headers and again.json() == first
+    assert first["hosts"][2] == {"name": "ego", "address": "127.0.0.1", "state": "pending"}
+
+
+async def test_a_signed_in_page_load_starts_the_overview(
+    tmp_path: Path,
+    store: Store,  # noqa: F811
+    hub: LiveHub,  # noqa: F811
+    inventory: Inventory,  # noqa: F811
+) -> None:
+    (tmp_path / "index.html").write_text("<p>fleet</p>")
+    app = create_app(store, hub, inventory, static_dir=tmp_path)
+    async for client in _client(app, store):
+        # the page, with a session cookie: the overview is built then, before it is asked for
+        assert (await client.get("/", headers={"Cookie": "mirror_session=s"})).status_code == 200
+        await asyncio.sleep(0.5)
+        store.write([], [PollStatus("ego", HostState.UP, NOW)])
+        hosts = (await client.get("/api/overview")).json()["hosts"]
+        assert hosts[2]["state"] == "pending"  # as it was when the page was asked for
+        # without a session (the login page) nothing is built ahead
+        await asyncio.sleep(AnswerCache().max_age_s + 0.1)
+        assert (await client.get("/")).status_code == 200
+        await asyncio.sleep(0.5)
+        store.write([], [PollStatus("ego", HostState.UNREACHABLE, NOW, error="gone")])
+        hosts = (await client.get("/api/overview")).json()["hosts"]
+        assert hosts[2]["state"] == "unreachable"
+
+
+def test_answer_cache_builds_once_while_fresh() -> None:
+    now = [100.0]
+    cache = AnswerCache(max_age_s=2.0, clock=lambda: now[0])
+    builds: list[float] = []
+
+    def build() -> Overview:
+        builds.append(now[0])
+        return Overview(ts=now[0], spark_from=0.0, spark_step_s=60.0, hosts=[])
+
+    body, packed = cache.get(("a",), build)
+    assert gzip.decompress(packed) == body and b'"ts":100.0' in body
+    now[0] = 101.875
+    assert cache.get(("a",), build) == (body, packed) and builds == [100.0]
+    cache.get(("b",), build)  # another series list: its own answer
+    now[0] = 102.125
+    assert b'"ts":102.125' in cache.get(("a",), build)[0]
+    assert builds == [100.0, 101.875, 102.125]
+
+
 async def test_big_answers_are_gzipped(client: httpx.AsyncClient) -> None:
     headers = {"Accept-Encoding": "gzip"}
     schema = await client.get("/schema/openapi.json", headers=headers)
@@ -147,6 +215,20 @@ async def test_hashed_assets_are_kept_and_the_page_revalidated(
         assert page.status_code == 200 and "index-Ab12.js" in page.text
         assert page.headers["cache-control"] == "no-cache"
         assert (await client.get("/assets/missing.js")).status_code == 404
+        # gzipped once when read, not per request: the bytes on the wire are that gzip
+        async with client.stream(
+            "GET", "/assets/index-Ab12.js", headers={"Accept-Encoding": "gzip"}
+        ) as raw:
+            assert gzip.decompress(b"".join([c async for c in raw.aiter_raw()])) == script.encode()
+        plain = await client.get("/assets/index-Ab12.js", headers={"Accept-Encoding": "gzip;q=0"})
+        assert "content-encoding" not in plain.headers and plain.text == script
+        assert plain.headers["content-type"].startswith("text/javascript")
+        # a file built while EGO runs is found; nothing outside the folder is
+        (web / "assets" / "late-Cd34.css").write_text("a{}")
+        assert (await client.get("/assets/late-Cd34.css")).text == "a{}"
+        (tmp_path / "secret.txt").write_text("no")
+        for name in ("..%2Fsecret.txt", "%2E%2E", ".hidden"):
+            assert (await client.get(f"/assets/{name}")).status_code == 404
         started = time.perf_counter()
         assert (await client.get("/api/overview")).status_code == 401
         assert time.perf_counter() - started < 5

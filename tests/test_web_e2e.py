@@ -129,6 +129,10 @@ def test_login_live_fleet_host_page_and_logout(demo: Demo) -> None:
                 arg=before,
             )
             assert "up" in page.inner_text("tr.host[data-host=lab-01]")
+            # Each row draws its last hour as sparklines (from the overview and live events).
+            page.wait_for_selector(
+                "tr.host[data-host=lab-01] svg.spark path", state="attached", timeout=20_000
+            )
             # Filter and search.
             page.fill("input[type=search]", "lab-0")
             page.wait_for_function(

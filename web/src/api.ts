@@ -39,14 +39,19 @@ export async function getJSON<T>(path: string): Promise<T> {
   return answer<T>(response, path);
 }
 
-export async function postJSON<T>(path: string, body?: unknown): Promise<T> {
+export async function postJSON<T>(path: string, body?: unknown, method: "POST" | "DELETE" = "POST"): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
   const response = await fetch(path, {
-    method: "POST",
+    method,
     credentials: "same-origin",
     headers,
-    body: body === undefined ? "{}" : JSON.stringify(body),
+    body: method === "DELETE" ? undefined : body === undefined ? "{}" : JSON.stringify(body),
   });
   return answer<T>(response, path);
+}
+
+/** DELETE with the CSRF header (closing a tunnel, revoking a token). */
+export function deleteJSON<T>(path: string): Promise<T> {
+  return postJSON<T>(path, undefined, "DELETE");
 }

@@ -36,7 +36,9 @@ export function lazy<P extends object>(load: () => Promise<ComponentType<P>>): F
   };
 }
 
+export const HostPage = lazy(() => import("./HostPage").then((m) => m.HostPage));
 export const RunPage = lazy(() => import("./controlPages").then((m) => m.RunPage));
 export const AuditPage = lazy(() => import("./controlPages").then((m) => m.AuditPage));
+export const TunnelsPage = lazy(() => import("./controlPages").then((m) => m.TunnelsPage));
 export const HostControls = lazy(() => import("./controlPages").then((m) => m.HostControls));
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));

@@ -10,6 +10,7 @@ describe("routes", () => {
     expect(parseRoute("#/run?host=a&host=b")).toEqual({ page: "run", hosts: ["a", "b"], group: null });
     expect(parseRoute("#/run?group=lab")).toEqual({ page: "run", hosts: [], group: "lab" });
     expect(parseRoute("#/audit")).toEqual({ page: "audit", target: null });
+    expect(parseRoute("#/tunnels")).toEqual({ page: "tunnels" });
     expect(parseRoute("#/nowhere")).toEqual({ page: "fleet" });
   });
 

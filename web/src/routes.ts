@@ -6,9 +6,11 @@ export type Route =
   | { page: "host"; name: string }
   | { page: "terminal"; name: string }
   | { page: "run"; hosts: string[]; group: string | null }
-  | { page: "audit"; target: string | null };
+  | { page: "audit"; target: string | null }
+  | { page: "tunnels" };
 
-/** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit. */
+/** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
+ * #/tunnels. */
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(query);
@@ -18,6 +20,7 @@ export function parseRoute(hash: string): Route {
   if (match) return { page: "terminal", name: decodeURIComponent(match[1]) };
   if (path === "/run") return { page: "run", hosts: params.getAll("host"), group: params.get("group") };
   if (path === "/audit") return { page: "audit", target: params.get("target") };
+  if (path === "/tunnels") return { page: "tunnels" };
   return { page: "fleet" };
 }
 

@@ -60,6 +60,15 @@ export interface OverviewHost {
   spark?: Record<string, (number | null)[]>; // 1-minute averages from spark_from
 }
 
+/** GET /api/targets (api/overview.py): what the Run page's pickers list. */
+export interface Target {
+  name: string;
+  kind?: string; // "host" (default) or "snmp"
+  groups?: string[];
+  tags?: string[];
+  state: string;
+}
+
 export interface Overview {
   ts: number;
   spark_from: number;
