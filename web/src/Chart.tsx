@@ -2,7 +2,7 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { bytes, celsius, num } from "./format";
-import type { Unit } from "./series";
+import { type Unit, xRange } from "./series";
 
 const PALETTE = ["#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6", "#f87171", "#22d3ee", "#c084fc", "#4ade80", "#fb923c"];
 
@@ -17,10 +17,11 @@ interface Props {
   labels: string[];
   data: (number | null)[][];
   unit: Unit;
+  spanSeconds: number;
 }
 
 /** One uPlot chart; drag to zoom (x), double-click to reset — uPlot's own gestures. */
-export function Chart({ labels, data, unit }: Props) {
+export function Chart({ labels, data, unit, spanSeconds }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -33,7 +34,9 @@ export function Chart({ labels, data, unit }: Props) {
       height: 180,
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
-      scales: { x: { time: true }, y: unit === "pct" ? { range: [0, 100] } : { auto: true } },
+      scales: {
+        x: { time: true, range: (_u, min, max) => xRange(min, max, spanSeconds) },
+        y: unit === "pct" ? { range: [0, 100] } : { auto: true } },
       axes: [
         { stroke: "#7d8aa5", grid: { stroke: "#1c2538" }, ticks: { stroke: "#1c2538" } },
         {
@@ -65,7 +68,7 @@ export function Chart({ labels, data, unit }: Props) {
       plot.current = null;
     };
     // A new set of series (or unit) makes a new chart; new data only calls setData below.
-  }, [labels.join("\u0000"), unit]);
+  }, [labels.join("\u0000"), unit, spanSeconds]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);

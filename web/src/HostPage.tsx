@@ -168,7 +168,7 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
             {(c.data[0]?.length ?? 0) === 0 ? (
               <p class="muted">{t("noData")}</p>
             ) : (
-              <Chart labels={c.labels} data={c.data} unit={c.family.unit} />
+              <Chart labels={c.labels} data={c.data} unit={c.family.unit} spanSeconds={range.seconds} />
             )}
           </figure>
         ))}

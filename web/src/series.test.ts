@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RANGES, align, families, label, rangeFrom } from "./series";
+import { RANGES, align, families, label, rangeFrom, xRange } from "./series";
 
 describe("families", () => {
   it("puts each series in its chart, cores in numeric order, total first", () => {
@@ -60,5 +60,14 @@ describe("ranges and alignment", () => {
       [10, null, 30],
       [null, 200, 300],
     ]);
+  });
+});
+
+describe("xRange", () => {
+  it("widens a lone point to the chosen span, ending at it", () => {
+    expect(xRange(1000, 1000, 900)).toEqual([100, 1000]);
+  });
+  it("keeps data older than the span in view", () => {
+    expect(xRange(0, 5000, 900)).toEqual([0, 5000]);
   });
 });

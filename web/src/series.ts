@@ -118,3 +118,9 @@ export function align(lists: readonly (readonly [number, number][])[]): (number 
   }
   return out;
 }
+
+/** The x range of a chart: at least the chosen span, ending at the newest point, so a host
+ *  with one sample so far shows 15 minutes, not uPlot's padding of a lone point (years). */
+export function xRange(dataMin: number, dataMax: number, spanSeconds: number): [number, number] {
+  return [Math.min(dataMin, dataMax - spanSeconds), dataMax];
+}
