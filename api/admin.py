@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 from api.errors import ApiError, BadRequest, NotFound
 from mirror.audit import AuditLog
 from mirror.auth import AuthError, AuthService, Identity, LastAdmin, NoSuchUser, UserExists
+from mirror.auth.service import CLI_TOKEN_PREFIX
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -144,6 +145,11 @@ class AdminController(Controller):
         auth_service: NamedDependency[AuthService],
     ) -> dict[str, Any]:
         """The answer carries ``secret``: shown this once, never stored."""
+        if data.name.startswith(CLI_TOKEN_PREFIX):
+            raise BadRequest(
+                f"token names starting with {CLI_TOKEN_PREFIX!r} are reserved for the mirror "
+                "CLI's own short-lived tokens"
+            )
         try:
             info, secret = await anyio.to_thread.run_sync(
                 lambda: auth_service.create_token(

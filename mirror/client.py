@@ -32,13 +32,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from mirror.auth.service import CLI_TOKEN_PREFIX
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Settings
 
 PROBE_TIMEOUT_S = 1.5  # loopback answers in ms; a remote EGO on the LAN in tens of ms
 REQUEST_TIMEOUT_S = 30.0
 MINTED_TTL_S = 120.0  # a minted token only has to last one request (or one WebSocket opening)
-CLI_TOKEN_PREFIX = "cli:"  # minted tokens are named cli:<user>; mirror.auth audits them so
 
 
 class EgoUnreachable(MirrorError):

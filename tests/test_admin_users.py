@@ -153,3 +153,14 @@ async def test_the_last_enabled_admin_stays(env: dict[str, Any]) -> None:
         assert stepped.status_code == 200, stepped.text
     users = {u["name"]: u for u in env["auth"].list_users()}
     assert users["admin"]["role"] == "viewer" and users["operator"]["role"] == "admin"
+
+
+async def test_cli_token_names_are_reserved(env: dict[str, Any]) -> None:
+    """A ``cli:NAME`` token is audited as NAME: only the CLI itself may mint one."""
+    async with client(env, "admin") as c:
+        refused = await c.post("/api/admin/tokens", json={"name": "cli:bob", "scope": "operate"})
+        allowed = await c.post("/api/admin/tokens", json={"name": "bob-ci", "scope": "read"})
+    assert refused.status_code == 400
+    assert "reserved" in refused.json()["error"]
+    assert allowed.status_code == 201
+    assert [t.name for t in env["auth"].list_tokens() if t.name.startswith("cli:")] == []

@@ -35,6 +35,9 @@ LINK_TTL_S = 10 * 60
 SESSION_PREFIX = "mss_"
 TOKEN_PREFIX = "mst_"
 LINK_PREFIX = "msl_"
+# Names of the CLI's own short-lived tokens (mirror/client.py): cli:<local user>. Reserved:
+# a token with such a name is audited as that user, so nobody else may create one.
+CLI_TOKEN_PREFIX = "cli:"
 
 _NAME = re.compile(r"^[\w.@-]{1,64}$")
 GENERIC_REFUSAL = "wrong name, password or code (each code works only once: wait for the next)"
@@ -511,7 +514,8 @@ class AuthService:
         role = row.role or ("operator" if row.scope == "operate" else "viewer")
         # The CLI's own short-lived tokens (mirror/client.py) are named cli:<local user>:
         # audited under that name, a run reads the same with EGO as without it.
-        name = row.user or (row.name if row.name.startswith("cli:") else f"token:{row.id}")
+        cli = row.name.startswith(CLI_TOKEN_PREFIX)
+        name = row.user or (row.name if cli else f"token:{row.id}")
         return Identity(name, role, "token", scope=row.scope, token_id=row.id)
 
     # -- the record ----------------------------------------------------------------------
