@@ -35,7 +35,15 @@ export function Chart({ labels, data, unit, spanSeconds }: Props) {
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
       scales: {
-        x: { time: true, range: (_u, min, max) => xRange(min, max, spanSeconds) },
+        x: {
+          time: true,
+          // From the data itself: for a lone point uPlot passes its own padding (t + 86400 / ms,
+          // years on a seconds axis) as the max.
+          range: (u, min, max) => {
+            const xs = u.data[0] as number[];
+            return xs.length ? xRange(xs[0], xs[xs.length - 1], spanSeconds) : [min, max];
+          },
+        },
         y: unit === "pct" ? { range: [0, 100] } : { auto: true } },
       axes: [
         { stroke: "#7d8aa5", grid: { stroke: "#1c2538" }, ticks: { stroke: "#1c2538" } },
