@@ -50,8 +50,10 @@ class DbInfo:
         out = [
             f"database  {self.url}",
             f"backend   {self.backend} {self.version}",
-            f"features  {', '.join(self.features) or 'none'}",
         ]
+        # One feature a line: on TimescaleDB each carries its own sizes and policies.
+        for i, feature in enumerate(self.features or ["none"]):
+            out.append(f"{'features' if i == 0 else '':<9} {feature}")
         for tier, mark in sorted(self.watermarks.items(), reverse=True):
             when = _iso(mark) if mark is not None else "nothing rolled up yet"
             out.append(f"rollup    {tier} complete up to {when}")
