@@ -73,6 +73,7 @@ async def run_demo(
         database_url=os.environ.get("MIRROR_DATABASE_URL") or f"sqlite:///{data_dir / 'mirror.db'}",
         inventory_path=data_dir / "inventory.yaml",
         bind_port=port or base.bind_port,
+        loopback_only=True,  # the demo stays on loopback whatever the user edits into its file
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     host_key, client_key, client_pub = ensure_keys(data_dir / "sim-keys")

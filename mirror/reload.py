@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mirror.inventory import Inventory, InventoryError, load_inventory
 from mirror.inventory.current import CurrentInventory
 from mirror.inventory.diff import InventoryChange, diff_inventories
+from mirror.inventory.problems import Problem
 
 if TYPE_CHECKING:
     from mirror.audit import AuditLog
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Apply = Callable[[Inventory, InventoryChange], Awaitable[None]]
+# Problems that refuse an otherwise valid inventory (e.g. off_loopback in `mirror demo`).
+Guard = Callable[[Inventory, str], list[Problem]]
 FileSignature = tuple[int, int, int] | None
 R = TypeVar("R")
 
@@ -66,8 +69,10 @@ class InventoryReloader:
         current: CurrentInventory,
         apply: Apply,
         audit: AuditLog | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.path = Path(path)
+        self._guard = guard
         self.current = current
         self._apply = apply
         self._audit = audit
@@ -126,6 +131,9 @@ class InventoryReloader:
         self._seen = await asyncio.to_thread(file_signature, self.path)
         try:
             new = await asyncio.to_thread(load_inventory, self.path)
+            refused = self._guard(new, str(self.path)) if self._guard else []
+            if refused:
+                raise InventoryError(refused)
         except InventoryError as exc:
             await self._refused(exc, actor, via)
             raise

@@ -23,6 +23,7 @@ from mirror.audit import AuditLog
 from mirror.inventory import Inventory
 from mirror.inventory.current import CurrentInventory
 from mirror.inventory.diff import InventoryChange
+from mirror.inventory.loopback import off_loopback
 from mirror.live import LiveHub
 from mirror.reload import InventoryReloader
 from mirror.settings import Settings
@@ -134,7 +135,8 @@ async def start(
     control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.bind_host)
     current = CurrentInventory(inventory)
     audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes)
-    reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit)
+    guard = off_loopback if settings.loopback_only else None
+    reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit, guard)
     app = create_app(
         store,
         ego.hub,

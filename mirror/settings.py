@@ -34,6 +34,8 @@ class Settings:
     retention_commands_s: float = 90 * 86400.0
     audit_keystrokes: bool = False
     inventory_watch_s: float = 3.0  # how often `mirror serve` checks the inventory file; 0: never
+    # `mirror demo`: a reload may only bring 127.x addresses (mirror/inventory/loopback.py).
+    loopback_only: bool = False
 
     @property
     def known_hosts_path(self) -> Path:
