@@ -92,7 +92,7 @@ class AdminController(Controller):
             raise Conflict(f"user {data.name!r} exists") from None
         except AuthError as exc:
             raise _user_error(exc) from None
-        await _audit(audit, request.user, "user.add", user.name, {"role": user.role}, "added")
+        await audit_as(audit, request.user, "user.add", user.name, {"role": user.role}, "added")
         return {"name": user.name, "role": user.role, "disabled": False, "totp_uri": user.totp_uri}
 
     @patch("/users/{name:str}")
@@ -114,7 +114,7 @@ class AdminController(Controller):
         except AuthError as exc:
             raise _user_error(exc) from None
         asked = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        await _audit(audit, request.user, "user.change", name, asked, "changed")
+        await audit_as(audit, request.user, "user.change", name, asked, "changed")
         return user
 
     @delete("/users/{name:str}", status_code=200)
@@ -130,7 +130,7 @@ class AdminController(Controller):
             user = await anyio.to_thread.run_sync(auth_service.delete_user, name)
         except AuthError as exc:
             raise _user_error(exc) from None
-        await _audit(audit, request.user, "user.delete", name, {"role": user["role"]}, "deleted")
+        await audit_as(audit, request.user, "user.delete", name, {"role": user["role"]}, "deleted")
         return user
 
     @get("/tokens", sync_to_thread=True)
@@ -172,21 +172,19 @@ class AdminController(Controller):
             info = await anyio.to_thread.run_sync(auth_service.revoke_token, token_id)
         except AuthError as exc:
             raise NotFound(str(exc)) from None
-        who = request.user
-        await anyio.to_thread.run_sync(
-            audit.record, who.name, who.via, "token.revoke", f"token {token_id}", None, "revoked"
-        )
+        await audit_as(audit, request.user, "token.revoke", f"token {token_id}", None, "revoked")
         return asdict(info)
 
 
-async def _audit(
+async def audit_as(
     audit: AuditLog,
     who: Identity,
     action: str,
     target: str,
-    detail: dict[str, Any],
+    detail: dict[str, Any] | None,
     result: str,
 ) -> None:
+    """One audit entry by ``who`` (the request's user), written in a worker thread."""
     await anyio.to_thread.run_sync(
         lambda: audit.record(who.name, who.via, action, target, detail, result)
     )

@@ -23,7 +23,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from api.admin import require_admin
+from api.admin import audit_as, require_admin
 from api.errors import ApiError, BadRequest
 from api.network import NetworkService
 from mirror.audit import AuditLog
@@ -116,9 +116,7 @@ async def adopt_discovered(
         lines = str(exc).splitlines()
         raise Unprocessable(lines[0], {"problems": lines[1:]}) from None
     detail = {"name": data.name, "mac": mac, "groups": data.groups, "tags": data.tags}
-    await anyio.to_thread.run_sync(
-        lambda: audit.record(who.name, who.via, "inventory.adopt", ip, detail, "adopted")
-    )
+    await audit_as(audit, who, "inventory.adopt", ip, detail, "adopted")
     return {"address": ip, "name": data.name, "mac": mac, "reload": result.as_dict()}
 
 

@@ -100,7 +100,7 @@ class HostService:
     def overview(self, spark_series: tuple[str, ...]) -> overview.Overview:
         from api import overview  # it imports this module's type for its handler
 
-        snmp = {d.name for d in self._inventory.snmp_resolved()}
+        snmp = {d.name for d in self._inventory.snmp}  # names: nothing to resolve
         return overview.build(self._store, self._configs(), snmp, self._clock(), spark_series)
 
     def trend(

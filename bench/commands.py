@@ -25,7 +25,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,36 +38,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import percentile, simulate, simulator  # noqa: E402
 from mirror.auth import AuthService  # noqa: E402
-from mirror.sim import LabServer, ensure_keys, lab_inventory, make_lab  # noqa: E402
+from mirror.process import stop_process  # noqa: E402
+from mirror.sim import ensure_keys, lab_inventory, make_lab  # noqa: E402
 from mirror.storage import Store  # noqa: E402
-
-SIM_PORT = 22079
-
-
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+from tests.support.sshd import free_port  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def simulate(hosts: int, keys: Path) -> None:
-    host_key, _, client_pub = ensure_keys(keys)
-    server = LabServer(make_lab(hosts), SIM_PORT, host_key, client_pub)
-    await server.start()
-    print("ready", flush=True)
-    await asyncio.Event().wait()
-
-
-def write_inventory(hosts: int, client_key: Path, path: Path) -> None:
-    data = lab_inventory(make_lab(hosts), client_key, SIM_PORT, connect_timeout_s=10)
+def write_inventory(hosts: int, client_key: Path, sim_port: int, path: Path) -> None:
+    data = lab_inventory(make_lab(hosts), client_key, sim_port, connect_timeout_s=10)
     data["groups"] = {"lab": {}}
     for host in data["hosts"]:
         host["groups"] = ["lab"]
@@ -124,7 +103,6 @@ def measure(hosts: int, rounds: int, work: Path) -> tuple[list[dict[str, Any]], 
     data.mkdir()
     _, client_key, _ = ensure_keys(keys)
     inventory = work / "inventory.yaml"
-    write_inventory(hosts, client_key, inventory)
     store = Store.open(f"sqlite:///{data / 'mirror.db'}")
     store.upgrade()
     _, token = AuthService(store.engine).create_token("bench", "operate")
@@ -140,31 +118,21 @@ def measure(hosts: int, rounds: int, work: Path) -> tuple[list[dict[str, Any]], 
         "MIRROR_TOKEN": token,
         "PYTHONPATH": str(ROOT),
     }
-    sim = subprocess.Popen(
-        [sys.executable, __file__, "--role", "sim", "--hosts", str(hosts), "--keys", str(keys)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    ego = None
-    try:
-        assert sim.stdout is not None
-        if sim.stdout.readline().strip() != "ready":
-            raise RuntimeError("simulator did not start")
+    with simulator(__file__, hosts, keys) as sim_port:
+        write_inventory(hosts, client_key, sim_port, inventory)
         ego = subprocess.Popen(
             [sys.executable, "-m", "mirror.cli", "serve"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_until_up(url, token, hosts)
-        rows = []
-        for i in range(rounds):
-            rows.append({"case": "ego", "round": i + 1, **cli_run(env)})
-            rows.append({"case": "direct", "round": i + 1, **cli_run(env, "--direct")})
-        return rows, startup_s(env)
-    finally:
-        for proc in (ego, sim):
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=15)
+        try:
+            wait_until_up(url, token, hosts)
+            rows = []
+            for i in range(rounds):
+                rows.append({"case": "ego", "round": i + 1, **cli_run(env)})
+                rows.append({"case": "direct", "round": i + 1, **cli_run(env, "--direct")})
+            return rows, startup_s(env)
+        finally:
+            stop_process(ego)
 
 
 def main() -> None:

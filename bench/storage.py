@@ -282,9 +282,7 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
             lat["1 h chart"] = timed(chart(3600), args.queries)
             lat["24 h chart"] = timed(chart(86400), args.queries)
             lat["30 d chart"] = timed(chart(30 * 86400), args.queries)
-        fleet_figures = fleet_latency(
-            store, names, now_ms, rng, max(100, args.queries), max(100, args.queries)
-        )
+        fleet_figures = fleet_latency(store, names, now_ms, rng, max(100, args.queries))
         lat[f"fleet ({args.hosts} hosts), database"] = fleet_figures.pop("database")
         lat[f"fleet ({args.hosts} hosts), in-memory hour"] = fleet_figures.pop("window")
         check = query.series(store, "h001", "cpu.busy_pct", now_s - 86400, now_s)
@@ -319,9 +317,9 @@ FLEET_TAIL_S = 135
 
 
 def fleet_latency(
-    store: Store, names: list[str], now_ms: int, rng: random.Random, n: int, n_window: int
+    store: Store, names: list[str], now_ms: int, rng: random.Random, n: int
 ) -> dict[str, tuple[float, float]]:
-    """The overview from the database and from the window (``n`` and ``n_window`` times),
+    """The overview from the database and from the window (``n`` times each),
     and the window's upkeep. Both are timed with ``FLEET_TAIL_S`` of raw polls after the
     watermark, so the database's answer includes decoding the raw tail."""
     metric = "cpu.busy_pct"
@@ -349,7 +347,7 @@ def fleet_latency(
     for name in (metric, "mem.used_pct"):
         probe.seed(name, 0, {}, {})
     times, upkeep = [], []
-    for k in range(tail_polls, tail_polls + n_window):
+    for k in range(tail_polls, tail_polls + n):
         ts = now_ms / 1000 + 5 * k
         batch = [Snapshot(h, ts, poll_values(rng, i, k)) for i, h in enumerate(names)]
         store.write(batch)

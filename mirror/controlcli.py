@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mirror.client import EgoClient, EgoRefused, EgoUnreachable, cli_actor, credentials, server_url
 from mirror.control.model import (
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 EXIT_REFUSED = 77  # sysexits' EX_NOPERM: EGO refused the token (a host failing gives 1)
 EXIT_CANCELLED = 130  # as a shell reports a job stopped by Ctrl-C
-_T = TypeVar("_T")
 
 
 def add_control_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -122,7 +121,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _audit(settings: Settings) -> AuditLog:
+def open_audit(settings: Settings) -> AuditLog:
+    """The audit log of the configured database (`mirror wake` writes to it too)."""
     from mirror.audit import AuditLog
     from mirror.storage import Store
 
@@ -132,25 +132,18 @@ def _audit(settings: Settings) -> AuditLog:
     return AuditLog(store.engine)
 
 
-def open_audit(settings: Settings) -> AuditLog:
-    """The audit log of the configured database (`mirror wake` writes to it too)."""
-    return _audit(settings)
-
-
-def _actor() -> str:
-    return cli_actor()
-
-
 def _via_ego(
-    args: argparse.Namespace, settings: Settings, work: Callable[[EgoClient], Awaitable[_T]]
-) -> _T | None:
-    """``work`` done through EGO; None (after a notice) when no EGO answers."""
+    args: argparse.Namespace, settings: Settings, work: Callable[[EgoClient], Awaitable[int]]
+) -> int | None:
+    """The exit code of ``work`` done through EGO (``EXIT_REFUSED`` when EGO refuses);
+    None (after a notice) when no EGO answers its health check."""
     if args.direct:
         return None
     url = server_url(args.server, settings)
 
-    async def go() -> _T:
+    async def go() -> int:
         async with EgoClient(url, credentials(settings, args.token_file)) as client:
+            await client.probe()
             return await work(client)
 
     try:
@@ -158,6 +151,9 @@ def _via_ego(
     except EgoUnreachable as exc:
         print(f"mirror: {exc}: logging in to the hosts directly", file=sys.stderr, flush=True)
         return None
+    except EgoRefused as exc:  # never a reason to go around EGO
+        print(f"mirror: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except asyncio.CancelledError:  # a second Ctrl-C: EGO was already asked to cancel
         print("mirror: left without waiting for the results", file=sys.stderr)
         raise KeyboardInterrupt from None
@@ -202,7 +198,7 @@ async def _run_direct(
 
     cancel = CancelToken()
     notice = "stopping the command on the hosts (Ctrl-C again to leave at once)"
-    with interruptible(lambda: cancel.cancel(f"cancelled by {_actor()}"), notice):
+    with interruptible(lambda: cancel.cancel(f"cancelled by {cli_actor()}"), notice):
         results = await run_cold(
             inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path), request, printer,
             cancel,
@@ -210,7 +206,10 @@ async def _run_direct(
     return results, cancel.cancelled
 
 
-def _check_limits(args: argparse.Namespace) -> None:
+def _check_request(args: argparse.Namespace) -> None:
+    """What `run` and `action` check before asking EGO or logging in."""
+    if not args.host and not args.group:
+        raise ConfigError("name at least one host or group")
     if args.timeout <= 0 or args.parallel < 1 or args.cap < 16:
         raise ConfigError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
 
@@ -222,11 +221,10 @@ def _execute(
     settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
     hosts = select_hosts(inventory.hosts_resolved(), args.host, args.group)
-    _check_limits(args)
     request = CommandRequest(command, hosts, args.timeout, sudo, args.cap, args.parallel)
-    audit = _audit(settings)
+    audit = open_audit(settings)
     run_id = secrets.token_hex(8)
-    actor, target = _actor(), ",".join(hosts)
+    actor, target = cli_actor(), ",".join(hosts)
     detail = {**detail, "run_id": run_id, "sudo": sudo, "timeout_s": args.timeout}
     audit.record(actor, "cli", audit_action, target, detail, "started")
     printer = _printer(args, len(hosts))
@@ -271,9 +269,22 @@ def _report(
     return 0 if results and all(r.state is ResultState.OK for r in results) else 1
 
 
-def _refused(exc: EgoRefused) -> int:
-    print(f"mirror: {exc}", file=sys.stderr)
-    return EXIT_REFUSED
+async def _follow(
+    client: EgoClient,
+    args: argparse.Namespace,
+    jobs: list[dict[str, Any]],
+    hosts: int,
+    refused: list[HostResult] | None = None,
+) -> int:
+    """Print EGO's runs ``jobs`` as they go, then report them (after ``refused``)."""
+    from mirror.controlego import follow
+
+    printer = _printer(args, hosts)
+    try:
+        done = await follow(client, jobs, printer)
+    finally:
+        printer.flush()
+    return _report(args, [*(refused or []), *done.results], hosts, done.cancelled)
 
 
 class _Null:
@@ -293,12 +304,8 @@ def _command_words(args: argparse.Namespace) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mirror.controlego import follow, start_command
-
     command = _command_words(args)
-    _check_limits(args)
-    if not args.host and not args.group:
-        raise ConfigError("name at least one host or group")
+    _check_request(args)
     body = {
         "command": command,
         "hosts": args.host,
@@ -310,18 +317,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     }
 
     async def through(client: EgoClient) -> int:
-        job = await start_command(client, body)
-        printer = _printer(args, len(job["hosts"]))
-        try:
-            done = await follow(client, [job], printer)
-        finally:
-            printer.flush()
-        return _report(args, done.results, len(job["hosts"]), done.cancelled)
+        job = await client.call("POST", "/api/commands", body)
+        return await _follow(client, args, [job], len(job["hosts"]))
 
-    try:
-        code = _via_ego(args, _settings(args), through)
-    except EgoRefused as exc:
-        return _refused(exc)
+    code = _via_ego(args, _settings(args), through)
     if code is not None:
         return code
     return _execute(args, command, args.sudo, "command", {"command": command})
@@ -339,7 +338,7 @@ def _action_params(args: argparse.Namespace) -> dict[str, str]:
 
 def cmd_action(args: argparse.Namespace) -> int:
     from mirror.control.actions import inventory_actions, render
-    from mirror.controlego import follow, start_actions
+    from mirror.controlego import start_actions
 
     settings = _settings(args)
     if not args.name:
@@ -349,25 +348,14 @@ def cmd_action(args: argparse.Namespace) -> int:
             print(f"{action.name}\t{params}\t{action.description}")
         return 0
     params = _action_params(args)
-    if not args.host and not args.group:
-        raise ConfigError("name at least one host or group")
-    _check_limits(args)
+    _check_request(args)
     body = {"params": params, "confirm": args.yes, "timeout_s": args.timeout}
 
     async def through(client: EgoClient) -> int:
         jobs, refused = await start_actions(client, args.host, args.group, args.name, body)
-        hosts = len(jobs) + len(refused)
-        printer = _printer(args, hosts)
-        try:
-            done = await follow(client, jobs, printer)
-        finally:
-            printer.flush()
-        return _report(args, refused + done.results, hosts, done.cancelled)
+        return await _follow(client, args, jobs, len(jobs) + len(refused), refused)
 
-    try:
-        code = _via_ego(args, settings, through)
-    except EgoRefused as exc:
-        return _refused(exc)
+    code = _via_ego(args, settings, through)
     if code is not None:
         return code
     actions = inventory_actions(load_inventory(settings.inventory_path).actions)
@@ -395,25 +383,22 @@ def cmd_tunnel(args: argparse.Namespace) -> int:
         await hold_tunnel(client, body, where)
         return 0
 
-    try:
-        code = _via_ego(args, settings, through)
-    except EgoRefused as exc:
-        return _refused(exc)
+    code = _via_ego(args, settings, through)
     if code is not None:
         return code
     return _tunnel_direct(args, settings, where)
 
 
 def _tunnel_direct(args: argparse.Namespace, settings: Settings, where: str) -> int:
-    from mirror.controlego import interruptible
+    from mirror.controlego import until_interrupted
     from poller.commands import OwnConnections
     from poller.ssh import KnownHosts
     from poller.tunnels import TunnelManager
 
     inventory = load_inventory(settings.inventory_path)
     [host] = select_hosts(inventory.hosts_resolved(), [args.host])
-    audit = _audit(settings)
-    actor = _actor()
+    audit = open_audit(settings)
+    actor = cli_actor()
 
     async def hold() -> None:
         source = OwnConnections(inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path))
@@ -427,9 +412,7 @@ def _tunnel_direct(args: argparse.Namespace, settings: Settings, where: str) -> 
                 f"(http://{info.listen_host}:{info.listen_port}/ ; Ctrl-C closes it)",
                 flush=True,
             )
-            stop = asyncio.Event()
-            with interruptible(stop.set):
-                await stop.wait()
+            await until_interrupted()
             closed = await tunnels.close(info.id)
             used = closed.connections if closed else 0
             audit.record(actor, "cli", "tunnel.close", host, detail, f"{used} connections")
@@ -450,7 +433,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
             since = time.time() - parse_duration(args.since)
         except ValueError as exc:
             raise ConfigError(f"--since: {exc}") from None
-    entries = _audit(_settings(args)).entries(
+    entries = open_audit(_settings(args)).entries(
         actor=args.actor, action=args.action, target=args.target, since=since, limit=args.limit
     )
     if args.json:
@@ -465,6 +448,6 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    report = _audit(_settings(args)).verify()
+    report = open_audit(_settings(args)).verify()
     print(report.text())
     return 0 if report.ok else 1

@@ -55,6 +55,13 @@ def interruptible(on_first: Callable[[], None], notice: str | None = None) -> It
             loop.remove_signal_handler(sig)
 
 
+async def until_interrupted() -> None:
+    """Wait for SIGINT/SIGTERM (a second one, while the caller cleans up, cancels it)."""
+    stop = asyncio.Event()
+    with interruptible(stop.set):
+        await stop.wait()
+
+
 def host_result(data: dict[str, Any]) -> HostResult:
     values = {k: v for k, v in data.items() if k in _RESULT_FIELDS}
     values["state"] = ResultState(values["state"])
@@ -105,11 +112,6 @@ async def follow(
     return Followed([r for results in per_job for r in results], cancelled)
 
 
-async def start_command(client: EgoClient, body: dict[str, Any]) -> dict[str, Any]:
-    await client.probe()
-    return cast(dict[str, Any], await client.call("POST", "/api/commands", body))
-
-
 async def start_actions(
     client: EgoClient,
     names: Sequence[str],
@@ -119,7 +121,6 @@ async def start_actions(
 ) -> tuple[list[dict[str, Any]], list[HostResult]]:
     """One run per host (EGO checks the action against each host's groups); a host EGO
     refuses (not offered there, unknown) is an error result of its own."""
-    await client.probe()
     hosts = await _select(client, names, groups)
     slots = asyncio.Semaphore(ACTION_POSTS_AT_ONCE)
 
@@ -159,7 +160,6 @@ async def _select(client: EgoClient, names: Sequence[str], groups: Sequence[str]
 
 async def hold_tunnel(client: EgoClient, body: dict[str, Any], where: str) -> None:
     """Open a tunnel in EGO, print where it listens, close it on Ctrl-C/SIGTERM."""
-    await client.probe()
     info = await client.call("POST", "/api/tunnels", body)
     listen = f"{info['listen_host']}:{info['listen_port']}"
     print(
@@ -167,9 +167,7 @@ async def hold_tunnel(client: EgoClient, body: dict[str, Any], where: str) -> No
         f"(http://{listen}/ ; Ctrl-C closes it)",
         flush=True,
     )
-    stop = asyncio.Event()
-    with interruptible(stop.set):
-        await stop.wait()
+    await until_interrupted()
     try:
         closed = await client.call("DELETE", f"/api/tunnels/{info['id']}")
     except EgoError as exc:

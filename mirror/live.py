@@ -7,7 +7,8 @@ on a bad link) loses its oldest events, never slows the poller or other subscrib
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 Event = dict[str, Any]
@@ -30,13 +31,9 @@ class LiveHub:
             queue.put_nowait(event)
 
     async def subscribe(self) -> AsyncIterator[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
-        self._subscribers.add(queue)
-        try:
+        with self._queue() as queue:
             while True:
                 yield await queue.get()
-        finally:
-            self._subscribers.discard(queue)
 
     async def subscribe_batches(self) -> AsyncIterator[list[Event]]:
         """As :meth:`subscribe`, but each item is every event queued by then (at least one).
@@ -44,13 +41,19 @@ class LiveHub:
         A writer flush publishes a burst (the ICMP loop's 254 results at once): sent one by
         one, the host events behind it waited ~100 ms for 254 WebSocket frames (bench/ui.py).
         """
-        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
-        self._subscribers.add(queue)
-        try:
+        with self._queue() as queue:
             while True:
                 batch = [await queue.get()]
                 while not queue.empty():
                     batch.append(queue.get_nowait())
                 yield batch
+
+    @contextmanager
+    def _queue(self) -> Iterator[asyncio.Queue[Event]]:
+        """A subscriber's queue, in the hub until the subscription ends."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
+        self._subscribers.add(queue)
+        try:
+            yield queue
         finally:
             self._subscribers.discard(queue)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncssh
 
@@ -120,6 +120,21 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _lost_under(
+    conn: asyncssh.SSHClientConnection | None, proc: asyncssh.SSHClientProcess[Any] | None
+) -> bool:
+    """The connection closed before the process reported how it ended."""
+    if conn is None or not conn.is_closed():
+        return False
+    return proc is None or (proc.exit_status is None and not proc.exit_signal)
+
+
+def _lost_reason(exc: BaseException | None) -> str:
+    """The error when it says the connection was lost (with more detail), else just that."""
+    why = _error_text(exc) if exc is not None else ""
+    return why if "connection lost" in why else "connection lost"
+
+
 class _HostRun:
     """One host's run: its channel, its output so far and how to stop it."""
 
@@ -190,13 +205,6 @@ class _HostRun:
             log.info("%s: stopping the command: %s", self.host.name, _error_text(exc))
         proc.close()
 
-    def connection_lost(self) -> bool:
-        """The connection closed before the process reported how it ended."""
-        proc, conn = self.proc, self.conn
-        if conn is None or not conn.is_closed():
-            return False
-        return proc is None or (proc.exit_status is None and not proc.exit_signal)
-
     def result(self, state: ResultState, started: float, error: str | None = None) -> HostResult:
         proc = self.proc
         exit_status = proc.exit_status if proc is not None else None
@@ -262,11 +270,9 @@ async def run_on_host(
         cancelled.cancel()
     if task in done:
         exc = task.exception()
-        if run.connection_lost():
+        if _lost_under(run.conn, run.proc):
             # Not the command's exit: the host's connection died under it (or was dropped).
-            why = _error_text(exc) if exc is not None else ""
-            return run.result(ResultState.ERROR, started, why if "connection lost" in why
-                              else "connection lost")  # fmt: skip
+            return run.result(ResultState.ERROR, started, _lost_reason(exc))
         if exc is not None:
             if not isinstance(exc, CollectError | ConfigError | asyncssh.Error | OSError):
                 log.error("%s: command failed", name, exc_info=exc)
@@ -326,10 +332,8 @@ class SshTerminal:
             return ""
 
     def end_reason(self) -> str:
-        proc = self._proc
-        if self._conn.is_closed() and proc.exit_status is None and not proc.exit_signal:
-            why = _error_text(self._error) if self._error is not None else ""
-            return why if "connection lost" in why else "connection lost"
+        if _lost_under(self._conn, self._proc):
+            return _lost_reason(self._error)
         return "the shell ended"
 
     def write(self, text: str) -> None:

@@ -9,7 +9,6 @@ An address that answered once and then stops is written as down, so an outage is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ from mirror.model import HostState, PollStatus, Snapshot, ping_address, ping_key
 from poller.discovery import Resolver, reverse_name, reverse_names
 from poller.host import PollResult
 from poller.icmp import IcmpAccess, PingResult, detect_icmp, ping_many, ping_metrics, sweep
-from poller.scheduler import stable_offset
+from poller.scheduler import cancel_all, stable_offset
 from poller.wol import WakeService
 
 log = logging.getLogger(__name__)
@@ -41,10 +40,7 @@ class IcmpMonitor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.access = access
-        self.interval_s = inventory.poll.interval_s
-        # Three echoes give jitter; they must fit well inside the interval.
-        self.count = 3 if self.interval_s >= 3 else 1
-        self.timeout_s = min(1.0, self.interval_s / 3)
+        self._set_interval(inventory.poll.interval_s)
         self.known = inventory.known_addresses()
         self.subnets = [s for s in inventory.subnets if s.sweeps]
         self._submit = submit
@@ -73,9 +69,7 @@ class IcmpMonitor:
         self.known = inventory.known_addresses()
         subnets = [s for s in inventory.subnets if s.sweeps]
         if inventory.poll.interval_s != self.interval_s:
-            self.interval_s = inventory.poll.interval_s
-            self.count = 3 if self.interval_s >= 3 else 1
-            self.timeout_s = min(1.0, self.interval_s / 3)
+            self._set_interval(inventory.poll.interval_s)
             await self._restart("icmp:hosts", self._ping_loop)
         gone = [s for s in self.subnets if s not in subnets]
         new = [s for s in subnets if s not in self.subnets]
@@ -85,23 +79,23 @@ class IcmpMonitor:
         for subnet in new:
             await self._restart(f"icmp:{subnet.name}", lambda s=subnet: self._sweep_loop(s))
 
+    def _set_interval(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        # Three echoes give jitter; they must fit well inside the interval.
+        self.count = 3 if interval_s >= 3 else 1
+        self.timeout_s = min(1.0, interval_s / 3)
+
     async def _restart(self, name: str, loop: Callable[[], Any] | None) -> None:
         """Stop the task called ``name``; start ``loop`` under that name (ICMP usable only)."""
-        for task in [t for t in self._tasks if t.get_name() == name]:
-            self._tasks.remove(task)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        stopping = [t for t in self._tasks if t.get_name() == name]
+        self._tasks = [t for t in self._tasks if t not in stopping]
+        await cancel_all(stopping)
         if loop is not None and self.access.usable and self._tasks_started:
             self._tasks.append(asyncio.create_task(loop(), name=name))
 
     async def stop(self) -> None:
         self._tasks_started = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
         self._tasks.clear()
 
     async def ping_hosts_once(self) -> list[PollResult]:

@@ -14,9 +14,9 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from mirror.inventory import HostConfig
 from mirror.inventory.diff import Plan, plan, same_host_loop
@@ -25,7 +25,18 @@ from poller.ssh import KnownHosts
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+
+class _Target(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _Poller(Protocol):
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Target)  # a target: HostConfig, SnmpDevice
+P = TypeVar("P", bound=_Poller)  # its poller
 
 
 def stable_offset(name: str, interval_s: float) -> float:
@@ -49,18 +60,104 @@ def next_slot(slot: float, interval_s: float, now: float) -> float:
     return slot
 
 
-def _reordered(by_name: dict[str, T], order: Mapping[str, object]) -> dict[str, T]:
-    """``by_name``'s entries in ``order``'s order, as a new dict with the same values."""
-    return {name: by_name[name] for name in order if name in by_name}
-
-
-async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+async def cancel_all(tasks: Iterable[asyncio.Task[None]]) -> None:
+    tasks = list(tasks)
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    tasks.clear()
+
+
+class LoopPool(Generic[C, P]):
+    """One loop per target, keyed by the target's name, that ``sync`` matches to a new list
+    of targets (Prometheus' scrape pool sync): new targets start, removed ones stop (their
+    connection closed), ``same_loop`` decides which changed ones restart, and every other
+    loop and connection stays, only its view of the target replaced.
+
+    A subclass sets what ``_new`` needs before calling ``__init__``.
+    """
+
+    task_prefix = "poll"
+
+    def __init__(self, targets: Iterable[C]) -> None:
+        # Name → poller, changed in place by ``sync``: the command runner keeps this very
+        # mapping (``PollerConnections``), so it follows a reload without being told.
+        self.by_name: dict[str, P] = {t.name: self._new(t) for t in targets}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running = False
+
+    # -- what a subclass provides ---------------------------------------------------------
+
+    def _new(self, target: C) -> P:
+        raise NotImplementedError
+
+    def _target(self, poller: P) -> C:
+        raise NotImplementedError
+
+    def _retarget(self, poller: P, target: C) -> None:
+        raise NotImplementedError
+
+    def _same_loop(self, a: C, b: C) -> bool:
+        raise NotImplementedError
+
+    async def _loop(self, poller: P) -> None:
+        raise NotImplementedError
+
+    # -- the pool -------------------------------------------------------------------------
+
+    @property
+    def pollers(self) -> list[P]:
+        return list(self.by_name.values())
+
+    def loop_running(self, name: str) -> bool:
+        task = self._tasks.get(name)
+        return task is not None and not task.done()
+
+    async def start(self) -> None:
+        self._running = True
+        for name, poller in self.by_name.items():
+            self._start_loop(name, poller)
+
+    async def _stop_all(self) -> None:
+        self._running = False
+        await cancel_all(self._tasks.values())
+        self._tasks.clear()
+        await asyncio.gather(*(p.close() for p in self.by_name.values()), return_exceptions=True)
+
+    async def sync(self, targets: Iterable[C], *, restart_all: bool = False) -> Plan:
+        wanted = {t.name: t for t in targets}
+        current = {name: self._target(p) for name, p in self.by_name.items()}
+        change = plan(current, wanted, self._same_loop, restart_all=restart_all)
+        await asyncio.gather(*(self._stop_loop(n) for n in (*change.removed, *change.restarted)))
+        for name in change.removed:
+            del self.by_name[name]
+        for name in change.updated:
+            self._retarget(self.by_name[name], wanted[name])
+        for name in (*change.restarted, *change.added):
+            poller = self.by_name[name] = self._new(wanted[name])
+            if self._running:
+                self._start_loop(name, poller)
+        # The inventory's order, in place (the command runner holds this dict).
+        ordered = {name: self.by_name[name] for name in wanted if name in self.by_name}
+        self.by_name.clear()
+        self.by_name.update(ordered)
+        return change
+
+    def _start_loop(self, name: str, poller: P) -> None:
+        task = asyncio.create_task(self._loop(poller), name=f"{self.task_prefix}:{name}")
+        self._tasks[name] = task
+
+    async def _stop_loop(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            await cancel_all([task])
+        poller = self.by_name.get(name)
+        if poller is not None:
+            try:
+                await poller.close()
+            except Exception:  # a broken connection must not stop the reconcile
+                log.warning("%s: error while closing the connection", name, exc_info=True)
 
 
 @dataclass
@@ -77,7 +174,7 @@ class PollStats:
         self.polls = 0
 
 
-class Scheduler:
+class Scheduler(LoopPool[HostConfig, HostPoller]):
     def __init__(
         self,
         hosts: Iterable[HostConfig],
@@ -92,36 +189,16 @@ class Scheduler:
         self.timeout_s = timeout_s
         self.slow_every_s = slow_every_s
         self._known_hosts = known_hosts
-        # Name → poller, changed in place by ``reconcile``: the command runner keeps this very
-        # mapping (``PollerConnections``), so it follows a reload without being told.
-        self.by_name: dict[str, HostPoller] = {h.name: self._poller(h) for h in hosts}
         self._on_result = on_result
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._running = False
         self.stats = PollStats()
-
-    @property
-    def pollers(self) -> list[HostPoller]:
-        return list(self.by_name.values())
+        super().__init__(hosts)
 
     def poller(self, name: str) -> HostPoller | None:
         """The loop of host ``name`` (the command runner borrows its connection)."""
         return self.by_name.get(name)
 
-    def loop_running(self, name: str) -> bool:
-        task = self._tasks.get(name)
-        return task is not None and not task.done()
-
-    async def start(self) -> None:
-        self._running = True
-        for poller in self.by_name.values():
-            self._start_loop(poller)
-
     async def stop(self) -> None:
-        self._running = False
-        await cancel_all(list(self._tasks.values()))
-        self._tasks.clear()
-        await asyncio.gather(*(p.close() for p in self.by_name.values()), return_exceptions=True)
+        await self._stop_all()
 
     async def reconcile(
         self,
@@ -131,34 +208,16 @@ class Scheduler:
         timeout_s: float,
         slow_every_s: float,
     ) -> Plan:
-        """Make the loops match ``hosts`` (Prometheus' scrape pool sync): start new hosts,
-        stop removed ones (closing their connection, and with it their commands, terminals
-        and tunnels), restart hosts whose connection settings changed, and leave every other
-        loop and connection as it is. A new cadence restarts every loop."""
+        """Make the loops match ``hosts`` (``LoopPool.sync``): removing a host closes its
+        connection, and with it its commands, terminals and tunnels; a host keeps its loop
+        and connection unless its address, ``local`` or SSH settings changed. A new cadence
+        restarts every loop."""
         cadence = (interval_s, timeout_s, slow_every_s)
         restart_all = cadence != (self.interval_s, self.timeout_s, self.slow_every_s)
-        wanted = {h.name: h for h in hosts}
-        current = {name: p.host for name, p in self.by_name.items()}
-        change = plan(current, wanted, same_host_loop, restart_all=restart_all)
         self.interval_s, self.timeout_s, self.slow_every_s = cadence
-        gone = [*change.removed, *change.restarted]
-        await asyncio.gather(*(self._stop_loop(name) for name in gone))
-        for name in change.removed:
-            del self.by_name[name]
-        for name in change.updated:
-            # Same address and SSH settings: only groups, tags or MAC changed.
-            self.by_name[name].host = wanted[name]
-        for name in (*change.restarted, *change.added):
-            poller = self.by_name[name] = self._poller(wanted[name])
-            if self._running:
-                self._start_loop(poller)
-        # The inventory's order, in place (the command runner holds this dict).
-        ordered = _reordered(self.by_name, wanted)
-        self.by_name.clear()
-        self.by_name.update(ordered)
-        return change
+        return await self.sync(hosts, restart_all=restart_all)
 
-    def _poller(self, host: HostConfig) -> HostPoller:
+    def _new(self, host: HostConfig) -> HostPoller:
         return HostPoller(
             host,
             self._known_hosts,
@@ -167,20 +226,14 @@ class Scheduler:
             slow_every_s=self.slow_every_s,
         )
 
-    def _start_loop(self, poller: HostPoller) -> None:
-        name = poller.host.name
-        self._tasks[name] = asyncio.create_task(self._loop(poller), name=f"poll:{name}")
+    def _target(self, poller: HostPoller) -> HostConfig:
+        return poller.host
 
-    async def _stop_loop(self, name: str) -> None:
-        task = self._tasks.pop(name, None)
-        if task is not None:
-            await cancel_all([task])
-        poller = self.by_name.get(name)
-        if poller is not None:
-            try:
-                await poller.close()
-            except Exception:  # a broken connection must not stop the reconcile
-                log.warning("%s: error while closing the connection", name, exc_info=True)
+    def _retarget(self, poller: HostPoller, host: HostConfig) -> None:
+        poller.host = host  # same address and SSH settings: only groups, tags or MAC changed
+
+    def _same_loop(self, a: HostConfig, b: HostConfig) -> bool:
+        return same_host_loop(a, b)
 
     async def _loop(self, poller: HostPoller) -> None:
         loop = asyncio.get_running_loop()

@@ -46,10 +46,10 @@ from collectors.snmp.interfaces import Interface
 from collectors.snmp.walk import Oid, Value
 from mirror.errors import AuthFailed, CollectError, ConfigError, ParseError, Timeout
 from mirror.inventory import SnmpDevice, resolve_secret
-from mirror.inventory.diff import Plan, plan, same_snmp_loop
+from mirror.inventory.diff import Plan, same_snmp_loop
 from mirror.model import HostState, PollStatus, Snapshot
 from poller.host import MAX_BACKOFF_S, SLOW_RETRY_S, PollResult
-from poller.scheduler import cancel_all, first_slot, next_slot
+from poller.scheduler import LoopPool, first_slot, next_slot
 
 log = logging.getLogger(__name__)
 
@@ -357,8 +357,10 @@ class SnmpPoller:
         return PollResult(None, status)
 
 
-class SnmpScheduler:
+class SnmpScheduler(LoopPool[SnmpDevice, SnmpPoller]):
     """One loop per device on its own stable offset (as ``poller.scheduler.Scheduler``)."""
+
+    task_prefix = "snmp"
 
     def __init__(
         self,
@@ -369,55 +371,31 @@ class SnmpScheduler:
     ) -> None:
         self.engine = SnmpEngine()
         self._env = env
-        self.by_name = {d.name: SnmpPoller(d, self.engine, env=env) for d in devices}
         self._on_result = on_result
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._running = False
         self.polls = 0
-
-    @property
-    def pollers(self) -> list[SnmpPoller]:
-        return list(self.by_name.values())
-
-    def loop_running(self, name: str) -> bool:
-        task = self._tasks.get(name)
-        return task is not None and not task.done()
-
-    async def start(self) -> None:
-        self._running = True
-        for poller in self.by_name.values():
-            self._start_loop(poller)
-
-    def _start_loop(self, poller: SnmpPoller) -> None:
-        task = asyncio.create_task(self._loop(poller), name=f"snmp:{poller.name}")
-        self._tasks[poller.name] = task
+        super().__init__(devices)
 
     async def reconcile(self, devices: Iterable[SnmpDevice]) -> Plan:
-        """Start, stop and restart device loops by diff (see ``Scheduler.reconcile``)."""
-        wanted = {d.name: d for d in devices}
-        change = plan({n: p.device for n, p in self.by_name.items()}, wanted, same_snmp_loop)
-        for name in (*change.removed, *change.restarted):
-            task = self._tasks.pop(name, None)
-            if task is not None:
-                await cancel_all([task])
-            await self.by_name.pop(name).close()
-        for name in change.updated:
-            self.by_name[name].device = wanted[name]  # groups, tags or MAC only
-        for name in (*change.restarted, *change.added):
-            poller = self.by_name[name] = SnmpPoller(wanted[name], self.engine, env=self._env)
-            if self._running:
-                self._start_loop(poller)
-        self.by_name = {n: self.by_name[n] for n in wanted if n in self.by_name}
-        return change
+        """Start, stop and restart device loops by diff (``LoopPool.sync``): a device keeps
+        its loop unless more than its groups, tags or MAC changed."""
+        return await self.sync(devices)
 
     async def stop(self) -> None:
-        self._running = False
-        await cancel_all(list(self._tasks.values()))
-        self._tasks.clear()
-        for poller in self.by_name.values():
-            await poller.close()
+        await self._stop_all()
         with contextlib.suppress(Exception):  # nothing was ever sent: no dispatcher to close
             self.engine.close_dispatcher()
+
+    def _new(self, device: SnmpDevice) -> SnmpPoller:
+        return SnmpPoller(device, self.engine, env=self._env)
+
+    def _target(self, poller: SnmpPoller) -> SnmpDevice:
+        return poller.device
+
+    def _retarget(self, poller: SnmpPoller, device: SnmpDevice) -> None:
+        poller.device = device  # groups, tags or MAC only
+
+    def _same_loop(self, a: SnmpDevice, b: SnmpDevice) -> bool:
+        return same_snmp_loop(a, b)
 
     async def _loop(self, poller: SnmpPoller) -> None:
         loop = asyncio.get_running_loop()

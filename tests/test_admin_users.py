@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyotp
 import pytest
 
@@ -17,10 +16,8 @@ from mirror.auth import AuthService
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
 from mirror.storage import Store
+from tests.support.accounts import PASSWORD, ROLES, client, role_tokens
 from tests.test_api import _serve
-
-PASSWORD = "correct horse battery"
-ROLES = ("viewer", "operator", "admin")
 
 
 @pytest.fixture
@@ -28,20 +25,11 @@ async def env(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     store = Store.open(f"sqlite:///{tmp_path / 'mirror.db'}")
     store.upgrade()
     auth = AuthService(store.engine)
-    tokens = {}
-    for role in ROLES:
-        auth.add_user(role, PASSWORD, role)
-        tokens[role] = auth.create_token(role, "operate", user=role)[1]
-    tokens["admin-read"] = auth.create_token("ro", "read", user="admin")[1]
+    tokens = role_tokens(auth)
     app = create_app(store, LiveHub(), Inventory.from_dict({}), auth=auth)
     async for address in _serve(app):
         yield {"address": address, "tokens": tokens, "store": store, "auth": auth}
     store.close()
-
-
-def client(env: dict[str, Any], who: str) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {env['tokens'][who]}"}
-    return httpx.AsyncClient(base_url=f"http://{env['address']}", headers=headers, timeout=15)
 
 
 ROUTES: list[tuple[str, str, Any]] = [

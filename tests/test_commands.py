@@ -264,19 +264,25 @@ async def test_twenty_hosts_in_parallel_each_result_apart(tmp_path: Path) -> Non
 # --- the CLI (no EGO running: it opens its own connections) ------------------------------
 
 
-def test_mirror_run_streams_prefixes_and_audits(
-    sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def cli_inventory(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``sshd``'s inventory as a file, and a data directory of the test's own, for the CLI."""
     import yaml
-
-    from mirror.audit import AuditLog
-    from mirror.cli import main
-    from mirror.storage import Store
 
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(inventory_for(sshd).model_dump(mode="json", exclude_none=True)))
     monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
+    return path
+
+
+def test_mirror_run_streams_prefixes_and_audits(
+    sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mirror.audit import AuditLog
+    from mirror.cli import main
+    from mirror.storage import Store
+
+    path = cli_inventory(sshd, tmp_path, monkeypatch)
     run = ["run", "--direct", "-i", str(path)]  # no EGO: the CLI logs in itself
     assert main([*run, "--host", "box", "--", "echo hi; echo oops >&2"]) == 0
     out, err = capsys.readouterr()

@@ -34,7 +34,7 @@ from poller.host import HostPoller
 from poller.ssh import KnownHosts
 from tests.support.sshd import Sshd, free_port
 from tests.test_api import _serve
-from tests.test_commands import gone_within, inventory_for
+from tests.test_commands import cli_inventory, gone_within, inventory_for
 from tests.test_commands import shared_dir as shared_dir  # a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,10 +204,7 @@ async def test_token_file_must_be_private(
 async def test_no_ego_falls_back_to_direct_login_with_a_notice(
     sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "inventory.yaml"
-    path.write_text(yaml.safe_dump(inventory_for(sshd).model_dump(mode="json", exclude_none=True)))
-    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
+    path = cli_inventory(sshd, tmp_path, monkeypatch)
     nobody = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MIRROR_SERVER", nobody)
     code, out, err = await cli(capsys, "run", "-i", str(path), "--host", "box", "--", "echo hi")

@@ -53,12 +53,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'data' / 'mirror.db'}"
     url = request.getfixturevalue("pg_url")
+    empty_pg(url)
+    return url
+
+
+def empty_pg(url: str) -> None:
+    """Empty the session's PostgreSQL database (the tests share it)."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
-    return url
 
 
 @pytest.fixture

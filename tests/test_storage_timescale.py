@@ -23,7 +23,7 @@ from mirror.storage.query import fleet, series
 from mirror.storage.retention import Retention
 from mirror.storage.rollup import roll_up
 from tests.support import tsdb as tsdb_support
-from tests.test_storage import pg_url  # noqa: F401 - fixture
+from tests.test_storage import empty_pg, pg_url  # noqa: F401 - fixture
 
 
 def test_statements_follow_the_documented_api() -> None:
@@ -85,11 +85,7 @@ def test_enable_issues_the_statements_when_timescale_is_available() -> None:
 
 
 def test_plain_postgresql_is_detected_and_left_plain(pg_url: str) -> None:  # noqa: F811
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_pg(pg_url)
     with Store.open(pg_url) as store:
         assert store.upgrade() == []
         with store.engine.connect() as conn:
@@ -179,11 +175,7 @@ def test_sqlite_has_no_timescale(tmp_path) -> None:
 
 def test_layout_choice_on_real_postgresql(pg_url: str) -> None:  # noqa: F811
     """A database that holds packed samples keeps them; an empty one may go narrow."""
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_pg(pg_url)
     with Store.open(pg_url) as store:
         store.upgrade()
         assert store.narrow is False

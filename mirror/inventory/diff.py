@@ -136,12 +136,8 @@ class InventoryChange:
 _OTHER_SECTIONS = ("subnets", "cables", "actions", "groups", "defaults")
 
 
-def poll_changed(old: Inventory, new: Inventory) -> bool:
-    return old.poll != new.poll
-
-
 def diff_inventories(old: Inventory, new: Inventory) -> InventoryChange:
-    cadence = poll_changed(old, new)
+    cadence = old.poll != new.poll
     hosts = plan(
         {h.name: h for h in old.hosts_resolved()},
         {h.name: h for h in new.hosts_resolved()},

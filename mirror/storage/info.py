@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 TABLES = ("samples", "rollup_1m", "rollup_1h", "layouts", "series", "hosts", "host_status")
 # Below this many rows (by the planner's estimate) count(*) is cheap: counted exactly.
-EXACT_ROWS_BELOW = timescale_layout.EXACT_ROWS_BELOW
+EXACT_ROWS_BELOW = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ def describe(store: Store, *, exact_below: int = EXACT_ROWS_BELOW) -> DbInfo:
         else:
             version = conn.scalar(sa.text("SHOW server_version"))
             found = timescale.detect(conn)
-            features = _pg_features(conn, found)
+            features = _pg_features(conn, found, exact_below)
             sizes = {
                 name: conn.scalar(
                     sa.text("SELECT pg_total_relation_size(to_regclass(:t))"), {"t": name}
@@ -116,7 +116,10 @@ def _sqlite_sizes(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def _pg_rows(
-    conn: Connection, found: timescale.Detected, exact_below: int
+    conn: Connection,
+    found: timescale.Detected,
+    exact_below: int,
+    tables: tuple[str, ...] = TABLES,
 ) -> dict[str, tuple[int, bool]]:
     """Each table's ``(rows, estimated)``: counted below ``exact_below``, else estimated."""
     guesses = {
@@ -129,7 +132,7 @@ def _pg_rows(
                 "LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid "
                 "WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(CAST(:tables AS text[])) AS t)"
             ),
-            {"tables": list(TABLES)},
+            {"tables": list(tables)},
         )
     }
     if found.installed:
@@ -139,7 +142,7 @@ def _pg_rows(
             if name in guesses:
                 guesses[name] = int(conn.scalar(approximate, {"t": name}) or 0)
     out = {}
-    for name in TABLES:
+    for name in tables:
         if guesses.get(name, 0) >= exact_below:
             out[name] = (guesses[name], True)
         else:
@@ -147,7 +150,7 @@ def _pg_rows(
     return out
 
 
-def _pg_features(conn: Connection, found: timescale.Detected) -> list[str]:
+def _pg_features(conn: Connection, found: timescale.Detected, exact_below: int) -> list[str]:
     features = []
     brin = conn.scalar(
         sa.text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_samples_ts_ms_brin'")
@@ -157,7 +160,9 @@ def _pg_features(conn: Connection, found: timescale.Detected) -> list[str]:
     if found.installed:
         features.append(f"timescaledb {found.installed}")
         if timescale_layout.in_use(conn):
-            features += timescale_layout.features(conn)
+            raw = timescale_layout.RAW
+            rows, _ = _pg_rows(conn, found, exact_below, (raw,))[raw]
+            features += timescale_layout.features(conn, rows)
             return features
         features.append("layout packed: hypertables of the packed tables, no continuous aggregates")
         features += [f"hypertable {t}" for t in timescale.hypertables(conn)]

@@ -151,7 +151,7 @@ class _Reader:
         self._stat = stat
         # TimescaleDB's narrow layout: real-time aggregates are whole, no tail to merge.
         self._narrow = store.narrow
-        self._marks = watermarks(conn)
+        self._marks = {} if self._narrow else watermarks(conn)
         self._where: dict[int, tuple[int, int]] | None = None  # layout -> (index, width)
 
     def with_history(
@@ -287,14 +287,8 @@ def recent_fleet(
 def _fleet_points(
     store: Store, conn: Connection, name: str, start_ms: int, end_ms: int
 ) -> tuple[dict[str, list[_Point]], dict[str, int]]:
-    if store.narrow:
-        return timescale_layout.read_fleet(conn, name, start_ms, end_ms)
-    return _read_fleet(store, conn, name, start_ms, end_ms)
-
-
-def _read_fleet(
-    store: Store, conn: Connection, name: str, start_ms: int, end_ms: int
-) -> tuple[dict[str, list[_Point]], dict[str, int]]:
     """Each host's 1-minute buckets ``(start ms, n, avg)``, and the newest sample they hold
     (the rolled-up part counts as reaching the watermark): see :mod:`sparklines`."""
+    if store.narrow:
+        return timescale_layout.read_fleet(conn, name, start_ms, end_ms)
     return sparklines.read_fleet(store, conn, name, start_ms, end_ms)

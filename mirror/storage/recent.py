@@ -25,8 +25,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mirror.model import Snapshot
+from mirror.storage.rollup import MINUTE
 
-STEP_MS = 60_000
+STEP_MS = MINUTE.step_ms
 # Buckets older than this before a line's newest sample are dropped: a last-hour read
 # (start = now - 1 h) is always covered, with the bucket in progress and some slack.
 KEEP_MS = 65 * 60_000

@@ -207,9 +207,9 @@ def lower_watermark(conn: Connection, tier: str, ts_ms: int) -> None:
 
 def roll_up(store: Store, now_ms: int, *, lag_ms: int = DEFAULT_LAG_MS) -> list[RollupReport]:
     """Bring both tiers up to the last complete bucket before ``now_ms - lag_ms``."""
-    if store.narrow:
-        return [_refresh_aggregate(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
-    return [_roll_tier(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
+    # TimescaleDB's narrow layout: its continuous aggregates are the tiers.
+    step = _refresh_aggregate if store.narrow else _roll_tier
+    return [step(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
 
 
 def _roll_tier(store: Store, tier: Tier, until_ms: int) -> RollupReport:

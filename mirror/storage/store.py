@@ -334,13 +334,16 @@ class Store:
                     latest[host_id] = snap
                 if not snap.metrics or (host_id, ts_ms) in rows:
                     continue
+                if narrow:  # one row per value: no layout, no sort
+                    rows[(host_id, ts_ms)] = {}  # only to skip a repeated (host, ts)
+                    narrow_rows += (
+                        (ts_ms, series_ids[(host_id, name)], value)
+                        for name, value in snap.metrics.items()
+                    )
+                    continue
                 pairs = sorted(
                     (series_ids[(host_id, name)], value) for name, value in snap.metrics.items()
                 )
-                if narrow:
-                    rows[(host_id, ts_ms)] = {}  # only to skip a repeated (host, ts)
-                    narrow_rows += ((ts_ms, sid, value) for sid, value in pairs)
-                    continue
                 ids = tuple(p[0] for p in pairs)
                 if (host_id, ids) not in self._layout_ids and (host_id, ids) not in new.layouts:
                     pending_layouts.append((host_id, ids))
@@ -355,7 +358,6 @@ class Store:
                 self._resolve_layouts(conn, pending_layouts, new)
             if narrow and rows:
                 timescale_layout.insert(conn, narrow_rows)
-                lower_watermark(conn, MINUTE.name, min(ts for _, ts in rows))
             elif rows:
                 for row in rows.values():
                     key = row.pop("layout_key")
@@ -366,6 +368,7 @@ class Store:
                     ),
                     list(rows.values()),
                 )
+            if rows:
                 # A late batch (older than what is rolled up) reopens those buckets.
                 lower_watermark(conn, MINUTE.name, min(ts for _, ts in rows))
             if latest:

@@ -50,7 +50,6 @@ VIEWS = {"1m": "points_1m", "1h": "points_1h"}
 STEP_MS = {"1m": 60_000, "1h": 3_600_000}
 RAW_CHUNK_MS = 6 * 3600_000
 COMPRESSION = {"segmentby": "series_id", "orderby": "ts_ms"}
-EXACT_ROWS_BELOW = 100_000
 INSERT_ROWS = 1000
 
 _Point = tuple[int, int, float]  # (ts_ms, weight n, value), as in query.py
@@ -248,8 +247,9 @@ def refresh(conn: Connection, tier: str, start: int | None, end: int) -> int | N
 # -- `mirror db info` -----------------------------------------------------------------------
 
 
-def features(conn: Connection) -> list[str]:
-    """What `mirror db info` lists for this layout: aggregates, compression, sizes, rows."""
+def features(conn: Connection, rows: int) -> list[str]:
+    """What `mirror db info` lists for this layout: aggregates, compression, sizes; ``rows``
+    in the raw hypertable as `mirror db info` counts them."""
     chunks, compressed = conn.execute(
         sa.text(
             "SELECT count(*), count(*) FILTER (WHERE is_compressed) "
@@ -263,9 +263,6 @@ def features(conn: Connection) -> list[str]:
             f"FROM hypertable_compression_stats('{RAW}')"
         )
     ).one()
-    rows = conn.scalar(sa.text(f"SELECT approximate_row_count('{RAW}')")) or 0
-    if rows < EXACT_ROWS_BELOW:  # statistics lag behind a young table: count it
-        rows = conn.scalar(sa.text(f"SELECT count(*) FROM {RAW}"))
     size = conn.scalar(sa.text(f"SELECT hypertable_size('{RAW}')")) or 0
     line = (
         f"layout narrow: hypertable {RAW} ({rows:,} rows, {size:,} bytes, {chunks} chunks, "

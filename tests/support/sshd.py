@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mirror.process import stop_process
+from mirror.sim import lab_ssh
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 TEST_USER = "mirrortest"
@@ -88,15 +89,9 @@ Match LocalAddress {self.garbage_address}
 """
 
     def ssh_settings(self, **overrides: Any) -> dict[str, Any]:
-        """An inventory's ``ssh:`` settings that log in to this server with the client key."""
-        return {
-            "user": self.user,
-            "port": self.port,
-            "key_file": str(self.client_key),
-            "agent": False,
-            "trust_on_first_use": True,
-            **overrides,
-        }
+        """An inventory's ``ssh:`` settings that log in to this server with the client key
+        (as to the simulator: key only, no agent, its host key trusted on first use)."""
+        return lab_ssh(self.client_key, self.port, self.user) | overrides
 
     def start(self) -> None:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { getJSON, postJSON } from "./api";
-import { type Job, type Tunnel, tunnelRoute } from "./control";
+import { type Job, type Tunnel, tunnelRoute, tunnelUrl } from "./control";
 import { t } from "./i18n";
 import { RunOutput } from "./RunOutput";
 import { OpenTunnel } from "./TunnelsPage";
@@ -81,12 +81,17 @@ export function HostControls({ name }: { name: string }) {
   const here = encodeURIComponent(name);
 
   useEffect(() => {
+    let current = true;
     setActions(null);
+    setError(null);
     setJob(null);
     setTunnel(null);
     getJSON<ActionSpec[]>(`/api/hosts/${here}/actions`)
-      .then(setActions)
-      .catch((exc: Error) => setError(exc.message));
+      .then((list) => current && setActions(list))
+      .catch((exc: Error) => current && setError(exc.message));
+    return () => {
+      current = false;
+    };
   }, [name]);
 
   return (
@@ -118,7 +123,7 @@ export function HostControls({ name }: { name: string }) {
         {tunnel && (
           <p id="tunnel-opened">
             {t("tunnelOpened")}{" "}
-            <a href={`http://${tunnel.listen_host}:${tunnel.listen_port}/`} target="_blank" rel="noreferrer">
+            <a href={tunnelUrl(tunnel)} target="_blank" rel="noreferrer">
               {tunnelRoute(tunnel)}
             </a>{" "}
             · <a href="#/tunnels">{t("allTunnels")}</a>

@@ -9,6 +9,12 @@ import type { Target } from "./types";
 
 const KEEP_RUNS = 5;
 
+/** The hosts commands and tunnels can reach: GET /api/targets (~20 kB for 254 hosts, not
+ *  /api/hosts' 1.6 MB) less SNMP gear, which runs no commands. */
+export function loadRunnable(): Promise<Target[]> {
+  return getJSON<Target[]>("/api/targets").then((all) => all.filter((h) => h.kind !== "snmp"));
+}
+
 function HostPicker({
   names,
   picked,
@@ -67,23 +73,21 @@ export function RunPage({ hosts: preset, group: presetGroup }: { hosts: string[]
   const [runs, setRuns] = useState<Job[]>([]);
 
   useEffect(() => {
-    // The slim list (~20 kB for 254 hosts, not /api/hosts' 1.6 MB); SNMP gear runs no commands.
-    getJSON<Target[]>("/api/targets")
-      .then((all) => setHosts(all.filter((h) => h.kind !== "snmp")))
+    loadRunnable()
+      .then(setHosts)
       .catch((exc: Error) => setError(exc.message));
   }, []);
 
   const names = useMemo(() => (hosts ?? []).map((h) => h.name), [hosts]);
   const groups = useMemo(() => [...new Set((hosts ?? []).flatMap((h) => h.groups ?? []))], [hosts]);
-  useEffect(() => {
-    // Defaults once the lists are known: the first host and group.
-    setForm((f) => ({ ...f, host: f.host || names[0] || "", group: f.group || groups[0] || "" }));
-  }, [names, groups]);
+  // Until one is chosen: the first host and group once the lists are known.
+  const host = form.host || names[0] || "";
+  const group = form.group || groups[0] || "";
 
   const set = (patch: Partial<CommandForm>) => setForm((f) => ({ ...f, ...patch }));
   const submit = (event: Event) => {
     event.preventDefault();
-    const body = commandBody(form);
+    const body = commandBody({ ...form, host, group });
     if ("missing" in body) {
       setError(t(body.missing));
       return;
@@ -114,7 +118,7 @@ export function RunPage({ hosts: preset, group: presetGroup }: { hosts: string[]
             </label>
           ))}
           {form.mode === "host" && (
-            <select name="host" value={form.host} onChange={(e) => set({ host: e.currentTarget.value })}>
+            <select name="host" value={host} onChange={(e) => set({ host: e.currentTarget.value })}>
               {names.map((n) => (
                 <option key={n} value={n}>
                   {n}
@@ -123,7 +127,7 @@ export function RunPage({ hosts: preset, group: presetGroup }: { hosts: string[]
             </select>
           )}
           {form.mode === "group" && (
-            <select name="group" value={form.group} onChange={(e) => set({ group: e.currentTarget.value })}>
+            <select name="group" value={group} onChange={(e) => set({ group: e.currentTarget.value })}>
               {groups.map((g) => (
                 <option key={g} value={g}>
                   {g}

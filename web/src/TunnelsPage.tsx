@@ -3,10 +3,10 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { deleteJSON, getJSON, postJSON } from "./api";
-import { type Tunnel, type TunnelForm, tunnelBody, tunnelRoute } from "./control";
+import { type Tunnel, type TunnelForm, tunnelBody, tunnelRoute, tunnelUrl } from "./control";
 import { ago, bytes } from "./format";
 import { t } from "./i18n";
-import type { Target } from "./types";
+import { loadRunnable } from "./RunPage";
 
 const REFRESH_MS = 5000; // byte counts and tunnels that ended with their host's connection
 
@@ -70,7 +70,6 @@ export function OpenTunnel({ hosts, onOpened }: { hosts: string[]; onOpened: (tu
 
 function TunnelRow({ tunnel, now, onClose }: { tunnel: Tunnel; now: number; onClose: (id: string) => void }) {
   const open = tunnel.state === "open";
-  const url = `http://${tunnel.listen_host}:${tunnel.listen_port}/`;
   return (
     <tr data-id={tunnel.id} data-state={tunnel.state} class={open ? "" : "muted"}>
       <td>
@@ -78,7 +77,7 @@ function TunnelRow({ tunnel, now, onClose }: { tunnel: Tunnel; now: number; onCl
       </td>
       <td class="route">
         {open ? (
-          <a href={url} target="_blank" rel="noreferrer">
+          <a href={tunnelUrl(tunnel)} target="_blank" rel="noreferrer">
             {tunnelRoute(tunnel)}
           </a>
         ) : (
@@ -116,8 +115,8 @@ export function TunnelsPage() {
   const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
-    getJSON<Target[]>("/api/targets")
-      .then((all) => setHosts(all.filter((h) => h.kind !== "snmp").map((h) => h.name)))
+    loadRunnable()
+      .then((all) => setHosts(all.map((h) => h.name)))
       .catch((exc: Error) => setError(exc.message));
   }, []);
 

@@ -55,3 +55,8 @@ export async function postJSON<T>(path: string, body?: unknown, method: "POST" |
 export function deleteJSON<T>(path: string): Promise<T> {
   return postJSON<T>(path, undefined, "DELETE");
 }
+
+/** ws:// or wss:// for a path on this origin (the server refuses other origins). */
+export function wsUrl(path: string, where: { protocol: string; host: string } = location): string {
+  return `${where.protocol === "https:" ? "wss" : "ws"}://${where.host}${path}`;
+}

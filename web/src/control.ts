@@ -284,7 +284,9 @@ export function tunnelRoute(tunnel: Tunnel): string {
   return `${tunnel.listen_host}:${tunnel.listen_port} → ${tunnel.dest_host}:${tunnel.dest_port}`;
 }
 
-/** ws:// or wss:// for a path on this origin (the server refuses other origins). */
-export function wsUrl(path: string, where: { protocol: string; host: string } = location): string {
-  return `${where.protocol === "https:" ? "wss" : "ws"}://${where.host}${path}`;
+/** tunnelRoute's local end as a link to open in the browser. */
+export function tunnelUrl(tunnel: Tunnel): string {
+  return `http://${tunnel.listen_host}:${tunnel.listen_port}/`;
 }
+
+export { wsUrl } from "./api"; // the live stream (live.ts) uses it too

@@ -2,6 +2,7 @@
 // polled in one burst cost one render), reconnect with backoff. No polling. The socket asks
 // for batches (?batch=true): a burst of events (a writer flush) is one message, an array.
 
+import { wsUrl } from "./api";
 import type { LiveEvent } from "./types";
 
 export type LinkState = "connecting" | "live" | "offline";
@@ -31,8 +32,7 @@ export function connectLive(options: LiveOptions): () => void {
   const open = () => {
     if (stopped) return;
     options.onState("connecting");
-    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live?batch=true`;
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(wsUrl("/api/live?batch=true"));
     socket = ws;
     let opened = false;
     ws.onopen = () => {

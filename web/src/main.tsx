@@ -26,6 +26,12 @@ declare global {
   }
 }
 const PAINT_LOG_MAX = 20_000;
+// The operators' pages in the header: the route's page and its label.
+const NAV = [
+  ["run", "navRun"],
+  ["audit", "navAudit"],
+  ["tunnels", "navTunnels"],
+] as const;
 
 /**
  * The host page and uPlot are half of the UI's code and the fleet needs none of it: they are
@@ -139,15 +145,11 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
         )}
         {canOperate(me.role) && (
           <nav class="nav">
-            <a href="#/run" id="nav-run" class={current.page === "run" ? "on" : ""}>
-              {t("navRun")}
-            </a>
-            <a href="#/audit" id="nav-audit" class={current.page === "audit" ? "on" : ""}>
-              {t("navAudit")}
-            </a>
-            <a href="#/tunnels" id="nav-tunnels" class={current.page === "tunnels" ? "on" : ""}>
-              {t("navTunnels")}
-            </a>
+            {NAV.map(([page, label]) => (
+              <a key={page} href={`#/${page}`} id={`nav-${page}`} class={current.page === page ? "on" : ""}>
+                {t(label)}
+              </a>
+            ))}
           </nav>
         )}
         <span class={`link ${link}`} id="link">

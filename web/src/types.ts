@@ -76,11 +76,6 @@ export interface Overview {
   hosts: OverviewHost[];
 }
 
-export interface FleetAnswer {
-  metric: string;
-  hosts: { name: string; sparkline: [number, number][] }[];
-}
-
 export interface Me {
   user: string;
   role: string;
