@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import percentile  # noqa: E402
-from tests.support.browser import BROWSER_ARGS, CHROMIUM  # noqa: E402
+from tests.support.browser import launch  # noqa: E402
 from tests.support.sshd import free_port  # noqa: E402
 
 HOSTS = 253  # plus EGO itself: 254
@@ -115,10 +115,7 @@ def main() -> int:
         assert link
         time.sleep(12)  # two polls: every host has data and sparklines
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[*BROWSER_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"],
-            )
+            browser = launch(playwright, "--enable-precise-memory-info", "--js-flags=--expose-gc")
             viewport = {"width": 1920, "height": 1080}
             context = browser.new_context(viewport=viewport)
             page = context.new_page()

@@ -25,7 +25,7 @@ from mirror.inventory import Inventory
 from mirror.live import LiveHub
 from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import Store
-from tests.support.browser import BROWSER_ARGS, CHROMIUM
+from tests.support.browser import CHROMIUM, launch_async
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -514,7 +514,7 @@ async def test_server_stops_with_a_client_still_subscribed(
 async def test_minimal_page_updates_rows_live(server: str, hub: LiveHub, store: Store) -> None:
     async_api = pytest.importorskip("playwright.async_api")
     async with async_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        browser = await launch_async(playwright)
         try:
             auth = AuthService(store.engine)
             auth.add_user("owner", "minimal-page-pw")

@@ -66,9 +66,7 @@ def test_operator_runs_commands_uses_the_terminal_and_reads_the_audit(demo: web.
     sync_api = pytest.importorskip("playwright.sync_api")
     web.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(web.CHROMIUM), args=web.BROWSER_ARGS
-        )
+        browser = web.launch(playwright)
         try:
             context = browser.new_context(viewport={"width": 1440, "height": 900})
             context.grant_permissions(
@@ -259,9 +257,7 @@ def test_viewer_gets_no_controls_and_no_terminal(demo: web.Demo) -> None:
     finally:
         store.close()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(web.CHROMIUM), args=web.BROWSER_ARGS
-        )
+        browser = web.launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{demo.url}api/auth/link?token={token}")
@@ -303,9 +299,7 @@ def test_operator_opens_lists_and_closes_a_tunnel(demo: web.Demo) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     web.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(web.CHROMIUM), args=web.BROWSER_ARGS
-        )
+        browser = web.launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             errors: list[str] = []

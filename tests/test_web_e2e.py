@@ -18,7 +18,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.support.browser import BROWSER_ARGS, CHROMIUM
+from tests.support.browser import CHROMIUM, launch
 from tests.support.sshd import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_login_live_fleet_host_page_and_logout(demo: Demo) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             errors: list[str] = []
@@ -176,7 +176,7 @@ def test_login_live_fleet_host_page_and_logout(demo: Demo) -> None:
 def test_one_time_link_logs_in_once(demo: Demo) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        browser = launch(playwright)
         try:
             first = browser.new_page()
             first.goto(demo.link)

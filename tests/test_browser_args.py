@@ -1,0 +1,59 @@
+"""Every Chromium this project starts carries the resolver rule (network safety).
+
+Without ``--host-resolver-rules`` Chromium resolves Google's hosts through the machine's
+resolver, off the machine. So launches go through ``tests.support.browser.launch``; this
+fails on one written anywhere else, and on a helper that lost the rule.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from tests.support import browser
+
+ROOT = Path(__file__).resolve().parents[1]
+HELPER = Path("tests/support/browser.py")
+# A direct launch: Playwright's chromium.launch / launch_persistent_context, or Chromium
+# started as a program.
+DIRECT = re.compile(r"chromium\.launch|launch_persistent_context|['\"]/usr/bin/chromium['\"]")
+
+
+def _tracked_sources() -> list[Path]:
+    listed = subprocess.run(
+        [
+            "git",
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "*.py",
+            "*.ts",
+            "*.mjs",
+            "*.js",
+            "*.sh",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [Path(name) for name in listed if "node_modules" not in name]
+
+
+def test_the_helper_refuses_every_lookup_but_loopback() -> None:
+    rules = [arg for arg in browser.BROWSER_ARGS if arg.startswith("--host-resolver-rules=")]
+    assert rules == ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.*"]
+
+
+def test_no_browser_is_launched_outside_the_helper() -> None:
+    offenders = []
+    for path in _tracked_sources():
+        if path in (HELPER, Path(__file__).relative_to(ROOT)):
+            continue
+        text = (ROOT / path).read_text(errors="replace")
+        offenders += [f"{path}: {m.group(0)}" for m in DIRECT.finditer(text)]
+    assert not offenders, "launch Chromium through tests.support.browser.launch: " + ", ".join(
+        offenders
+    )
