@@ -38,7 +38,7 @@ from mirror.live import LiveHub
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
-    from mirror.reload import InventoryReloader
+    from mirror.inventory.reload import InventoryReloader
     from mirror.storage import Store
 
 MINIMAL_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "minimal"

@@ -1,6 +1,6 @@
 """Inventory routes for admins: reload ``inventory.yaml`` and adopt a discovered address.
 
-Both go through the running EGO's ``InventoryReloader`` (``mirror.reload``): a file with
+Both go through the running EGO's ``InventoryReloader`` (``mirror.inventory.reload``): a file with
 problems changes nothing and answers 422 with each problem as ``file:line field: message``.
 Adopt edits the file with the code of ``mirror adopt`` (the owner's comments stay), then
 reloads, under the reloader's lock. Without a poller (an app built by a test, or the API
@@ -31,7 +31,7 @@ from mirror.auth import Identity
 from mirror.errors import ConfigError
 from mirror.inventory import InventoryError, check_file
 from mirror.inventory.adopt import adopt_host
-from mirror.reload import InventoryReloader
+from mirror.inventory.reload import InventoryReloader
 
 
 class Unprocessable(ApiError):

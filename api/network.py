@@ -2,7 +2,7 @@
 
 ICMP results are stored per address under ``ping/ADDRESS`` (``mirror.model.ping_key``); this
 module reads them from storage. Waking goes through a ``WakeActions`` object the process that
-runs the poller hands in (``mirror.runtime``): the API itself sends nothing.
+runs the poller hands in (``ego.runtime``): the API itself sends nothing.
 """
 
 from __future__ import annotations

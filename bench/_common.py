@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lab import LabServer, ensure_keys, make_lab
 from mirror.process import stop_process
-from mirror.sim import LabServer, ensure_keys, make_lab
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import percentile, simulate, simulator  # noqa: E402
+from lab import ensure_keys, lab_inventory, make_lab  # noqa: E402
 from mirror.auth import AuthService  # noqa: E402
 from mirror.process import stop_process  # noqa: E402
-from mirror.sim import ensure_keys, lab_inventory, make_lab  # noqa: E402
 from mirror.storage import Store  # noqa: E402
 from tests.support.sshd import free_port  # noqa: E402
 
@@ -69,7 +69,7 @@ def wait_until_up(url: str, token: str, hosts: int, timeout_s: float = 120) -> N
 
 
 def cli_run(env: dict[str, str], *extra: str) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "mirror.cli", "run", *extra, "--json", "--group", "lab"]
+    argv = [sys.executable, "-m", "cli", "run", *extra, "--json", "--group", "lab"]
     started = time.perf_counter()
     done = subprocess.run(
         [*argv, "--", "uptime"], env=env, cwd=ROOT, capture_output=True, text=True, check=False
@@ -92,7 +92,7 @@ def startup_s(env: dict[str, str]) -> float:
     """The CLI's own start-up (imports, argument parsing), part of every `mirror run`."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "mirror.cli", "run", "--help"],
+        [sys.executable, "-m", "cli", "run", "--help"],
         env=env, cwd=ROOT, capture_output=True, check=True,
     )  # fmt: skip
     return time.perf_counter() - started
@@ -121,7 +121,7 @@ def measure(hosts: int, rounds: int, work: Path) -> tuple[list[dict[str, Any]], 
     with simulator(__file__, hosts, keys) as sim_port:
         write_inventory(hosts, client_key, sim_port, inventory)
         ego = subprocess.Popen(
-            [sys.executable, "-m", "mirror.cli", "serve"],
+            [sys.executable, "-m", "cli", "serve"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import percentile, simulate, simulator
+from lab import ensure_keys, lab_inventory, make_lab
 from mirror.inventory import Inventory
-from mirror.sim import ensure_keys, lab_inventory, make_lab
 from mirror.storage import Store
 from poller.scheduler import Scheduler
 from poller.ssh import KnownHosts

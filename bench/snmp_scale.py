@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from lab.snmpsim import SnmpSim
 from mirror.inventory import Inventory
-from mirror.snmpsim import SnmpSim
 from poller.host import PollResult
 from poller.snmp import SnmpScheduler
 

@@ -51,7 +51,7 @@ def sweep_only() -> tuple[float, int]:
 
 
 def measure() -> list[tuple[str, float, int]]:
-    mirror = [sys.executable, "-m", "mirror.cli", "sweep", SUBNET, "--json", "--no-dns"]
+    mirror = [sys.executable, "-m", "cli", "sweep", SUBNET, "--json", "--no-dns"]
     mirror += ["-i", "/nonexistent"]
     cases = {
         "mirror sweep (whole process)": lambda: timed(mirror),

@@ -94,7 +94,7 @@ def main() -> int:
     log = data / "demo.log"
     env = {**os.environ, "MIRROR_DATA_DIR": str(data)}
     env.pop("MIRROR_DATABASE_URL", None)
-    command = [sys.executable, "-m", "mirror.cli", "demo", "--hosts", str(HOSTS)]
+    command = [sys.executable, "-m", "cli", "demo", "--hosts", str(HOSTS)]
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*command, "--port", str(port), "--sim-port", str(sim), "--snmp-port", str(snmp)],

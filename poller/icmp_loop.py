@@ -213,7 +213,7 @@ def seen_from_rows(rows: list[Any]) -> dict[str, tuple[float, float]]:
 
 @dataclass
 class NetworkWatch:
-    """The ICMP loops and Wake-on-LAN of one running EGO (``mirror.runtime`` wires these)."""
+    """The ICMP loops and Wake-on-LAN of one running EGO (``ego.runtime`` wires these)."""
 
     monitor: IcmpMonitor
     wake: WakeService

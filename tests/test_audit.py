@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from cli.main import main
 from mirror.audit import GENESIS, AuditLog, audit_log
 from mirror.auth import AuthService
-from mirror.cli import main
 from mirror.control import HostResult, ResultState
 from mirror.storage import Store
 from tests.test_storage import db_url, pg_url  # noqa: F401 - fixtures: SQLite and PostgreSQL

@@ -425,7 +425,7 @@ def _mirror(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]
     env = {**os.environ, "MIRROR_DATA_DIR": str(tmp_path / "data"), "NEW_PW": PASSWORD}
     env.pop("MIRROR_DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "mirror.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -14,7 +14,7 @@ import yaml
 
 from tests.support.sshd import Sshd, free_port
 
-MIRROR = [sys.executable, "-m", "mirror.cli"]
+MIRROR = [sys.executable, "-m", "cli"]
 
 
 def run(args: list[str], tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

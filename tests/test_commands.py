@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from lab import LabServer, ensure_keys, lab_inventory, make_lab
 from mirror.control import CancelToken, CommandRequest, OutputEvent, ResultState
 from mirror.control.output import PGID_TAG, OutputCap, PgidFilter, sudo_refusal, wrap_command
 from mirror.inventory import HostConfig, Inventory
-from mirror.sim import LabServer, ensure_keys, lab_inventory, make_lab
 from poller.commands import OwnConnections, PollerConnections, run_command
 from poller.host import HostPoller
 from poller.ssh import KnownHosts
@@ -278,8 +278,8 @@ def cli_inventory(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_mirror_run_streams_prefixes_and_audits(
     sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from cli.main import main
     from mirror.audit import AuditLog
-    from mirror.cli import main
     from mirror.storage import Store
 
     path = cli_inventory(sshd, tmp_path, monkeypatch)

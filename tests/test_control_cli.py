@@ -20,13 +20,13 @@ import pytest
 import yaml
 
 from api.app import create_app
+from cli.main import main
+from lab import LabServer, ensure_keys, lab_inventory, make_lab
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
-from mirror.cli import main
 from mirror.control import CommandRequest, ResultState
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
-from mirror.sim import LabServer, ensure_keys, lab_inventory, make_lab
 from mirror.storage import Store
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.fanout import run_cold
@@ -252,7 +252,7 @@ def _spawn_env(ego: dict[str, Any], **extra: str) -> dict[str, str]:
 
 async def _spawn(env: dict[str, str], *argv: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mirror.cli", *argv,
+        sys.executable, "-m", "cli", *argv,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT,
     )  # fmt: skip
 

@@ -45,7 +45,7 @@ def test_demo_serves_this_machine_and_the_lab(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "mirror.cli",
+            "cli.main",
             "demo",
             "--hosts",
             "8",

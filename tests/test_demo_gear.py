@@ -18,11 +18,9 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from collectors.snmp import device
 from collectors.snmp.walk import parse_snmprec
-from mirror.demo_gear import RunningGear, start_gear
-from mirror.inventory import Inventory
-from mirror.model import HostState
-from mirror.sim import make_lab, wave
-from mirror.sim.gear import (
+from lab import make_lab, wave
+from lab.demo_gear import RunningGear, start_gear
+from lab.gear import (
     ROUTER_ADDRESS,
     ROUTER_NAME,
     SWITCH_ADDRESS,
@@ -31,7 +29,9 @@ from mirror.sim.gear import (
     make_gear,
     switch_size,
 )
-from mirror.sim.model import eth0_mean_b_s
+from lab.model import eth0_mean_b_s
+from mirror.inventory import Inventory
+from mirror.model import HostState
 from mirror.topology import NodeInput, build
 from poller.snmp import SnmpPoller
 

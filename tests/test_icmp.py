@@ -161,7 +161,7 @@ async def test_ping_many_with_a_raw_socket_opens_one_a_round(
 def test_mirror_sweep_in_a_namespace_bounds_dead_addresses() -> None:
     answering = ["127.77.0.1", "127.77.0.5", "127.77.0.200"]
     done = run_in_netns(
-        python("-m", "mirror.cli", "sweep", "127.77.0.0/24", "--json", "-i", "/nonexistent"),
+        python("-m", "cli", "sweep", "127.77.0.0/24", "--json", "-i", "/nonexistent"),
         answering=answering,
         subnet="127.77.0.0/24",
     )
@@ -175,7 +175,7 @@ def test_mirror_sweep_in_a_namespace_bounds_dead_addresses() -> None:
 
 def test_mirror_sweep_unprivileged_in_a_namespace() -> None:
     done = run_in_netns(
-        python("-m", "mirror.cli", "sweep", "127.77.0.0/28", "--json", "--timeout", "0.3"),
+        python("-m", "cli", "sweep", "127.77.0.0/28", "--json", "--timeout", "0.3"),
         answering=["127.77.0.3"],
         subnet="127.77.0.0/24",
         unprivileged=True,
@@ -189,7 +189,7 @@ def test_mirror_sweep_unprivileged_in_a_namespace() -> None:
 
 def test_mirror_sweep_without_icmp_says_what_to_change() -> None:
     done = run_in_netns(
-        python("-m", "mirror.cli", "sweep", "127.77.0.0/28"),
+        python("-m", "cli", "sweep", "127.77.0.0/28"),
         answering=[],
         subnet="127.77.0.0/24",
         drop_net_raw=True,
@@ -202,7 +202,7 @@ def test_mirror_sweep_without_icmp_says_what_to_change() -> None:
 def test_mirror_sweep_table_with_reverse_dns_of_loopback(
     capsys: pytest.CaptureFixture[str], privileged: bool, tmp_path
 ) -> None:
-    from mirror.cli import main
+    from cli.main import main
 
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(
@@ -227,7 +227,7 @@ def test_mirror_sweep_table_with_reverse_dns_of_loopback(
 def test_mirror_sweep_refuses_with_a_message(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path
 ) -> None:
-    from mirror.cli import main
+    from cli.main import main
 
     assert main([*argv, "-i", str(tmp_path / "none.yaml")]) == 1
     assert message in capsys.readouterr().err

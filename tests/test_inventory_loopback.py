@@ -10,7 +10,7 @@ import yaml
 from mirror.inventory import Inventory, InventoryError
 from mirror.inventory.current import CurrentInventory
 from mirror.inventory.loopback import off_loopback
-from mirror.reload import InventoryReloader
+from mirror.inventory.reload import InventoryReloader
 
 ON_LOOPBACK = {
     "subnets": [{"name": "lab", "cidr": "127.77.0.0/24"}],

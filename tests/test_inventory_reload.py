@@ -16,13 +16,13 @@ import httpx
 import pytest
 import yaml
 
+from ego.runtime import Running, _on_sighup, start
+from lab import LabServer, ensure_keys, lab_ssh, make_lab
+from lab.model import SimHost
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.inventory import load_inventory
-from mirror.runtime import Running, _on_sighup, start
 from mirror.settings import Settings
-from mirror.sim import LabServer, ensure_keys, lab_ssh, make_lab
-from mirror.sim.model import SimHost
 from tests.test_api import _serve
 
 PASSWORD = "correct horse battery"

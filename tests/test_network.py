@@ -136,7 +136,7 @@ def test_mirror_wake_sends_and_times_the_answer(
 ) -> None:
     import yaml
 
-    from mirror.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))  # the wake is audited there
     monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
@@ -390,7 +390,7 @@ def test_insert_host_refuses_a_flow_list() -> None:
 
 
 def test_mirror_adopt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from mirror.cli import main
+    from cli.main import main
 
     path = tmp_path / "inventory.yaml"
     path.write_text("subnets: [{name: lab, cidr: 127.77.0.0/24}]\nhosts: []\n")

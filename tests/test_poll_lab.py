@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import LabServer, SimHost, ensure_keys, lab_inventory, make_lab
 from mirror.inventory import HostConfig, Inventory
 from mirror.live import LiveHub
 from mirror.model import HostState
-from mirror.sim import LabServer, SimHost, ensure_keys, lab_inventory, make_lab
 from mirror.storage import Store
 from poller.host import HostPoller
 from poller.scheduler import Scheduler

@@ -20,12 +20,12 @@ import pytest
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from api.app import create_app
+from cli.main import main
+from lab.snmpsim import SnmpSim
 from mirror.auth import AuthService
-from mirror.cli import main
 from mirror.inventory import Inventory, SnmpDevice
 from mirror.live import LiveHub
 from mirror.model import HostState
-from mirror.snmpsim import SnmpSim
 from mirror.storage import Store
 from poller.host import PollResult
 from poller.snmp import SnmpPoller, SnmpScheduler

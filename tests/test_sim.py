@@ -1,4 +1,4 @@
-"""The lab simulator (mirror/sim): real asyncssh clients against simulated hosts on 127.77.x."""
+"""The lab simulator (lab): real asyncssh clients against simulated hosts on 127.77.x."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncssh
 import pytest
 
 from collectors.frame import parse_frame
-from mirror.sim import PROFILES, HostModel, LabServer, SimHost, ensure_keys, make_lab
+from lab import PROFILES, HostModel, LabServer, SimHost, ensure_keys, make_lab
 
 REFLECTOR = (Path(__file__).parents[1] / "collectors" / "reflector" / "linux.sh").read_text()
 REFLECTOR_COMMAND = "exec /bin/sh -c " + shlex.quote(REFLECTOR)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.app import create_app
+from cli.main import main
 from mirror.auth import AuthService
-from mirror.cli import main
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
 from mirror.model import Snapshot

@@ -28,7 +28,7 @@ CHARTS_LOADED = (
     "!document.querySelector('.charts > p') && "
     "!!document.querySelector('figure[data-family=cpu] .uplot')"
 )
-DEMO_COMMAND = [sys.executable, "-m", "mirror.cli", "demo"]
+DEMO_COMMAND = [sys.executable, "-m", "cli", "demo"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 

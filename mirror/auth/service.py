@@ -35,7 +35,7 @@ LINK_TTL_S = 10 * 60
 SESSION_PREFIX = "mss_"
 TOKEN_PREFIX = "mst_"
 LINK_PREFIX = "msl_"
-# Names of the CLI's own short-lived tokens (mirror/client.py): cli:<local user>. Reserved:
+# Names of the CLI's own short-lived tokens (cli/client.py): cli:<local user>. Reserved:
 # a token with such a name is audited as that user, so nobody else may create one.
 CLI_TOKEN_PREFIX = "cli:"
 
@@ -512,7 +512,7 @@ class AuthService:
                 )
                 self._event(conn, "token-used", row.user, address, f"token {row.id}")
         role = row.role or ("operator" if row.scope == "operate" else "viewer")
-        # The CLI's own short-lived tokens (mirror/client.py) are named cli:<local user>:
+        # The CLI's own short-lived tokens (cli/client.py) are named cli:<local user>:
         # audited under that name, a run reads the same with EGO as without it.
         cli = row.name.startswith(CLI_TOKEN_PREFIX)
         name = row.user or (row.name if cli else f"token:{row.id}")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import lab_ssh
 from mirror.process import stop_process
-from mirror.sim import lab_ssh
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 TEST_USER = "mirrortest"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from mirror.client import EgoClient, EgoError, EgoRefused
+from cli.client import EgoClient, EgoError, EgoRefused
 from mirror.control.model import HostResult, OutputEvent, ResultState
 from mirror.control.targets import select_hosts
 from mirror.inventory import HostConfig

@@ -11,7 +11,7 @@ A record (``OID|70:wave|…``): ``mean=125000,initial=9,s1=0.25,p1=180,s2=0.15,p
 (``s1``…``phase`` optional: without them the counter is linear, as for sysUpTime).
 Values wrap at the type's size (Counter32, TimeTicks: 2³²; Counter64: 2⁶⁴).
 
-snmpsim loads this file by path (``--variation-modules-dir``, ``mirror.demo_gear`` copies it
+snmpsim loads this file by path (``--variation-modules-dir``, ``lab.demo_gear`` copies it
 there) and execs it, setting ``recordContext`` before each call; it is also an ordinary
 module so the arithmetic is tested directly.
 """

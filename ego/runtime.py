@@ -24,8 +24,8 @@ from mirror.inventory import Inventory
 from mirror.inventory.current import CurrentInventory
 from mirror.inventory.diff import InventoryChange
 from mirror.inventory.loopback import off_loopback
+from mirror.inventory.reload import InventoryReloader
 from mirror.live import LiveHub
-from mirror.reload import InventoryReloader
 from mirror.settings import Settings
 from mirror.storage import Store
 from mirror.storage.retention import Retention

@@ -1,4 +1,4 @@
-"""Run a simulated lab by hand: ``python -m mirror.sim --hosts 20 --port 2222 --keys DIR``."""
+"""Run a simulated lab by hand: ``python -m lab --hosts 20 --port 2222 --keys DIR``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import contextlib
 import logging
 from pathlib import Path
 
-from mirror.sim.model import make_lab
-from mirror.sim.server import LabServer, ensure_keys
+from lab.model import make_lab
+from lab.server import LabServer, ensure_keys
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -29,7 +29,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m mirror.sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--subnet", default="127.77.0.0/24")
     parser.add_argument("--start", type=int, default=10)

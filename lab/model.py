@@ -306,7 +306,7 @@ _PROFILE_PARAMS: dict[str, dict[str, tuple[float, float]]] = {
 
 def eth0_mean_b_s(profile: str) -> tuple[float, float]:
     """The middle of a profile's eth0 (rx, tx) ranges in bytes/s: what the switch port
-    facing such a host carries (``mirror.sim.gear``)."""
+    facing such a host carries (``lab.gear``)."""
     p = _PROFILE_PARAMS[profile]
     return sum(p["rx"]) / 2, sum(p["tx"]) / 2
 

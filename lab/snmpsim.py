@@ -47,7 +47,7 @@ class SnmpSim:
     endpoints: list[tuple[str, int]]
     process: subprocess.Popen[bytes] | None = None
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mirror-snmpsim-")))
-    variation_dir: Path | None = None  # replaces snmpsim's own modules (mirror.sim.wave)
+    variation_dir: Path | None = None  # replaces snmpsim's own modules (lab.wave)
 
     def start(self) -> SnmpSim:
         for address, _ in self.endpoints:

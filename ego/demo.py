@@ -15,14 +15,14 @@ from pathlib import Path
 
 import yaml
 
+from ego.runtime import open_store, serve
+from lab import LabServer, ensure_keys, lab_ssh, make_lab
+from lab.demo_gear import SNMP_PORT, start_gear_or_note
+from lab.gear import host_mac
 from mirror.auth import AuthService
 from mirror.auth.crypto import new_token
-from mirror.demo_gear import SNMP_PORT, start_gear_or_note
 from mirror.inventory import Inventory
-from mirror.runtime import open_store, serve
 from mirror.settings import Settings
-from mirror.sim import LabServer, ensure_keys, lab_ssh, make_lab
-from mirror.sim.gear import host_mac
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from mirror.controlcli import add_control_commands
+from cli.control import add_control_commands
+from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
-from mirror.netcli import add_network_commands
 from mirror.settings import Settings
 
 log = logging.getLogger("mirror")
@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
     _add_auth_commands(sub)
-    add_network_commands(sub)  # sweep, wake, adopt (mirror.netcli)
-    add_control_commands(sub)  # run, action, tunnel, audit (mirror.controlcli)
+    add_network_commands(sub)  # sweep, wake, adopt (cli.network)
+    add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
     return parser
 
 
@@ -174,7 +174,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from mirror.render import render_poll
+    from cli.render import render_poll
     from poller.host import HostPoller, PollResult
     from poller.ssh import KnownHosts
 
@@ -226,7 +226,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             )
         )
     elif device is not None:
-        from mirror.render_snmp import render_device
+        from cli.render_snmp import render_device
 
         print(render_device(result.status, snapshot))
     else:
@@ -235,7 +235,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from mirror.runtime import serve
+    from ego.runtime import serve
 
     settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
@@ -273,7 +273,7 @@ def cmd_db_info(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from mirror.runtime import open_store
+    from ego.runtime import open_store
 
     settings = _settings(args)
     store = open_store(settings)
@@ -283,7 +283,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mirror.demo import run_demo
+    from ego.demo import run_demo
 
     asyncio.run(
         run_demo(hosts=args.hosts, port=args.port, sim_port=args.sim_port, snmp_port=args.snmp_port)
@@ -295,7 +295,7 @@ def _auth_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from mirror.auth import AuthService
     from mirror.storage import Store
 
-    # Not mirror.runtime.open_store: that imports the poller and the API (half a second).
+    # Not ego.runtime.open_store: that imports the poller and the API (half a second).
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.database_url)
@@ -304,7 +304,7 @@ def _auth_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from mirror.auth.commands import enrolment_text, read_new_password
+    from cli.accounts import enrolment_text, read_new_password
 
     password = read_new_password(args.password_env)
     user = _auth_service(args).add_user(args.name, password, args.role, replace=args.reset)
@@ -319,7 +319,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from mirror.auth.commands import print_token
+    from cli.accounts import print_token
 
     expires = args.expires_days * 86400 if args.expires_days else None
     info, secret = _auth_service(args).create_token(
@@ -330,7 +330,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    from mirror.auth.commands import token_table
+    from cli.accounts import token_table
 
     print(token_table(_auth_service(args).list_tokens()))
     return 0

@@ -1,7 +1,7 @@
 """Simulated network gear for ``mirror demo``: a managed switch and a router as snmpsim data. Pure.
 
 :func:`make_gear` turns the simulated lab into two ``.snmprec`` texts (snmpsim's format, see
-``tests/fixtures/snmp/README.md``) that ``mirror.snmpsim`` serves on loopback:
+``tests/fixtures/snmp/README.md``) that ``lab.snmpsim`` serves on loopback:
 
 * **core-switch**: 1G access ports (8, 16, 24 or 48; stack units of 48 beyond), one per
   host in lab order, spares down, and two 10G uplinks; ifTable/ifXTable with 64-bit octet
@@ -11,7 +11,7 @@
 * **gateway**: five ports (LAN to the switch, WAN, three spares down), an ARP table with
   every host's IP → MAC and the switch's, LLDP naming the switch.
 
-Counters use the ``wave`` variation module (``mirror.sim.wave``, which snmpsim must be
+Counters use the ``wave`` variation module (``lab.wave``, which snmpsim must be
 given with ``--variation-modules-dir``): their rate wanders up to ±40 % around the mean, each
 port at its own pace, as a pure function of time. They start at mean × the device's uptime,
 as if counting since boot.
@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mirror.sim.model import SimHost, check_loopback, eth0_mean_b_s, stable_seed
+from lab.model import SimHost, check_loopback, eth0_mean_b_s, stable_seed
 
 SWITCH_NAME = "core-switch"
 ROUTER_NAME = "gateway"
@@ -35,7 +35,7 @@ SWITCH_SIZES = (8, 16, 24, 48)
 SWITCH_UPTIME_S = 41 * 86400 + 5 * 3600 + 17 * 60  # both stable between demo runs
 ROUTER_UPTIME_S = 96 * 86400 + 2 * 3600
 WAN_SHARE = 0.25  # of the hosts' traffic that leaves the LAN through the router
-WAVE = "wave"  # the snmpsim variation module name (mirror/sim/wave.py)
+WAVE = "wave"  # the snmpsim variation module name (lab/wave.py)
 SYS_OBJECT_ID = "1.3.6.1.4.1.8072.3.2.10"  # net-snmp on Linux: no vendor is claimed
 
 _IF = "1.3.6.1.2.1.2.2.1"

@@ -1,6 +1,6 @@
 """`mirror run`, `mirror action`, `mirror tunnel` and `mirror audit`: control from the shell.
 
-With EGO running, run/action/tunnel go through its API (``mirror.controlego``): EGO uses
+With EGO running, run/action/tunnel go through its API (``cli.via_ego``): EGO uses
 the SSH connection it already holds to each host (no new login) and audits the run under
 the caller's name. With no EGO answering (or ``--direct``) the CLI logs in to every host
 itself (``poller.fanout``: same inventory, same known_hosts rules as the poller), after a
@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mirror.client import EgoClient, EgoRefused, EgoUnreachable, cli_actor, credentials, server_url
+from cli.client import EgoClient, EgoRefused, EgoUnreachable, cli_actor, credentials, server_url
 from mirror.control.model import (
     DEFAULT_CAP_BYTES,
     DEFAULT_CONCURRENCY,
@@ -192,7 +192,7 @@ class _Printer:
 async def _run_direct(
     settings: Settings, inventory: Inventory, request: CommandRequest, printer: _Printer
 ) -> tuple[list[HostResult], bool]:
-    from mirror.controlego import interruptible
+    from cli.via_ego import interruptible
     from poller.fanout import run_cold
     from poller.ssh import KnownHosts
 
@@ -277,7 +277,7 @@ async def _follow(
     refused: list[HostResult] | None = None,
 ) -> int:
     """Print EGO's runs ``jobs`` as they go, then report them (after ``refused``)."""
-    from mirror.controlego import follow
+    from cli.via_ego import follow
 
     printer = _printer(args, hosts)
     try:
@@ -337,8 +337,8 @@ def _action_params(args: argparse.Namespace) -> dict[str, str]:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
+    from cli.via_ego import start_actions
     from mirror.control.actions import inventory_actions, render
-    from mirror.controlego import start_actions
 
     settings = _settings(args)
     if not args.name:
@@ -368,7 +368,7 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 def cmd_tunnel(args: argparse.Namespace) -> int:
-    from mirror.controlego import hold_tunnel
+    from cli.via_ego import hold_tunnel
 
     settings = _settings(args)
     where = f"{args.host}:{args.port}" if args.to == "localhost" else f"{args.to}:{args.port}"
@@ -390,7 +390,7 @@ def cmd_tunnel(args: argparse.Namespace) -> int:
 
 
 def _tunnel_direct(args: argparse.Namespace, settings: Settings, where: str) -> int:
-    from mirror.controlego import until_interrupted
+    from cli.via_ego import until_interrupted
     from poller.commands import OwnConnections
     from poller.ssh import KnownHosts
     from poller.tunnels import TunnelManager

@@ -20,8 +20,8 @@ from typing import Any
 
 import asyncssh
 
-from mirror.sim import commands
-from mirror.sim.model import HostModel, SimHost, check_loopback, stable_seed
+from lab import commands
+from lab.model import HostModel, SimHost, check_loopback, stable_seed
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """`mirror sweep`, `mirror wake` and `mirror adopt`: the network side of the command line.
 
-Kept apart from ``mirror.cli`` (which only registers them) so that module stays small.
+Kept apart from ``cli.main`` (which only registers them) so that module stays small.
 """
 
 from __future__ import annotations
@@ -139,9 +139,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_wake(args: argparse.Namespace) -> int:
+    from cli.client import cli_actor
+    from cli.control import open_audit
     from collectors.neighbours import read_neighbours
-    from mirror.client import cli_actor
-    from mirror.controlcli import open_audit
     from poller.icmp import detect_icmp
     from poller.wol import icmp_pinger, send_magic_packet, wait_until_answers, wake_target, watched
 

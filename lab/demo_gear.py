@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import SimHost, wave
+from lab.gear import WAVE, GearLab, make_gear
+from lab.snmpsim import SnmpSim
 from mirror.errors import ConfigError
-from mirror.sim import SimHost, wave
-from mirror.sim.gear import WAVE, GearLab, make_gear
-from mirror.snmpsim import SnmpSim
 
 SNMP_PORT = 16161  # unprivileged: the demo need not run as root
 GEAR_DIR = "gear"

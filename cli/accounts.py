@@ -1,4 +1,4 @@
-"""What `mirror user …` and `mirror token …` do, apart from argument parsing (mirror/cli.py).
+"""What `mirror user …` and `mirror token …` do, apart from argument parsing (cli/main.py).
 
 A new user's TOTP seed is shown once, as an otpauth URI and a QR code drawn in the terminal
 (segno); a new token is shown once. Neither is printed again or logged.

@@ -14,8 +14,8 @@ import asyncio
 import shlex
 from dataclasses import dataclass
 
+from lab.model import HostModel
 from mirror.control.output import PGID_ANNOUNCE
-from mirror.sim.model import HostModel
 
 
 @dataclass(frozen=True, slots=True)

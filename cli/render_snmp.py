@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cli.render import _table, by_instance, human_bytes, human_duration
 from mirror.model import PollStatus, Snapshot
-from mirror.render import _table, by_instance, human_bytes, human_duration
 
 
 def _speed(bps: float | None) -> str:

@@ -9,8 +9,8 @@ anything else is refused with ValueError.
     await lab.start()
 """
 
-from mirror.sim.model import PROFILES, HostModel, SimHost, check_loopback, make_lab
-from mirror.sim.server import REFLECTOR_MARKER, LabServer, ensure_keys, lab_inventory, lab_ssh
+from lab.model import PROFILES, HostModel, SimHost, check_loopback, make_lab
+from lab.server import REFLECTOR_MARKER, LabServer, ensure_keys, lab_inventory, lab_ssh
 
 __all__ = [
     "PROFILES",

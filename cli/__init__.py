@@ -1,0 +1,1 @@
+"""`mirror`: the command line (argument parsing, rendering, talking to a running EGO)."""
