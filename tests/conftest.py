@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,37 @@ from pathlib import Path
 import pytest
 
 from tests.support.sshd import SSHD, Sshd, start_sshd
+
+# --- a network namespace of the suite's own -------------------------------------------
+# The suite runs where nothing but loopback exists: whatever a test (or the code under test,
+# or a browser it starts) does, no packet and no DNS query can leave the machine. A pytest
+# started outside one re-runs itself inside one (scripts/isolated.sh) as soon as it is
+# configured (by then output capture is suspended, so the new process keeps the terminal);
+# the socket guard below still names the offending test.
+
+
+def _interfaces() -> list[str]:
+    lines = Path("/proc/self/net/dev").read_text().splitlines()[2:]
+    return [line.split(":", 1)[0].strip() for line in lines]
+
+
+def _isolate() -> None:
+    if _interfaces() == ["lo"]:
+        return
+    if os.environ.get("MIRROR_TEST_ISOLATED"):
+        raise SystemExit(f"tests: still outside an isolated namespace: {_interfaces()}")
+    os.environ["MIRROR_TEST_ISOLATED"] = "1"
+    isolated = Path(__file__).resolve().parents[1] / "scripts" / "isolated.sh"
+    try:
+        os.execv(str(isolated), [str(isolated), *sys.orig_argv])
+    except OSError as e:
+        raise SystemExit(f"tests: cannot enter a network namespace of their own: {e}") from e
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    _isolate()
+
 
 # --- network guard ---------------------------------------------------------------
 # Tests may only reach 127.0.0.0/8 (and ::1). Any other destination is refused and

@@ -57,3 +57,11 @@ def test_no_browser_is_launched_outside_the_helper() -> None:
     assert not offenders, "launch Chromium through tests.support.browser.launch: " + ", ".join(
         offenders
     )
+
+
+def test_the_suite_runs_where_only_loopback_exists() -> None:
+    """tests/conftest.py re-ran pytest inside a network namespace of its own."""
+    dev = Path("/proc/self/net/dev").read_text().splitlines()[2:]
+    assert [line.split(":", 1)[0].strip() for line in dev] == ["lo"]
+    routes = Path("/proc/self/net/route").read_text().splitlines()[1:]
+    assert routes == [], routes  # no route at all: nothing but 127/8 on lo

@@ -1,7 +1,9 @@
-"""Storage on a real SQLite file and on the real PostgreSQL at 127.0.0.1:5432 (trust auth).
+"""Storage on a real SQLite file and on the machine's real PostgreSQL (trust auth).
 
-PostgreSQL tests run in a throw-away database created for the session and dropped after;
-``MIRROR_TEST_POSTGRES_URL`` points them at another server (it must be on 127.0.0.0/8).
+The suite runs in a network namespace of its own (tests/conftest.py), where the machine's
+server on 127.0.0.1:5432 cannot be reached: its Unix socket can. PostgreSQL tests run in a
+throw-away database created for the session and dropped after; ``MIRROR_TEST_POSTGRES_URL``
+points them at another server (a Unix socket or 127.0.0.0/8).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from mirror.storage import Store, codec, database_url
 from mirror.storage.schema import layouts, samples
 
 PG_ADMIN_URL = os.environ.get(
-    "MIRROR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "MIRROR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@/test?host=/var/run/postgresql"
 )
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -30,7 +32,10 @@ T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     admin_url = database_url(PG_ADMIN_URL)
-    assert admin_url.host and admin_url.host.startswith("127."), "tests use loopback only"
+    socket_dir = str(admin_url.query.get("host", ""))
+    assert socket_dir.startswith("/") or (admin_url.host or "").startswith("127."), (
+        "tests use a Unix socket or loopback only"
+    )
     name = f"mirror_test_{secrets.token_hex(4)}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -38,7 +43,8 @@ def pg_url() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as e:
         admin.dispose()
-        pytest.fail(f"PostgreSQL at {admin_url.host}:{admin_url.port} is needed: {e.orig}")
+        where = socket_dir or f"{admin_url.host}:{admin_url.port}"
+        pytest.fail(f"PostgreSQL at {where} is needed: {e.orig}")
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Run a command in a network namespace of its own where only loopback exists and is up:
+# nothing it does can reach beyond this machine (no route, no resolver, no other interface).
+#   scripts/isolated.sh .venv/bin/pytest -q tests/test_icmp.py
+#   scripts/isolated.sh sh -c '.venv/bin/mirror sweep 127.77.0.0/28'
+# The test suite re-runs itself through this (tests/conftest.py); use it for manual network
+# experiments too. Root gets a plain network namespace; others a user namespace with one.
+set -eu
+[ $# -gt 0 ] || { echo "usage: scripts/isolated.sh COMMAND [ARG...]" >&2; exit 2; }
+command -v unshare >/dev/null && command -v ip >/dev/null || {
+  echo "isolated: needs unshare (util-linux) and ip (iproute2)" >&2; exit 1; }
+if [ "$(id -u)" -eq 0 ]; then
+  exec unshare --net -- sh -c 'ip link set lo up && exec "$@"' isolated "$@"
+fi
+exec unshare --map-root-user --net -- sh -c 'ip link set lo up && exec "$@"' isolated "$@"
