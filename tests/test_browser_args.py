@@ -62,6 +62,14 @@ def test_no_browser_is_launched_outside_the_helper() -> None:
 def test_the_suite_runs_where_only_loopback_exists() -> None:
     """tests/conftest.py re-ran pytest inside a network namespace of its own."""
     dev = Path("/proc/self/net/dev").read_text().splitlines()[2:]
-    assert [line.split(":", 1)[0].strip() for line in dev] == ["lo"]
+    names = {line.split(":", 1)[0].strip() for line in dev}
+    assert "lo" in names and names <= {"lo", "mirror0", "mirror1"}, names
+    # The veth pair: each end's peer is the other end, in this same namespace; no address.
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    for name, peer in (("mirror0", "mirror1"), ("mirror1", "mirror0")):
+        if name in names:
+            assert f" {name}@{peer}:" in links, links
+    addresses = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+    assert {line.split()[1] for line in addresses.splitlines()} <= {"lo"}, addresses
     routes = Path("/proc/self/net/route").read_text().splitlines()[1:]
     assert routes == [], routes  # no route at all: nothing but 127/8 on lo

@@ -167,6 +167,10 @@ def _pg_features(conn: Connection, found: timescale.Detected, exact_below: int) 
         features.append("layout packed: hypertables of the packed tables, no continuous aggregates")
         features += [f"hypertable {t}" for t in timescale.hypertables(conn)]
         features += [f"retention policy on {t}" for t in sorted(timescale.retention_managed(conn))]
+    elif found.available and not found.preloaded:
+        features.append(
+            f"timescaledb {found.available} installed but not loaded: {timescale.PRELOAD_HINT}"
+        )
     elif found.available:
         features.append(f"timescaledb {found.available} available, not enabled")
     else:

@@ -9,6 +9,7 @@ database (password hidden).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,6 +31,8 @@ from mirror.storage.recent import RecentWindow
 from mirror.storage.retention import Retention
 from mirror.storage.rollup import MINUTE, lower_watermark
 from mirror.storage.schema import host_status, hosts, layouts, samples, series
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -190,9 +193,18 @@ class Store:
             command.upgrade(config, "head")
         if self.dialect != "postgresql":
             return []
-        with self._errors("enabling TimescaleDB on"), self._engine.begin() as conn:
-            issued = timescale.enable(conn, retention or Retention())
-            self._narrow = timescale_layout.in_use(conn)
+        try:
+            with self._errors("enabling TimescaleDB on"), self._engine.begin() as conn:
+                issued = timescale.enable(conn, retention or Retention())
+                self._narrow = timescale_layout.in_use(conn)
+        except timescale.NotLoaded as e:
+            log.warning(
+                "TimescaleDB is installed on the server but not loaded (%s): %s",
+                e,
+                timescale.PRELOAD_HINT,
+            )
+            issued = []
+            self._narrow = None
         return issued
 
     def close(self) -> None:

@@ -48,6 +48,20 @@ _RETENTION_TIER = {"samples": "raw", "rollup_1m": "1m", "rollup_1h": "1h"}
 class Detected:
     installed: str | None  # extension version installed in this database
     available: str | None  # version the server could install (pg_available_extensions)
+    # In shared_preload_libraries: without it CREATE EXTENSION is a FATAL that closes the
+    # connection, so it is checked before trying.
+    preloaded: bool = False
+
+
+class NotLoaded(Exception):
+    """The server has TimescaleDB but did not load it; the connection that tried is gone."""
+
+
+PRELOAD_HINT = (
+    "add timescaledb to shared_preload_libraries in postgresql.conf "
+    "(shared_preload_libraries = 'timescaledb') and restart PostgreSQL; "
+    "until then EGO stores in plain PostgreSQL tables"
+)
 
 
 def detect(conn: Connection) -> Detected:
@@ -60,7 +74,9 @@ def detect(conn: Connection) -> Detected:
     available = conn.scalar(
         sa.text("SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'")
     )
-    return Detected(installed, available)
+    preload = conn.scalar(sa.text("SELECT current_setting('shared_preload_libraries')")) or ""
+    preloaded = "timescaledb" in [p.strip().strip('"') for p in str(preload).split(",")]
+    return Detected(installed, available, preloaded)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -116,12 +132,9 @@ def enable(conn: Connection, retention: Retention) -> list[str]:
     if version is None:
         return []
     if found.installed is None:
-        # Packaged but perhaps not in shared_preload_libraries: then stay plain PostgreSQL.
-        try:
-            with conn.begin_nested():
-                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
-        except sa.exc.DBAPIError as e:
-            log.warning("TimescaleDB %s is available but cannot be enabled: %s", version, e.orig)
+        refused = _create_extension(conn)
+        if refused is not None:
+            log.warning("TimescaleDB %s cannot be enabled: %s", version, refused)
             return []
     issued = (
         timescale_layout.statements(retention)
@@ -131,6 +144,22 @@ def enable(conn: Connection, retention: Retention) -> list[str]:
     for sql in issued:
         conn.execute(sa.text(sql))
     return issued
+
+
+def _create_extension(conn: Connection) -> str | None:
+    """CREATE EXTENSION in a savepoint; why it failed, or None.
+
+    Without ``shared_preload_libraries`` the server answers with a FATAL that closes the
+    connection: that is :class:`NotLoaded`, and the caller goes on with a new connection."""
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+    except sa.exc.DBAPIError as e:
+        reason = (str(e.orig).splitlines() or [type(e.orig).__name__])[0]
+        if e.connection_invalidated or "preload" in reason:
+            raise NotLoaded(reason) from e
+        return reason
+    return None
 
 
 def narrow_layout(conn: Connection, version: str) -> bool:
