@@ -23,6 +23,7 @@ from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
 from api.inventory_admin import adopt_discovered, reload_inventory
 from api.jobs import JobBoard
+from api.metrics import metrics
 from api.network import NetworkController, NetworkService, WakeActions
 from api.overview import AnswerCache, overview, targets, warm_for_page
 from api.routes import HostController, health, live
@@ -82,6 +83,7 @@ def create_app(
     route_handlers.append(overview)  # the fleet table in one answer
     route_handlers.append(targets)  # host names, groups, tags: the Run page's pickers
     route_handlers.append(topology)  # nodes + links from LLDP, MAC tables, cables
+    route_handlers.append(metrics)  # /metrics for Prometheus (a read token)
     # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins

@@ -52,6 +52,9 @@ class HostService:
     def count(self) -> int:
         return len(self._inventory.hosts_resolved())
 
+    def now(self) -> float:
+        return self._clock()
+
     def list_hosts(self, *, include_stored: bool = False) -> list[Host]:
         rows = {row.name: row for row in self._store.host_rows()}
         pings = {ping_address(n): rows.pop(n) for n in list(rows) if ping_address(n) is not None}
