@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from cli.backup import add_backup_commands
 from cli.control import add_control_commands
 from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_db_upgrade)
     p = db_sub.add_parser("info", help="back end, features in use, table sizes and row counts")
     p.set_defaults(func=cmd_db_info)
+    add_backup_commands(db_sub)
 
     p = sub.add_parser(
         "demo", help="run EGO on SQLite against this machine and a simulated lab on 127.77.0.0/24"

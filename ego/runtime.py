@@ -152,7 +152,11 @@ async def start(
     if ego.snmp is not None:
         await ego.snmp.start()
     await ego.network.start()  # ICMP: hosts every poll interval, subnets on their own
-    jobs = start_jobs(store, Retention.from_settings(settings))
+    jobs = start_jobs(
+        store,
+        Retention.from_settings(settings),
+        backups=(settings.backup_dir, settings.backup_keep),
+    )
     watch_task = None
     if settings.inventory_watch_s > 0:
         watch = reloader.watch(settings.inventory_watch_s)

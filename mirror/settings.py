@@ -7,7 +7,8 @@ Storage tiers (issue 3) keep data for a duration each; durations are a number an
 results (issue 6) are kept ``MIRROR_RETENTION_COMMANDS`` (``90d``); the audit log is never
 trimmed. ``MIRROR_AUDIT_KEYSTROKES=1`` records what operators type into web terminals.
 ``MIRROR_INVENTORY_WATCH_S`` (default 3, 0 = off) is how often a running EGO checks the
-inventory file for changes to reload.
+inventory file for changes to reload. ``MIRROR_BACKUP_KEEP`` (default 7, 0 = off) is how
+many daily backups (``mirror db backup``) a running EGO keeps in ``DATA_DIR/backups``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ class Settings:
     compress_after_s: float = 6 * 3600.0
     retention_commands_s: float = 90 * 86400.0
     audit_keystrokes: bool = False
+    backup_keep: int = 7  # daily backups kept in backup_dir; 0: no daily backup
     inventory_watch_s: float = 3.0  # how often `mirror serve` checks the inventory file; 0: never
     # `mirror demo`: a reload may only bring 127.x addresses (mirror/inventory/loopback.py).
     loopback_only: bool = False
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.data_dir / "backups"
 
     @property
     def known_hosts_path(self) -> Path:
@@ -74,6 +80,7 @@ class Settings:
             retention_commands_s=_duration(env, "MIRROR_RETENTION_COMMANDS", "90d"),
             audit_keystrokes=_flag(env, "MIRROR_AUDIT_KEYSTROKES"),
             inventory_watch_s=_seconds(env, "MIRROR_INVENTORY_WATCH_S", 3.0),
+            backup_keep=_count(env, "MIRROR_BACKUP_KEEP", 7),
         )
 
 
@@ -103,6 +110,15 @@ def _flag(env: dict[str, str], name: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}")
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 10_000:
+        raise ConfigError(f"{name} must be a whole number 0-10000, got {text!r}")
+    return int(text)
 
 
 def _seconds(env: dict[str, str], name: str, default: float) -> float:

@@ -1,5 +1,5 @@
 """Periodic storage jobs inside `mirror serve`: rollups every minute, retention every hour
-(metric tiers and stored command results).
+(metric tiers and stored command results), a backup every day (kept ``MIRROR_BACKUP_KEEP``).
 
 APScheduler 3 (``AsyncIOScheduler``) keeps the schedule; each job runs the synchronous
 storage work in a worker thread so polling never waits on it. A job that fails (database
@@ -14,12 +14,14 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from mirror.errors import StorageError
 from mirror.storage import Store
+from mirror.storage.backup import daily
 from mirror.storage.retention import Retention, apply_retention
 from mirror.storage.rollup import DEFAULT_LAG_MS, roll_up
 
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ROLLUP_EVERY_S = 60.0
 RETENTION_EVERY_S = 3600.0
+BACKUP_EVERY_S = 86400.0
+BACKUP_FIRST_AFTER_S = 600.0  # not at start-up: a crash loop must not fill the disk
 
 
 async def run_job(
@@ -67,6 +71,7 @@ def start_jobs(
     rollup_every_s: float = ROLLUP_EVERY_S,
     retention_every_s: float = RETENTION_EVERY_S,
     clock: Callable[[], float] = time.time,
+    backups: tuple[Path, int] | None = None,
 ) -> AsyncIOScheduler:
     """Start the scheduler on the running event loop; the caller shuts it down."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -96,5 +101,16 @@ def start_jobs(
         next_run_time=first + timedelta(seconds=5),
         **common,
     )
+    if backups is not None and backups[1] > 0:
+        directory, keep = backups
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=BACKUP_EVERY_S,
+            args=[store, "backup", lambda now_ms: daily(store, directory, keep, now_ms / 1000)],
+            id="backup",
+            next_run_time=first + timedelta(seconds=BACKUP_FIRST_AFTER_S),
+            **common,
+        )
     scheduler.start()
     return scheduler
