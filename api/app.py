@@ -15,6 +15,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from api.admin import AdminController
@@ -129,6 +130,7 @@ def create_app(
             version=version,
             description="EGO's API: hosts, their latest state and time series, live events.",
             path="/schema",
+            render_plugins=_api_docs(),
         ),
         debug=False,
         # The process that serves the app (``mirror serve``) owns logging; Litestar's default
@@ -154,6 +156,27 @@ def _static_routers(web_dir: Path) -> list[Any]:
         )
     )
     return routers
+
+
+API_DOCS_ASSETS = "/api-docs"  # web/scripts/api-docs.mjs copies Swagger UI there
+API_DOCS_FAVICON = "<link rel='icon' type='image/svg+xml' href='/icons/icon.svg'>"
+
+
+def _api_docs() -> list[Any]:
+    """/schema: Swagger UI from EGO's own files (not Litestar's CDN defaults: a browser on
+    the LAN may have no Internet, and EGO's pages load nothing from elsewhere);
+    /schema/openapi.json and /schema/openapi.yaml: the document."""
+    return [
+        SwaggerRenderPlugin(
+            path=["/", "/swagger"],
+            js_url=f"{API_DOCS_ASSETS}/swagger-ui-bundle.js",
+            css_url=f"{API_DOCS_ASSETS}/swagger-ui.css",
+            standalone_preset_js_url=f"{API_DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+            favicon=API_DOCS_FAVICON,
+        ),
+        JsonRenderPlugin(),
+        YamlRenderPlugin(),
+    ]
 
 
 def _value(value: Any) -> Provide:

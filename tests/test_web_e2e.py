@@ -187,3 +187,31 @@ def test_one_time_link_logs_in_once(demo: Demo) -> None:
             assert "already used or has expired" in second.inner_text("p.error")
         finally:
             browser.close()
+
+
+def test_api_reference_page_is_served_by_ego_alone(demo: Demo) -> None:
+    """/schema: Swagger UI with EGO's OpenAPI, every file from EGO (no CDN)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from mirror.auth import AuthService
+    from mirror.storage import Store
+
+    with Store.open(f"sqlite:///{demo.data / 'mirror.db'}") as store:
+        _, token = AuthService(store.engine).create_token("api-docs", "read")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
+            page = context.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(demo.url + "schema")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+            assert "MIRROR STAGE" in page.inner_text(".swagger-ui .info .title")
+            page.wait_for_selector("#operations-hosts-ApiHostsListHosts, .opblock", timeout=15_000)
+            assert "/api/hosts" in page.inner_text(".swagger-ui")
+            page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+        finally:
+            browser.close()
+    foreign = [url for url in requested if not url.startswith(demo.url)]
+    assert not foreign, foreign

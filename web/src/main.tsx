@@ -152,6 +152,9 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
             ))}
           </nav>
         )}
+        <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
+          {t("apiDocs")}
+        </a>
         <span class={`link ${link}`} id="link">
           {link === "live" ? t("live") : link === "connecting" ? t("connecting") : t("offline")}
         </span>
