@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from litestar import Litestar
 
 from api.app import built_web_dir, create_app
+from bridge.mqtt import MqttBridge, MqttSettings
 from mirror.audit import AuditLog
 from mirror.inventory import Inventory
 from mirror.inventory.current import CurrentInventory
@@ -100,11 +101,13 @@ class Running:
     jobs: AsyncIOScheduler  # rollups and retention
     writer_task: asyncio.Task[None]
     watch_task: asyncio.Task[None] | None
+    bridge_task: asyncio.Task[None] | None = None  # Home Assistant over MQTT (MIRROR_MQTT)
 
     async def stop(self) -> None:
-        if self.watch_task is not None:
-            self.watch_task.cancel()
-            await asyncio.gather(self.watch_task, return_exceptions=True)
+        for task in (self.watch_task, self.bridge_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.reloader.close()
         await self.control.close()  # tunnels; the connections are the scheduler's
         await self.ego.scheduler.stop()
@@ -125,6 +128,7 @@ async def start(
     static_dir: Path | None = None,
 ) -> Running:
     """Open the store, start every loop and build the app (not yet served)."""
+    mqtt = MqttSettings.from_env()  # a wrong MIRROR_MQTT stops start-up here, with its reason
     store = await asyncio.to_thread(open_store, settings)
     ego = Ego.build(settings, inventory, store)
     web_dir = static_dir if static_dir is not None else built_web_dir()
@@ -166,7 +170,13 @@ async def start(
     # ~135 ms pauses on the fleet overview in a 254-host process (bench/storage.py).
     gc.collect()
     gc.freeze()
-    return Running(ego, app, control, reloader, jobs, writer_task, watch_task)
+    bridge_task = None
+    if mqtt is not None:
+        names = lambda: [h.name for h in current.get().hosts_resolved()]  # noqa: E731
+        bridge = MqttBridge(ego.hub, mqtt, names)
+        bridge_task = asyncio.create_task(bridge.run(), name="mqtt")
+        log.info("publishing host states to %s for Home Assistant", mqtt.where())
+    return Running(ego, app, control, reloader, jobs, writer_task, watch_task, bridge_task)
 
 
 async def serve(
