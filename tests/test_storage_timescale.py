@@ -1,17 +1,17 @@
 """TimescaleDB: detection, the SQL issued, and the narrow layout end to end on a real one.
 
-Real TimescaleDB runs here as PGlite (PostgreSQL 17 in WASM) with the timescaledb extension,
-served on loopback (``tests/support/tsdb.py``): hypertables, compression, continuous
-aggregates and policies are the extension's own code. The policies' schedules are not
-exercised: the tests refresh (``roll_up``) and run a job (``CALL run_job``) by hand. The
-packed layout's statements are checked by inspection and against a recording connection.
+Real TimescaleDB runs in the suite's own PostgreSQL 15 cluster with the extension preloaded
+(``tests/support/tsdb.py``; PGlite only where it is not installed, as the session header
+says): hypertables, compression, continuous aggregates and policies are the extension's own
+code. Tests that check data refresh (``roll_up``) and run jobs (``CALL run_job``) by hand;
+``test_storage_jobs.py`` watches the server's own scheduler. The packed layout's statements
+are checked by inspection and against a recording connection.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -199,18 +199,6 @@ def test_layout_choice_on_real_postgresql(pg_url: str) -> None:  # noqa: F811
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z: an hour boundary
 
 
-@pytest.fixture
-def tsdb() -> Iterator[str]:
-    why = tsdb_support.missing()
-    if why:
-        pytest.skip(why)
-    server = tsdb_support.start_tsdb()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 def _polls(host: str, start_ms: int, count: int, fn) -> list[Snapshot]:
     return [
         Snapshot(host, (start_ms + i * 5000) / 1000, {"cpu": fn(i), "gone": math.nan})
@@ -223,7 +211,7 @@ def _scalar(store: Store, sql: str) -> Any:
         return conn.scalar(sa.text(sql))
 
 
-def test_narrow_layout_end_to_end(tsdb: str) -> None:
+def test_narrow_layout_end_to_end(tsdb: tsdb_support.Tsdb) -> None:
     store = tsdb_support.open_store(tsdb)
     try:
         issued = store.upgrade(Retention())
@@ -294,7 +282,9 @@ def test_narrow_layout_end_to_end(tsdb: str) -> None:
         store.close()
 
 
-def test_retention_policy_drops_raw_and_the_minute_tier_takes_over(tsdb: str) -> None:
+def test_retention_policy_drops_raw_and_the_minute_tier_takes_over(
+    tsdb: tsdb_support.Tsdb,
+) -> None:
     store = tsdb_support.open_store(tsdb)
     try:
         store.upgrade(Retention())
