@@ -116,6 +116,10 @@ class HostService:
         """The writer's backlog and the storage jobs' last runs (see mirror.storage.health)."""
         return self._store.health.as_dict()
 
+    def storage_problems(self) -> list[str]:
+        """Why storage is degraded, one line each (none: it is healthy)."""
+        return self._store.health.problems()
+
     def _configs(self) -> list[HostConfig]:
         # SNMP devices are listed (and looked up) like hosts, after them, with kind "snmp".
         devices = [_device_as_host(d) for d in self._inventory.snmp_resolved()]

@@ -327,18 +327,16 @@ class Store:
 
     def _write_batch(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
         narrow = self.narrow  # before the transaction: it may read the catalog
+        _check_values(snapshots)  # before anything is written, ids included
+        # Ids first, in a transaction of their own: a batch the database then refuses (and
+        # the writer retries) finds them cached and creates no rows, so a persistent write
+        # error does not burn through the id sequences.
+        host_ids, series_ids, layout_keys = self._ensure_ids(snapshots, statuses, narrow=narrow)
         with self._errors("writing to"), self._engine.begin() as conn:
-            new = _NewIds()
-            host_ids = self._resolve_hosts(
-                conn, {s.host for s in snapshots} | {s.host for s in statuses}, new
-            )
-            series_ids = self._resolve_series(conn, snapshots, host_ids, new)
-
             rows: dict[tuple[int, int], dict[str, Any]] = {}
             narrow_rows: list[tuple[int, int, float]] = []
-            pending_layouts: list[tuple[int, tuple[int, ...]]] = []
             latest: dict[int, Snapshot] = {}
-            for snap in snapshots:
+            for index, snap in enumerate(snapshots):
                 host_id = host_ids[snap.host]
                 ts_ms = _ms(snap.ts)
                 prev = latest.get(host_id)
@@ -353,27 +351,16 @@ class Store:
                         for name, value in snap.metrics.items()
                     )
                     continue
-                pairs = sorted(
-                    (series_ids[(host_id, name)], value) for name, value in snap.metrics.items()
-                )
-                ids = tuple(p[0] for p in pairs)
-                if (host_id, ids) not in self._layout_ids and (host_id, ids) not in new.layouts:
-                    pending_layouts.append((host_id, ids))
-                    new.layouts[(host_id, ids)] = -1
+                key, values = layout_keys[index]
                 rows[(host_id, ts_ms)] = {
                     "host_id": host_id,
                     "ts_ms": ts_ms,
-                    "layout_key": (host_id, ids),
-                    "data": codec.encode([p[1] for p in pairs]),
+                    "layout_id": self._layout_ids[key],
+                    "data": codec.encode(values),
                 }
-            if pending_layouts:
-                self._resolve_layouts(conn, pending_layouts, new)
             if narrow and rows:
                 timescale_layout.insert(conn, narrow_rows)
             elif rows:
-                for row in rows.values():
-                    key = row.pop("layout_key")
-                    row["layout_id"] = self._layout_ids.get(key) or new.layouts[key]
                 conn.execute(
                     self._insert(samples).on_conflict_do_nothing(
                         index_elements=["host_id", "ts_ms"]
@@ -387,25 +374,86 @@ class Store:
                 self._upsert_latest(conn, latest)
             if statuses:
                 self._upsert_statuses(conn, statuses, host_ids)
+
+    def _ensure_ids(
+        self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus], *, narrow: bool
+    ) -> tuple[
+        dict[str, int],
+        dict[tuple[int, str], int],
+        dict[int, tuple[tuple[int, tuple[int, ...]], list[float]]],
+    ]:
+        """Host, series and (packed layout) layout ids of a batch, created where missing in
+        a committed transaction of their own and cached. Also, per snapshot index, its layout
+        key and values in layout order (packed layout only)."""
+        names = {s.host for s in snapshots} | {s.host for s in statuses}
+        keys: dict[int, tuple[tuple[int, tuple[int, ...]], list[float]]] = {}
+        if (
+            all(n in self._host_ids for n in names)
+            and all(
+                (self._host_ids[s.host], m) in self._series_ids
+                for s in snapshots
+                for m in s.metrics
+            )
+            and (narrow or self._layouts_known(snapshots, keys))
+        ):
+            return self._host_ids, self._series_ids, keys
+        with self._errors("writing to"), self._engine.begin() as conn:
+            new = _NewIds()
+            host_ids = self._resolve_hosts(conn, names, new)
+            series_ids = self._resolve_series(conn, snapshots, host_ids, new)
+            if not narrow:
+                keys.clear()
+                pending: list[tuple[int, tuple[int, ...]]] = []
+                for index, snap in enumerate(snapshots):
+                    if not snap.metrics:
+                        continue
+                    host_id = host_ids[snap.host]
+                    pairs = sorted((series_ids[(host_id, n)], v) for n, v in snap.metrics.items())
+                    key = (host_id, tuple(p[0] for p in pairs))
+                    keys[index] = (key, [p[1] for p in pairs])
+                    if key not in self._layout_ids and key not in new.layouts:
+                        new.layouts[key] = -1
+                        pending.append(key)
+                if pending:
+                    self._resolve_layouts(conn, pending, new)
         # Only ids from a committed transaction are cached.
         self._host_ids.update(new.hosts)
         self._series_ids.update(new.series)
         self._layout_ids.update(new.layouts)
+        return self._host_ids, self._series_ids, keys
+
+    def _layouts_known(
+        self,
+        snapshots: Sequence[Snapshot],
+        keys: dict[int, tuple[tuple[int, tuple[int, ...]], list[float]]],
+    ) -> bool:
+        """Fill ``keys`` from cached ids; False as soon as a layout is not cached."""
+        for index, snap in enumerate(snapshots):
+            if not snap.metrics:
+                continue
+            host_id = self._host_ids[snap.host]
+            pairs = sorted((self._series_ids[(host_id, n)], v) for n, v in snap.metrics.items())
+            key = (host_id, tuple(p[0] for p in pairs))
+            if key not in self._layout_ids:
+                return False
+            keys[index] = (key, [p[1] for p in pairs])
+        return True
 
     def _resolve_hosts(self, conn: Connection, names: set[str], new: _NewIds) -> dict[str, int]:
         missing = [n for n in names if n not in self._host_ids]
         if missing:
-            conn.execute(
-                self._insert(hosts).on_conflict_do_nothing(index_elements=["name"]),
-                [{"name": n} for n in sorted(missing)],
+            select = sa.select(hosts.c.name, hosts.c.id).where(
+                hosts.c.name.in_(sa.bindparam("names", expanding=True))
             )
-            found = conn.execute(
-                sa.select(hosts.c.name, hosts.c.id).where(
-                    hosts.c.name.in_(sa.bindparam("names", expanding=True))
-                ),
-                {"names": missing},
-            )
-            new.hosts.update({name: id_ for name, id_ in found})
+            new.hosts.update({n: i for n, i in conn.execute(select, {"names": missing})})
+            # Only names not there yet: ON CONFLICT still takes a sequence value per row.
+            absent = sorted(set(missing) - new.hosts.keys())
+            if absent:
+                conn.execute(
+                    self._insert(hosts).on_conflict_do_nothing(index_elements=["name"]),
+                    [{"name": n} for n in absent],
+                )
+                new.hosts.update({n: i for n, i in conn.execute(select, {"names": absent})})
         return {n: self._host_ids.get(n) or new.hosts[n] for n in names}
 
     def _resolve_series(
@@ -423,43 +471,63 @@ class Store:
                     missing.add((host_id, name))
         if not missing:
             return self._series_ids
-        conn.execute(
-            self._insert(series).on_conflict_do_nothing(index_elements=["host_id", "name"]),
-            [{"host_id": h, "name": n} for h, n in sorted(missing)],
+        select = sa.select(series.c.host_id, series.c.name, series.c.id).where(
+            series.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+            series.c.name.in_(sa.bindparam("names", expanding=True)),
         )
-        found = conn.execute(
-            sa.select(series.c.host_id, series.c.name, series.c.id).where(
-                series.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
-                series.c.name.in_(sa.bindparam("names", expanding=True)),
-            ),
-            {"hosts": sorted({h for h, _ in missing}), "names": sorted({n for _, n in missing})},
-        )
-        new.series.update({(h, n): id_ for h, n, id_ in found})
+
+        def find(pairs: set[tuple[int, str]]) -> None:
+            found = conn.execute(
+                select,
+                {"hosts": sorted({h for h, _ in pairs}), "names": sorted({n for _, n in pairs})},
+            )
+            new.series.update({(h, n): id_ for h, n, id_ in found if (h, n) in pairs})
+
+        find(missing)
+        # Only series not there yet: ON CONFLICT still takes a sequence value per row.
+        absent = missing - new.series.keys()
+        if absent:
+            conn.execute(
+                self._insert(series).on_conflict_do_nothing(index_elements=["host_id", "name"]),
+                [{"host_id": h, "name": n} for h, n in sorted(absent)],
+            )
+            find(absent)
         return self._series_ids | new.series
 
     def _resolve_layouts(
         self, conn: Connection, pending: list[tuple[int, tuple[int, ...]]], new: _NewIds
     ) -> None:
-        params = []
+        params = {}
         for host_id, ids in pending:
             digest, text = _digest(ids)
-            params.append({"host_id": host_id, "digest": digest, "series_ids": text})
-        conn.execute(
-            self._insert(layouts).on_conflict_do_nothing(index_elements=["host_id", "digest"]),
-            params,
+            params[(host_id, digest)] = {"host_id": host_id, "digest": digest, "series_ids": text}
+        select = sa.select(
+            layouts.c.host_id, layouts.c.digest, layouts.c.series_ids, layouts.c.id
+        ).where(
+            layouts.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+            layouts.c.digest.in_(sa.bindparam("digests", expanding=True)),
         )
-        found = conn.execute(
-            sa.select(layouts.c.host_id, layouts.c.series_ids, layouts.c.id).where(
-                layouts.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
-                layouts.c.digest.in_(sa.bindparam("digests", expanding=True)),
-            ),
-            {
-                "hosts": sorted({p["host_id"] for p in params}),
-                "digests": sorted({p["digest"] for p in params}),
-            },
-        )
-        for host_id, text, id_ in found:
-            new.layouts[(host_id, _parse_ids(text))] = id_
+
+        def find(keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+            found = conn.execute(
+                select,
+                {"hosts": sorted({h for h, _ in keys}), "digests": sorted({d for _, d in keys})},
+            )
+            seen = set()
+            for host_id, digest, text, id_ in found:
+                if (host_id, digest) in params:
+                    new.layouts[(host_id, _parse_ids(text))] = id_
+                    seen.add((host_id, digest))
+            return seen
+
+        # Only layouts not there yet: ON CONFLICT still takes a sequence value per row.
+        absent = sorted(params.keys() - find(list(params)))
+        if absent:
+            conn.execute(
+                self._insert(layouts).on_conflict_do_nothing(index_elements=["host_id", "digest"]),
+                [params[k] for k in absent],
+            )
+            find(absent)
 
     def _upsert_latest(self, conn: Connection, latest: dict[int, Snapshot]) -> None:
         stmt = self._insert(host_status)
@@ -635,6 +703,16 @@ class _NewIds:
     hosts: dict[str, int] = field(default_factory=dict)
     series: dict[tuple[int, str], int] = field(default_factory=dict)
     layouts: dict[tuple[int, tuple[int, ...]], int] = field(default_factory=dict)
+
+
+def _check_values(snapshots: Sequence[Snapshot]) -> None:
+    """Every metric value is a number (int or float), else TypeError naming it."""
+    for snap in snapshots:
+        for name, value in snap.metrics.items():
+            if type(value) is not float and not isinstance(value, int | float):
+                raise TypeError(
+                    f"metric {name!r} of {snap.host!r} is {type(value).__name__}, not a number"
+                )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

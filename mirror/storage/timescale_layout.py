@@ -138,7 +138,9 @@ def in_use(conn: Connection) -> bool:
 
 def insert(conn: Connection, rows: Iterable[tuple[int, int, float]]) -> None:
     """``(ts_ms, series_id, value)`` rows; a (series, ts) already stored keeps its value."""
-    kept = [row for row in rows if not math.isnan(row[2])]
+    # float(): collectors report byte counts as int, and psycopg refuses a list of mixed
+    # types ("cannot dump lists of mixed types").
+    kept = [(ts, sid, float(v)) for ts, sid, v in rows if not math.isnan(v)]
     # Three array parameters a statement: no per-row round trip, no 65,535-parameter limit.
     # Statements stay under ~64 KB: PGlite's socket server (the tests' TimescaleDB) takes
     # one TCP read as a whole message.
