@@ -272,12 +272,12 @@ def test_narrow_layout_end_to_end(tsdb: tsdb_support.Tsdb) -> None:
         lines = "\n".join(info.describe(store).lines())
         assert "backend   timescaledb" in lines
         assert f"layout narrow: hypertable points ({2 * 3 * 720 + 1:,} rows" in lines
-        assert "1 compressed, segmentby series_id" in lines
+        assert re.search(r" (\d+) chunks, \1 compressed, segmentby series_id", lines)
         assert "continuous aggregate points_1m (real-time" in lines
         assert "continuous aggregate points_1h (real-time" in lines
         assert "policies on points: compression, retention" in lines
         assert "policies on points_1m: compression, refresh, retention" in lines
-        assert "policies on points_1h: refresh, retention" in lines
+        assert "policies on points_1h: compression, refresh, retention" in lines
     finally:
         store.close()
 
@@ -312,5 +312,69 @@ def test_retention_policy_drops_raw_and_the_minute_tier_takes_over(
             "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL",
         )
         assert kinds == 0
+    finally:
+        store.close()
+
+
+def _jobs(store: Store) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    with store.engine.connect() as conn:
+        return {
+            (proc, table): (job_id, config)
+            for job_id, proc, table, config in conn.execute(
+                sa.text(
+                    "SELECT job_id, proc_name, hypertable_name, config "
+                    "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL"
+                )
+            )
+        }
+
+
+def test_jobs_change_only_when_their_settings_do(tsdb: tsdb_support.Tsdb) -> None:
+    store = tsdb_support.open_store(tsdb)
+    try:
+        store.upgrade(Retention())
+        before = _jobs(store)
+        assert len(before) == 8  # compression and retention of 3 relations, 2 refreshes
+        again = store.upgrade(Retention())
+        assert not [s for s in again if "_policy(" in s or "alter_job" in s]
+        assert _jobs(store) == before  # same ids, same settings: history kept
+        # A new MIRROR_COMPRESS_AFTER: the raw compression job is altered in place.
+        changed = store.upgrade(Retention(compress_after_s=2 * 3600))
+        assert [s for s in changed if "alter_job" in s] == [
+            s
+            for s in changed
+            if "alter_job(" + str(before[("policy_compression", "points")][0]) in s
+        ]
+        after = _jobs(store)
+        assert after.keys() == before.keys()
+        assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+        assert after[("policy_compression", "points")][1]["compress_after"] == 2 * 3600_000
+        with store.engine.connect() as conn:
+            width, schedule = conn.execute(
+                sa.text(
+                    "SELECT d.integer_interval, extract(epoch FROM j.schedule_interval) "
+                    "FROM timescaledb_information.dimensions AS d "
+                    "JOIN timescaledb_information.jobs AS j "
+                    "ON j.hypertable_name = d.hypertable_name "
+                    "WHERE d.hypertable_name = 'points' AND j.proc_name = 'policy_compression'"
+                )
+            ).one()
+        assert (width, schedule) == (1800_000, 900)  # a quarter and an eighth of 2 h
+    finally:
+        store.close()
+
+
+def test_every_policy_runs_on_a_real_server(tsdb: tsdb_support.Tsdb) -> None:
+    """Each job, run as EGO runs it when the scheduler does not (CALL run_job), succeeds:
+    the aggregates' compression policies have their own "now" (integer_now) function."""
+    if not tsdb.real:
+        pytest.skip(f"the policies' own runs: real server only, running on {tsdb.label}")
+    store = tsdb_support.open_store(tsdb)
+    try:
+        store.upgrade(Retention())
+        store.write(_polls("h1", T0, 720, float))
+        for (proc, table), (job_id, _) in sorted(_jobs(store).items()):
+            with store.autocommit_connection(f"running {proc} on {table}") as conn:
+                conn.execute(sa.text(f"CALL run_job({job_id})"))
     finally:
         store.close()

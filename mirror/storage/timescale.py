@@ -136,11 +136,12 @@ def enable(conn: Connection, retention: Retention) -> list[str]:
         if refused is not None:
             log.warning("TimescaleDB %s cannot be enabled: %s", version, refused)
             return []
-    issued = (
-        timescale_layout.statements(retention)
-        if narrow_layout(conn, version)
-        else statements(version, retention)
-    )
+    if narrow_layout(conn, version):
+        issued = timescale_layout.sync_policies(
+            conn, retention, timescale_layout.statements(retention)
+        )
+    else:
+        issued = statements(version, retention)
     for sql in issued:
         conn.execute(sa.text(sql))
     return issued

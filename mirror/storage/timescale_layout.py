@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -48,7 +49,6 @@ MIN_VERSION = (2, 13)  # by_range, hierarchical real-time aggregates, remove_* i
 RAW = "points"
 VIEWS = {"1m": "points_1m", "1h": "points_1h"}
 STEP_MS = {"1m": 60_000, "1h": 3_600_000}
-RAW_CHUNK_MS = 6 * 3600_000
 COMPRESSION = {"segmentby": "series_id", "orderby": "ts_ms"}
 INSERT_ROWS = 1000
 
@@ -67,10 +67,102 @@ def _offsets(retention: Retention) -> dict[str, tuple[int, int]]:
     }
 
 
-def statements(retention: Retention) -> list[str]:
-    """The SQL that creates the layout and its policies (idempotent)."""
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def chunk_ms(retention: Retention) -> dict[str, int]:
+    """Chunk widths that follow ``MIRROR_COMPRESS_AFTER``: a raw chunk is compressed once
+    its end is ``compress_after`` old, so it spans a quarter of that (15 min … 1 day) and
+    the oldest uncompressed value is at most ~1.4 × ``compress_after`` old (chunk + delay +
+    the policy's schedule, an eighth). The aggregates' chunks: 1 day and 30 days."""
+    compress_after = round(retention.compress_after_s * 1000)
+    return {
+        RAW: _clamp(compress_after // 4, 15 * 60_000, 86400_000),
+        VIEWS["1m"]: 86400_000,
+        VIEWS["1h"]: 30 * 86400_000,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One TimescaleDB policy job as it should be: added when missing, altered in place
+    (its history kept) when its settings differ, left alone when they match."""
+
+    kind: str  # compression, retention or continuous_aggregate (a refresh)
+    relation: str  # hypertable or continuous aggregate
+    config: tuple[tuple[str, int], ...]  # the job's config keys (ms) that we set
+    schedule_s: int | None  # None: TimescaleDB's default
+
+    @property
+    def proc(self) -> str:
+        refresh = self.kind == "continuous_aggregate"
+        return f"policy_{'refresh_continuous_aggregate' if refresh else self.kind}"
+
+    def add_sql(self) -> str:
+        args = ", ".join(f"{k} => BIGINT '{v}'" for k, v in self.config)
+        if self.schedule_s is not None:
+            args += f", schedule_interval => INTERVAL '{self.schedule_s} seconds'"
+        return f"SELECT add_{self.kind}_policy('{self.relation}', {args}, if_not_exists => TRUE)"
+
+    def alter_sql(self, job_id: int) -> str:
+        """``alter_job`` with this policy's settings merged into the job's config."""
+        config = ", ".join(f"'{k}', {v}" for k, v in self.config)
+        sql = (
+            f"SELECT alter_job({job_id}, config => (SELECT config FROM "
+            f"timescaledb_information.jobs WHERE job_id = {job_id}) || jsonb_build_object({config})"
+        )
+        if self.schedule_s is not None:
+            sql += f", schedule_interval => INTERVAL '{self.schedule_s} seconds'"
+        return sql + ")"
+
+
+def policies(retention: Retention) -> list[Policy]:
+    """Every policy of the layout, in the order they are set."""
     offsets = _offsets(retention)
     compress_after = round(retention.compress_after_s * 1000)
+    chunks = chunk_ms(retention)
+    # The compression policy looks at every chunk each run: an eighth of compress_after
+    # (1 min … 1 h) keeps the delay small without running it all the time.
+    out = [
+        Policy(
+            "compression",
+            RAW,
+            (("compress_after", compress_after),),
+            _clamp(compress_after // 8, 60_000, 3600_000) // 1000,
+        )
+    ]
+    for tier, view in VIEWS.items():
+        start, end = offsets[tier]
+        out.append(
+            Policy(
+                "continuous_aggregate",
+                view,
+                (("start_offset", start), ("end_offset", end)),
+                end // 1000,
+            )
+        )
+    # A compressed aggregate chunk must lie outside the refresh window (Timescale's rule):
+    # compress a chunk once its end is past the window's start.
+    for tier, view in VIEWS.items():
+        after = offsets[tier][0] + STEP_MS[tier]
+        out.append(
+            Policy(
+                "compression",
+                view,
+                (("compress_after", after),),
+                _clamp(chunks[view] // 4, 3600_000, 86400_000) // 1000,
+            )
+        )
+    for tier, table in (("raw", RAW), ("1m", VIEWS["1m"]), ("1h", VIEWS["1h"])):
+        out.append(Policy("retention", table, (("drop_after", retention.keep_ms(tier)),), None))
+    return out
+
+
+def statements(retention: Retention) -> list[str]:
+    """The SQL that creates the layout and its policies on a new database (idempotent;
+    :func:`sync_policies` then keeps policies that already match)."""
+    chunks = chunk_ms(retention)
     out = [
         "CREATE EXTENSION IF NOT EXISTS timescaledb",
         NOW_FUNC_SQL,
@@ -79,13 +171,15 @@ def statements(retention: Retention) -> list[str]:
         # Unique for ON CONFLICT (a repeated poll keeps its first value); it also serves
         # a chart's (series, time range) read on uncompressed chunks.
         f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{RAW}_series_id_ts_ms ON {RAW} (series_id, ts_ms)",
-        f"SELECT create_hypertable('{RAW}', by_range('ts_ms', {RAW_CHUNK_MS}), "
+        # Time-only scans (the real-time aggregates' tail, the fleet overview) on the
+        # uncompressed chunks; a few pages per chunk.
+        f"CREATE INDEX IF NOT EXISTS ix_{RAW}_ts_ms_brin ON {RAW} USING brin (ts_ms)",
+        f"SELECT create_hypertable('{RAW}', by_range('ts_ms', {chunks[RAW]}), "
         "create_default_indexes => FALSE, if_not_exists => TRUE)",
         f"SELECT set_integer_now_func('{RAW}', '{NOW_FUNC}', replace_if_exists => TRUE)",
         f"ALTER TABLE {RAW} SET (timescaledb.compress, "
         f"timescaledb.compress_segmentby = '{COMPRESSION['segmentby']}', "
         f"timescaledb.compress_orderby = '{COMPRESSION['orderby']}')",
-        *_replace("compression", RAW, f"compress_after => BIGINT '{compress_after}'"),
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {VIEWS['1m']} "
         "WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS "
         f"SELECT time_bucket(BIGINT '{STEP_MS['1m']}', ts_ms) AS ts_ms, series_id, "
@@ -99,31 +193,68 @@ def statements(retention: Retention) -> list[str]:
         f"max(max) AS max, last(last, last_ts) AS last, max(last_ts) AS last_ts "
         f"FROM {VIEWS['1m']} GROUP BY 1, 2 WITH NO DATA",
     ]
-    for tier, view in VIEWS.items():
-        start, end = offsets[tier]
-        out.append(f"SELECT remove_continuous_aggregate_policy('{view}', if_exists => TRUE)")
-        out.append(
-            f"SELECT add_continuous_aggregate_policy('{view}', start_offset => BIGINT "
-            f"'{start}', end_offset => BIGINT '{end}', schedule_interval => INTERVAL "
-            f"'{end // 1000} seconds')"
-        )
-    # A compressed aggregate chunk must lie outside the refresh window (Timescale's rule).
-    minute_start = offsets["1m"][0]
-    out.append(f"ALTER MATERIALIZED VIEW {VIEWS['1m']} SET (timescaledb.compress = true)")
-    out += _replace(
-        "compression", VIEWS["1m"], f"compress_after => BIGINT '{minute_start + STEP_MS['1h']}'"
-    )
-    for tier, table in (("raw", RAW), ("1m", VIEWS["1m"]), ("1h", VIEWS["1h"])):
-        out += _replace("retention", table, f"drop_after => BIGINT '{retention.keep_ms(tier)}'")
+    for view in VIEWS.values():
+        # The aggregates' own hypertables: a "now" for their compression policies (without
+        # it every run fails: "integer_now function not set") and chunk widths of their own
+        # (by default ten raw chunks: 60 h, which a policy would never compress).
+        mat = _materialization(view)
+        out.append(f"SELECT set_integer_now_func({mat}, '{NOW_FUNC}', replace_if_exists => TRUE)")
+        out.append(f"ALTER MATERIALIZED VIEW {view} SET (timescaledb.compress = true)")
+    out.append(_chunk_sql(chunks))
+    out += [p.add_sql() for p in policies(retention)]
     return out
 
 
-def _replace(kind: str, table: str, args: str) -> list[str]:
-    """Remove then add: ``if_not_exists`` alone would keep an old setting."""
-    return [
-        f"SELECT remove_{kind}_policy('{table}', if_exists => TRUE)",
-        f"SELECT add_{kind}_policy('{table}', {args}, if_not_exists => TRUE)",
+def _materialization(view: str) -> str:
+    return (
+        "(SELECT format('%I.%I', materialization_hypertable_schema, "
+        "materialization_hypertable_name)::regclass FROM "
+        f"timescaledb_information.continuous_aggregates WHERE view_name = '{view}')"
+    )
+
+
+def _chunk_sql(chunks: dict[str, int]) -> str:
+    """Set chunk widths (new chunks only; existing ones keep theirs)."""
+    parts = [f"set_chunk_time_interval('{RAW}', BIGINT '{chunks[RAW]}')"]
+    parts += [
+        f"set_chunk_time_interval({_materialization(v)}, BIGINT '{chunks[v]}')"
+        for v in VIEWS.values()
     ]
+    return "SELECT " + ", ".join(parts)
+
+
+def sync_policies(conn: Connection, retention: Retention, issued: list[str]) -> list[str]:
+    """``issued`` (from :func:`statements`) with each policy statement replaced by what the
+    database needs: nothing when the job exists with these settings, an ``alter_job`` when
+    its settings differ, the add when it is missing. Jobs keep their ids and history."""
+    wanted = {p.add_sql(): p for p in policies(retention)}
+    jobs: dict[tuple[str, str], tuple[int, dict[str, Any], float]] = {}
+    if conn.scalar(sa.text("SELECT to_regclass('points_1h') IS NOT NULL")):
+        for job_id, proc, relation, config, schedule in conn.execute(
+            sa.text(
+                "SELECT job_id, proc_name, hypertable_name, config, "
+                "extract(epoch FROM schedule_interval) FROM timescaledb_information.jobs "
+                "WHERE proc_name LIKE 'policy_%' AND hypertable_name IS NOT NULL"
+            )
+        ):
+            jobs[(proc, relation)] = (job_id, config or {}, float(schedule))
+    out = []
+    for sql in issued:
+        policy = wanted.get(sql)
+        if policy is None:
+            out.append(sql)
+            continue
+        found = jobs.get((policy.proc, policy.relation))
+        if found is None:
+            out.append(sql)
+            continue
+        job_id, config, schedule = found
+        same = all(int(config.get(k, -1)) == v for k, v in policy.config) and (
+            policy.schedule_s is None or round(schedule) == policy.schedule_s
+        )
+        if not same:
+            out.append(policy.alter_sql(job_id))
+    return out
 
 
 def in_use(conn: Connection) -> bool:
