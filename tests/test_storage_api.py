@@ -131,7 +131,7 @@ def test_db_info(store: Store, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setenv("MIRROR_DATABASE_URL", store.url)
     assert main(["db", "info"]) == 0
     out = capsys.readouterr().out
-    assert "backend   sqlite" in out and "journal_mode=wal" in out
+    assert "backend   SQLite 3." in out and "journal_mode=wal" in out
     samples_line = next(line for line in out.splitlines() if line.startswith("samples "))
     assert f"{len(HOSTS) * 2 * 1440:,}" in samples_line
     assert "rollup    1m complete up to 20" in out

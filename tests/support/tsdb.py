@@ -46,8 +46,9 @@ CLUSTER_SETTINGS = (
     "shared_preload_libraries=timescaledb",
     "timescaledb.telemetry_level=off",
     # Background workers: the launcher, one scheduler per database with the extension, and
-    # the jobs running at once; PostgreSQL's default max_worker_processes (8) is too few.
-    "max_worker_processes=32",
+    # the jobs running at once; PostgreSQL's default max_worker_processes (8) is too few
+    # (what `mirror db info` asks for: background workers + parallel workers + 3).
+    "max_worker_processes=40",
 )
 # Tests that check data run the jobs themselves (CALL run_job): a scheduler running the
 # same jobs at moments of its choosing would make them depend on timing. Those that watch
