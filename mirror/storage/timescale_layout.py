@@ -28,7 +28,8 @@ dump and reload. NaN values (a sensor that read nothing) are not stored in this 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,10 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from mirror.storage.layout import PollRow
     from mirror.storage.retention import Retention
+    from mirror.storage.rollup import RollupReport, Tier
+    from mirror.storage.store import Store
 
 NOW_FUNC = "mirror_now_ms"
 NOW_FUNC_SQL = (
@@ -431,3 +435,47 @@ def features(conn: Connection, rows: int) -> list[str]:
         policies.setdefault(table, []).append(kind)
     out += [f"policies on {table}: {', '.join(kinds)}" for table, kinds in policies.items()]
     return out
+
+
+# -- the layout interface (mirror.storage.layout) -------------------------------------------
+
+
+class NarrowLayout:
+    name = "narrow"
+    tiers_are_whole = True  # real-time aggregates: no tail to merge at the recent edge
+
+    def prepare(
+        self, begin: Callable[[], AbstractContextManager[Connection]], rows: Sequence[PollRow]
+    ) -> None:
+        return None  # series ids are all a row needs
+
+    def insert(self, conn: Connection, rows: Sequence[PollRow], prepared: None) -> None:
+        insert(conn, ((row.ts_ms, sid, v) for row in rows for sid, v in row.values))
+
+    def series_reader(
+        self, conn: Connection, host_id: int, series_id: int, stat: str
+    ) -> _SeriesReader:
+        return _SeriesReader(conn, series_id, stat)
+
+    def fleet(
+        self, conn: Connection, name: str, start: int, end: int
+    ) -> tuple[dict[str, list[_Point]], dict[str, int]]:
+        return read_fleet(conn, name, start, end)
+
+    def roll_up_tier(self, store: Store, tier: Tier, until_ms: int) -> RollupReport:
+        from mirror.storage.rollup import refresh_aggregate  # rollup imports this module
+
+        return refresh_aggregate(store, tier, until_ms)
+
+
+class _SeriesReader:
+    def __init__(self, conn: Connection, series_id: int, stat: str) -> None:
+        self._conn = conn
+        self._series_id = series_id
+        self._stat = stat
+
+    def read_raw(self, start: int, end: int) -> list[_Point]:
+        return read_raw(self._conn, self._series_id, start, end)
+
+    def read_tier(self, tier: Tier, start: int, end: int) -> list[_Point]:
+        return read_tier(self._conn, tier.name, self._series_id, self._stat, start, end)
