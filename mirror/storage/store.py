@@ -297,11 +297,36 @@ class Store:
 
     def _write_batch(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
         layout = self.layout  # before the transaction: it may read the catalog
-        _check_values(snapshots)  # before anything is written, ids included
-        # Ids first, in transactions of their own: a batch the database then refuses (and
-        # the writer retries) finds them cached and creates no rows, so a persistent write
-        # error does not burn through the id sequences.
-        host_ids, series_ids = self._ensure_ids(snapshots, statuses)
+        try:
+            rows, latest = self._poll_rows(snapshots, statuses)
+        except KeyError:  # a host or series not stored yet
+            # Ids first, in a transaction of their own: a batch the database then refuses
+            # (and the writer retries) finds them cached and creates no rows, so a
+            # persistent write error does not burn through the id sequences. The values
+            # are checked before, so a bad batch leaves nothing behind.
+            _check_values(snapshots)
+            self._ensure_ids(snapshots, statuses)
+            rows, latest = self._poll_rows(snapshots, statuses)
+        host_ids = self._host_ids
+        prepared = layout.prepare(self._ids_transaction, rows) if rows else None
+        with self._errors("writing to"), self._engine.begin() as conn:
+            if rows:
+                layout.insert(conn, rows, prepared)
+                # A late batch (older than what is rolled up) reopens those buckets.
+                lower_watermark(conn, MINUTE.name, min(row.ts_ms for row in rows))
+            if latest:
+                self._upsert_latest(conn, latest)
+            if statuses:
+                self._upsert_statuses(conn, statuses, host_ids)
+
+    def _poll_rows(
+        self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]
+    ) -> tuple[list[PollRow], dict[int, Snapshot]]:
+        """The rows to store and each host's latest snapshot, from cached ids only
+        (KeyError: one is not cached)."""
+        host_ids, series_ids = self._host_ids, self._series_ids
+        for status in statuses:
+            host_ids[status.host]  # KeyError when not cached
         rows: list[PollRow] = []
         seen: set[tuple[int, int]] = set()  # a repeated (host, ts) keeps its first poll
         latest: dict[int, Snapshot] = {}
@@ -321,32 +346,17 @@ class Store:
                     [(series_ids[(host_id, name)], v) for name, v in snap.metrics.items()],
                 )
             )
-        prepared = layout.prepare(self._ids_transaction, rows) if rows else None
-        with self._errors("writing to"), self._engine.begin() as conn:
-            if rows:
-                layout.insert(conn, rows, prepared)
-                # A late batch (older than what is rolled up) reopens those buckets.
-                lower_watermark(conn, MINUTE.name, min(row.ts_ms for row in rows))
-            if latest:
-                self._upsert_latest(conn, latest)
-            if statuses:
-                self._upsert_statuses(conn, statuses, host_ids)
+        return rows, latest
 
     @contextmanager
     def _ids_transaction(self) -> Iterator[Connection]:
         with self._errors("writing to"), self._engine.begin() as conn:
             yield conn
 
-    def _ensure_ids(
-        self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]
-    ) -> tuple[dict[str, int], dict[tuple[int, str], int]]:
+    def _ensure_ids(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
         """Host and series ids of a batch, created where missing in a committed transaction
         of their own, and cached."""
         names = {s.host for s in snapshots} | {s.host for s in statuses}
-        if all(n in self._host_ids for n in names) and all(
-            (self._host_ids[s.host], m) in self._series_ids for s in snapshots for m in s.metrics
-        ):
-            return self._host_ids, self._series_ids
         with self._ids_transaction() as conn:
             new = _NewIds()
             host_ids = self._resolve_hosts(conn, names, new)
@@ -354,7 +364,6 @@ class Store:
         # Only ids from a committed transaction are cached.
         self._host_ids.update(new.hosts)
         self._series_ids.update(new.series)
-        return self._host_ids, self._series_ids
 
     def _resolve_hosts(self, conn: Connection, names: set[str], new: _NewIds) -> dict[str, int]:
         missing = [n for n in names if n not in self._host_ids]
