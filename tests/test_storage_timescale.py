@@ -70,8 +70,11 @@ class _Recorder:
             return "pg_stat_statements, timescaledb"
         return "2.17.2" if "pg_available_extensions" in str(stmt) else None
 
-    def execute(self, stmt: Any, *args: Any) -> None:
+    def execute(self, stmt: Any, *args: Any) -> list[Any]:
+        if "FROM timescaledb_information.jobs" in str(stmt):
+            return []  # no jobs yet: every policy is added
         self.executed.append(str(stmt))
+        return []
 
     def begin_nested(self) -> Any:
         from contextlib import nullcontext
@@ -380,5 +383,49 @@ def test_every_policy_runs_on_a_real_server(tsdb: tsdb_support.Tsdb) -> None:
         for (proc, table), (job_id, _) in sorted(_jobs(store).items()):
             with store.autocommit_connection(f"running {proc} on {table}") as conn:
                 conn.execute(sa.text(f"CALL run_job({job_id})"))
+    finally:
+        store.close()
+
+
+def test_packed_database_meeting_timescale_keeps_its_layout_and_its_jobs(
+    tsdb: tsdb_support.Tsdb,
+) -> None:
+    """Packed samples already there when TimescaleDB appears: hypertables of the packed
+    tables, and upgrades that leave their policies alone unless a setting changes."""
+    from alembic import command
+    from alembic.config import Config
+
+    from mirror.storage.store import MIGRATIONS_DIR
+
+    store = tsdb_support.open_store(tsdb)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with store.engine.begin() as conn:  # the schema as plain PostgreSQL had it
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        store.write(_polls("h1", T0, 12, float))
+        assert store.narrow is False
+        store.upgrade(Retention())
+        assert store.narrow is False
+        with store.engine.connect() as conn:
+            assert sorted(timescale.hypertables(conn)) == ["rollup_1h", "rollup_1m", "samples"]
+        before = _jobs(store)
+        assert (
+            sorted(proc for proc, _ in before) == ["policy_compression"] + ["policy_retention"] * 3
+        )
+        again = store.upgrade(Retention())
+        assert not [s for s in again if "_policy(" in s or "alter_job" in s]
+        assert _jobs(store) == before
+        store.upgrade(Retention(raw_s=24 * 3600))
+        after = _jobs(store)
+        assert after[("policy_retention", "samples")] == (
+            before[("policy_retention", "samples")][0],
+            {**before[("policy_retention", "samples")][1], "drop_after": 24 * 3600_000},
+        )
+        assert series(store, "h1", "cpu", T0 / 1000, T0 / 1000 + 60).points[:2] == [
+            (T0 / 1000, 0.0),
+            (T0 / 1000 + 5, 1.0),
+        ]
     finally:
         store.close()

@@ -96,7 +96,7 @@ class Policy:
     kind: str  # compression, retention or continuous_aggregate (a refresh)
     relation: str  # hypertable or continuous aggregate
     config: tuple[tuple[str, int], ...]  # the job's config keys (ms) that we set
-    schedule_s: int | None  # None: TimescaleDB's default
+    schedule_s: int | None = None  # None: TimescaleDB's default
 
     @property
     def proc(self) -> str:
@@ -227,21 +227,21 @@ def _chunk_sql(chunks: dict[str, int]) -> str:
     return "SELECT " + ", ".join(parts)
 
 
-def sync_policies(conn: Connection, retention: Retention, issued: list[str]) -> list[str]:
-    """``issued`` (from :func:`statements`) with each policy statement replaced by what the
-    database needs: nothing when the job exists with these settings, an ``alter_job`` when
-    its settings differ, the add when it is missing. Jobs keep their ids and history."""
-    wanted = {p.add_sql(): p for p in policies(retention)}
+def sync_policies(conn: Connection, wanted_policies: list[Policy], issued: list[str]) -> list[str]:
+    """``issued`` (statements ending with ``wanted_policies``' adds) with each policy
+    statement replaced by what the database needs: nothing when the job exists with these
+    settings, an ``alter_job`` when its settings differ, the add when it is missing. Jobs
+    keep their ids and history. The extension must be installed."""
+    wanted = {p.add_sql(): p for p in wanted_policies}
     jobs: dict[tuple[str, str], tuple[int, dict[str, Any], float]] = {}
-    if conn.scalar(sa.text("SELECT to_regclass('points_1h') IS NOT NULL")):
-        for job_id, proc, relation, config, schedule in conn.execute(
-            sa.text(
-                "SELECT job_id, proc_name, hypertable_name, config, "
-                "extract(epoch FROM schedule_interval) FROM timescaledb_information.jobs "
-                "WHERE proc_name LIKE 'policy_%' AND hypertable_name IS NOT NULL"
-            )
-        ):
-            jobs[(proc, relation)] = (job_id, config or {}, float(schedule))
+    for job_id, proc, relation, config, schedule in conn.execute(
+        sa.text(
+            "SELECT job_id, proc_name, hypertable_name, config, "
+            "extract(epoch FROM schedule_interval) FROM timescaledb_information.jobs "
+            "WHERE proc_name LIKE 'policy_%' AND hypertable_name IS NOT NULL"
+        )
+    ):
+        jobs[(proc, relation)] = (job_id, config or {}, float(schedule))
     out = []
     for sql in issued:
         policy = wanted.get(sql)
