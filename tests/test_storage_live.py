@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from mirror.model import HostState, PollStatus
-from mirror.storage import Store
+from mirror.storage import Store, fixedpoint
+from mirror.storage.query import fleet, series
 from poller.host import PollResult
 from poller.writer import BatchWriter
 from tests.support import tsdb as tsdb_support
@@ -130,3 +131,59 @@ def test_a_refused_batch_retried_burns_no_ids_and_health_says_degraded(backend: 
     assert _sequences(backend) == after
     name = "cpu.busy_pct"
     assert [ts for ts, _ in backend.series("lab-01", name, T0, T0 + 60)] == [T0 + 5, T0 + 10]
+
+
+def test_declared_precision_is_lossless_for_every_lab_series() -> None:
+    """Every value the collectors report fits the precision ``fixedpoint`` declares for its
+    series: stored as value × 10^d it reads back exactly."""
+    declared = 0
+    for batch in lab_polls(5, 4, T0):
+        for snap in batch:
+            for name, value in snap.metrics.items():
+                places = fixedpoint.decimals(name)
+                declared += places is not None
+                assert fixedpoint.unscale(fixedpoint.scale(value, places), places) == value, (
+                    name,
+                    value,
+                )
+    assert declared > 100
+
+
+def test_timescaledb_stores_declared_series_as_fixed_point(tsdb: tsdb_support.Tsdb) -> None:
+    store = tsdb_support.open_store(tsdb)
+    try:
+        store.upgrade()
+        polls = list(lab_polls(1, 3, T0))
+        for batch in polls:
+            store.write(batch)
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT s.name, s.decimals, p.value FROM points AS p "
+                    "JOIN series AS s ON s.id = p.series_id WHERE p.ts_ms = :ts"
+                ),
+                {"ts": round(polls[-1][0].ts * 1000)},
+            ).all()
+        stored = {name: (places, value) for name, places, value in rows}
+        assert stored["cpu.busy_pct"][0] == 2 and stored["mem.used_bytes"][0] == 0
+        assert stored["load.1"][0] == 2
+        for name, (places, value) in stored.items():
+            written = polls[-1][0].metrics[name]
+            if places is None:
+                assert value == written, name
+            else:
+                assert value == round(written * 10**places) and value.is_integer(), name
+        assert store.series("lab-01", "cpu.busy_pct", T0, T0 + 10) == [
+            (b[0].ts, b[0].metrics["cpu.busy_pct"]) for b in polls if "cpu.busy_pct" in b[0].metrics
+        ]
+        # The aggregates average the stored integers; reads divide back.
+        busy = [b[0].metrics["cpu.busy_pct"] for b in polls if "cpu.busy_pct" in b[0].metrics]
+        (minute,) = fleet(store, "cpu.busy_pct", T0, T0 + 60)["lab-01"]
+        assert minute == (T0, pytest.approx(sum(busy) / len(busy)))
+        chart = series(store, "lab-01", "mem.used_bytes", T0, T0 + 6 * 3600)
+        assert chart.tier == "1m"
+        assert chart.points[0][1] == pytest.approx(
+            sum(b[0].metrics["mem.used_bytes"] for b in polls) / 3
+        )
+    finally:
+        store.close()

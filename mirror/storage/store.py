@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
-from mirror.storage import timescale, timescale_layout
+from mirror.storage import fixedpoint, timescale, timescale_layout
 from mirror.storage.health import StorageHealth
 from mirror.storage.layout import Layout, PollRow
 from mirror.storage.packed import PackedLayout
@@ -415,7 +415,10 @@ class Store:
         if absent:
             conn.execute(
                 self._insert(series).on_conflict_do_nothing(index_elements=["host_id", "name"]),
-                [{"host_id": h, "name": n} for h, n in sorted(absent)],
+                [
+                    {"host_id": h, "name": n, "decimals": fixedpoint.decimals(n)}
+                    for h, n in sorted(absent)
+                ],
             )
             find(absent)
         return self._series_ids | new.series

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from mirror.storage.fixedpoint import scale, unscale
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -271,15 +273,22 @@ def in_use(conn: Connection) -> bool:
 # -- writing --------------------------------------------------------------------------------
 
 
-def insert(conn: Connection, rows: Iterable[tuple[int, int, float]]) -> None:
+def insert(
+    conn: Connection,
+    rows: Iterable[tuple[int, int, float]],
+    places: dict[int, int | None] | None = None,
+) -> None:
     """``(ts_ms, series_id, value)`` rows; a (series, ts) already stored keeps its value.
+    ``places``: series id -> declared decimals; those values are stored fixed-point
+    (:mod:`fixedpoint`), the others as they are.
 
     Binary COPY straight into the hypertable (in a savepoint): the fast way, and the usual
     case, as the store never sends a (host, ts) twice in a batch. A row already stored (a
     batch retried after a commit whose answer was lost) makes COPY fail on the unique
     index; the savepoint is rolled back and the rows go in with ON CONFLICT DO NOTHING."""
+    places = places or {}
     # float(): collectors report byte counts as int; both paths take one type a column.
-    kept = [(ts, sid, float(v)) for ts, sid, v in rows if not math.isnan(v)]
+    kept = [(ts, sid, scale(float(v), places.get(sid))) for ts, sid, v in rows if not math.isnan(v)]
     if not kept:
         return
     if conn.dialect.driver == "psycopg":
@@ -326,7 +335,9 @@ def _insert_unnest(conn: Connection, kept: list[tuple[int, int, float]]) -> None
 # -- reading --------------------------------------------------------------------------------
 
 
-def read_raw(conn: Connection, series_id: int, start: int, end: int) -> list[_Point]:
+def read_raw(
+    conn: Connection, series_id: int, start: int, end: int, places: int | None = None
+) -> list[_Point]:
     rows = conn.execute(
         sa.text(
             f"SELECT ts_ms, value FROM {RAW} WHERE series_id = :s "
@@ -334,11 +345,17 @@ def read_raw(conn: Connection, series_id: int, start: int, end: int) -> list[_Po
         ),
         {"s": series_id, "a": start, "b": end},
     )
-    return [(ts, 1, v) for ts, v in rows]
+    return [(ts, 1, unscale(v, places)) for ts, v in rows]
 
 
 def read_tier(
-    conn: Connection, tier: str, series_id: int, stat: str, start: int, end: int
+    conn: Connection,
+    tier: str,
+    series_id: int,
+    stat: str,
+    start: int,
+    end: int,
+    places: int | None = None,
 ) -> list[_Point]:
     """One aggregate's buckets of a series; ``stat`` is avg, min, max or last."""
     if stat not in ("avg", "min", "max", "last"):
@@ -350,7 +367,7 @@ def read_tier(
         ),
         {"s": series_id, "a": start, "b": end},
     )
-    return [(ts, int(n), float(v)) for ts, n, v in rows]
+    return [(ts, int(n), unscale(float(v), places)) for ts, n, v in rows]
 
 
 def read_fleet(
@@ -360,7 +377,9 @@ def read_fleet(
     sample they hold, in one query (the real-time aggregate covers the unrolled tail)."""
     rows = conn.execute(
         sa.text(
-            "SELECT h.name, m.ts_ms, m.n, m.avg, m.last_ts FROM series AS s "
+            # Fixed-point series: the average of value × 10^d, divided back.
+            "SELECT h.name, m.ts_ms, m.n, m.avg / power(10, coalesce(s.decimals, 0)), "
+            "m.last_ts FROM series AS s "
             "JOIN hosts AS h ON h.id = s.host_id "
             f"JOIN {VIEWS['1m']} AS m ON m.series_id = s.id "
             "WHERE s.name = :name AND m.ts_ms >= :a AND m.ts_ms <= :b "
@@ -476,18 +495,37 @@ class NarrowLayout:
     name = "narrow"
     tiers_are_whole = True  # real-time aggregates: no tail to merge at the recent edge
 
+    def __init__(self) -> None:
+        self._places: dict[int, int | None] = {}  # series id -> declared decimals (cached)
+
+    def places(self, conn: Connection, series_ids: Iterable[int]) -> dict[int, int | None]:
+        """Declared decimals of ``series_ids`` (read once each: they never change)."""
+        missing = sorted(set(series_ids) - self._places.keys())
+        if missing:
+            found = conn.execute(
+                sa.text("SELECT id, decimals FROM series WHERE id = ANY(:ids)"), {"ids": missing}
+            )
+            self._places.update({sid: d for sid, d in found})
+        return self._places
+
     def prepare(
         self, begin: Callable[[], AbstractContextManager[Connection]], rows: Sequence[PollRow]
-    ) -> None:
-        return None  # series ids are all a row needs
+    ) -> dict[int, int | None]:
+        known = self._places
+        if any(sid not in known for row in rows for sid, _ in row.values):
+            with begin() as conn:
+                self.places(conn, {sid for row in rows for sid, _ in row.values})
+        return known
 
-    def insert(self, conn: Connection, rows: Sequence[PollRow], prepared: None) -> None:
-        insert(conn, ((row.ts_ms, sid, v) for row in rows for sid, v in row.values))
+    def insert(
+        self, conn: Connection, rows: Sequence[PollRow], prepared: dict[int, int | None]
+    ) -> None:
+        insert(conn, ((row.ts_ms, sid, v) for row in rows for sid, v in row.values), prepared)
 
     def series_reader(
         self, conn: Connection, host_id: int, series_id: int, stat: str
     ) -> _SeriesReader:
-        return _SeriesReader(conn, series_id, stat)
+        return _SeriesReader(conn, series_id, stat, self.places(conn, [series_id])[series_id])
 
     def fleet(
         self, conn: Connection, name: str, start: int, end: int
@@ -501,13 +539,16 @@ class NarrowLayout:
 
 
 class _SeriesReader:
-    def __init__(self, conn: Connection, series_id: int, stat: str) -> None:
+    def __init__(self, conn: Connection, series_id: int, stat: str, places: int | None) -> None:
         self._conn = conn
         self._series_id = series_id
         self._stat = stat
+        self._places = places
 
     def read_raw(self, start: int, end: int) -> list[_Point]:
-        return read_raw(self._conn, self._series_id, start, end)
+        return read_raw(self._conn, self._series_id, start, end, self._places)
 
     def read_tier(self, tier: Tier, start: int, end: int) -> list[_Point]:
-        return read_tier(self._conn, tier.name, self._series_id, self._stat, start, end)
+        return read_tier(
+            self._conn, tier.name, self._series_id, self._stat, start, end, self._places
+        )
