@@ -32,6 +32,7 @@ Run: .venv/bin/python bench/storage.py [--hosts 254] [--days 7] [--raw-minutes 6
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import secrets
@@ -434,9 +435,40 @@ def _run_tsdb(args: argparse.Namespace) -> dict[str, str]:
     cluster = tsdb.start_cluster()
     try:
         with cluster.database() as url:
-            return run(url, "TimescaleDB", args)
+            out = run(url, "TimescaleDB", args)
+        for fixed in (False, True):
+            with cluster.database() as url:
+                key, value = _lab_bytes(url, fixed)
+                out[key] = value
+        return out
     finally:
         cluster.stop()
+
+
+LAB_HOSTS, LAB_POLLS = 20, 720  # one hour of 5 s polls
+
+
+def _lab_bytes(url: str, fixed: bool) -> tuple[str, str]:
+    """Bytes per value, compressed, of the simulated lab's real collector snapshots (every
+    series the Linux collectors report, ~150 a host), stored as floats or fixed-point."""
+    from unittest import mock
+
+    from tests.support.labsnaps import lab_polls
+
+    # Without fixed-point: no series declares a precision (as in a database made before).
+    no_decimals = mock.patch("mirror.storage.fixedpoint.decimals", lambda name: None)
+    with Store.open(url) as store, contextlib.nullcontext() if fixed else no_decimals:
+        store.upgrade()
+        values = 0
+        for batch in lab_polls(LAB_HOSTS, LAB_POLLS, time.time() - 2 * 3600):
+            values += sum(len(s.metrics) for s in batch)
+            store.write(batch)
+        size = _compress_all(store)
+    kind = "fixed-point" if fixed else "float"
+    return (
+        f"lab snapshots, {kind}, compressed",
+        f"{size / values:.2f} B/value  ({values:,} values, {LAB_HOSTS} hosts × 1 h)",
+    )
 
 
 def main() -> None:
@@ -476,7 +508,7 @@ def main() -> None:
         f"\n{args.hosts} hosts × {len(SERIES)} series, {args.days} days of rollups, "
         f"{args.raw_minutes} min of 5 s raw (stands in for 48 h: see the docstring)\n"
     )
-    keys = list(results[0])
+    keys = list(dict.fromkeys(k for r in results for k in r))  # TimescaleDB adds rows
     width = max(map(len, keys)) + 2
     for key in keys:
         print(f"{key:<{width}}" + "   ".join(f"{r.get(key, ''):<44}" for r in results))
