@@ -26,7 +26,7 @@ from mirror.model import HostState, ping_address, ping_key
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
-    from mirror.storage import Store
+    from mirror.storage.reader import StoreReader
 
 
 class Discovered(Ping, kw_only=True):
@@ -64,7 +64,7 @@ class WakeActions(Protocol):
 
 
 class NetworkService:
-    def __init__(self, store: Store, inventory: Inventory | CurrentInventory) -> None:
+    def __init__(self, store: StoreReader, inventory: Inventory | CurrentInventory) -> None:
         self._store = store
         self._current = as_current(inventory)
 

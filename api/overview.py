@@ -29,11 +29,11 @@ from api.auth import SESSION_COOKIE
 from api.services import HostService
 from api.webfiles import PRECOMPRESSED, accepts_gzip
 from mirror.model import HostState, ping_key
-from mirror.storage import query
 
 if TYPE_CHECKING:
     from mirror.inventory import HostConfig
-    from mirror.storage import HostRow, Store
+    from mirror.storage import HostRow
+    from mirror.storage.reader import StoreReader
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _is_fleet_series(name: str) -> bool:
 
 
 def build(
-    store: Store,
+    store: StoreReader,
     configs: list[HostConfig],
     snmp: set[str],
     now: float,
@@ -115,7 +115,7 @@ def build(
     """``configs``: the inventory's hosts and devices in display order; ``snmp``: device names."""
     rows = {row.name: row for row in store.host_rows(info=False)}
     spark_from = math.ceil((now - SPARK_S) / SPARK_STEP_S) * SPARK_STEP_S
-    lines = {name: query.recent_fleet(store, name, spark_from, now) for name in spark_series}
+    lines = {name: store.fleet(name, spark_from, now) for name in spark_series}
     # The lists start at the oldest minute any host has: no run of nulls after a restart.
     firsts = [points[0][0] for by_host in lines.values() for points in by_host.values()]
     spark_from = max(spark_from, min(firsts, default=spark_from))

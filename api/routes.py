@@ -27,13 +27,16 @@ def health(
     database: NamedDependency[str],
     version: NamedDependency[str],
 ) -> Health:
+    storage = hosts.storage_health()
+    problems = hosts.storage_problems()
     return Health(
-        status="ok",
+        status="degraded" if problems else "ok",
+        problems=problems,
         version=version,
         hosts=hosts.count(),
         database=database,
         live_subscribers=hub.subscriber_count,
-        storage=hosts.storage_health(),
+        storage=storage,
     )
 
 

@@ -13,7 +13,10 @@ from api.ping import Ping, Reachability
 
 
 class Health(msgspec.Struct, kw_only=True):
-    status: Literal["ok"]
+    # "degraded": EGO runs, but something needs attention (``problems`` says what): storage
+    # refuses writes, a storage job fails, the database's own jobs fail or never run.
+    status: Literal["ok", "degraded"]
+    problems: list[str] = msgspec.field(default_factory=list)
     version: str
     hosts: int
     database: str  # SQLAlchemy dialect name: "sqlite" or "postgresql"

@@ -24,12 +24,12 @@ from api.schemas import Host, HostDetail, Series
 from api.timeparse import parse_time
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.model import HostState, ping_address, ping_key
-from mirror.storage import query
 
 if TYPE_CHECKING:
     from api import overview, timeseries
     from mirror.inventory import HostConfig, Inventory, SnmpDevice
-    from mirror.storage import HostRow, Store
+    from mirror.storage import HostRow
+    from mirror.storage.reader import StoreReader
 
 DEFAULT_RANGE_S = 3600.0
 
@@ -37,7 +37,7 @@ DEFAULT_RANGE_S = 3600.0
 class HostService:
     def __init__(
         self,
-        store: Store,
+        store: StoreReader,
         inventory: Inventory | CurrentInventory,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -82,7 +82,7 @@ class HostService:
         start_ts, end_ts = _time_range(start, end, self._clock(), DEFAULT_RANGE_S)
         if metric not in names:
             raise BadRequest(f"unknown metric {metric!r} for host {name!r}", {"available": names})
-        result = query.series(self._store, name, metric, start_ts, end_ts)
+        result = self._store.chart(name, metric, start_ts, end_ts)
         return Series(
             host=name,
             metric=metric,
@@ -118,6 +118,10 @@ class HostService:
     def storage_health(self) -> dict[str, Any]:
         """The writer's backlog and the storage jobs' last runs (see mirror.storage.health)."""
         return self._store.health.as_dict()
+
+    def storage_problems(self) -> list[str]:
+        """Why storage is degraded, one line each (none: it is healthy)."""
+        return self._store.health.problems()
 
     def _configs(self) -> list[HostConfig]:
         # SNMP devices are listed (and looked up) like hosts, after them, with kind "snmp".

@@ -22,10 +22,11 @@ from litestar.params import FromPath, QueryParameter
 from api.errors import BadRequest, NotFound
 from api.services import HostService
 from mirror.model import split_series
-from mirror.storage import query, trend
+from mirror.storage import trend
 
 if TYPE_CHECKING:
-    from mirror.storage import HostRow, Store
+    from mirror.storage import HostRow
+    from mirror.storage.reader import StoreReader
 
 SPARKLINE_S = 3600.0
 DEFAULT_TREND_S = 7 * 86400.0
@@ -66,11 +67,11 @@ class Trend(msgspec.Struct, kw_only=True, rename={"start": "from", "end": "to"})
     days_to_limit: float | None
 
 
-def fleet(store: Store, names: list[tuple[str, bool]], metric: str, now: float) -> Fleet:
+def fleet(store: StoreReader, names: list[tuple[str, bool]], metric: str, now: float) -> Fleet:
     """``names``: (host name, in inventory) in display order."""
     start = now - SPARKLINE_S
     rows = {row.name: row for row in store.host_rows(info=False)}
-    lines = query.recent_fleet(store, metric, start, now)
+    lines = store.fleet(metric, start, now)
     hosts = []
     for name, in_inventory in names:
         row = rows.get(name)
@@ -101,14 +102,14 @@ def default_limit(metric: str, row: HostRow | None) -> float | None:
 
 
 def host_trend(
-    store: Store,
+    store: StoreReader,
     host: str,
     metric: str,
     start: float,
     end: float,
     limit: float | None,
 ) -> Trend:
-    result = query.series(store, host, metric, start, end)
+    result = store.chart(host, metric, start, end)
     line = trend.fit(result.points)
     if limit is None:
         limit = default_limit(metric, store.host_row(host))
@@ -172,7 +173,7 @@ class TimeSeriesController(Controller):
         return hosts.trend(name, metric, start, end, limit)
 
 
-def check_series(store: Store, host: str, metric: str, known: Callable[[str], bool]) -> None:
+def check_series(store: StoreReader, host: str, metric: str, known: Callable[[str], bool]) -> None:
     names = store.series_names(host)
     if not names and not known(host):
         raise NotFound(f"unknown host {host!r}")

@@ -17,11 +17,11 @@ from mirror.topology import CableInput, NodeInput, Topology, build
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
-    from mirror.storage import Store
+    from mirror.storage.reader import StoreReader
 
 
 class TopologyService:
-    def __init__(self, store: Store, inventory: Inventory | CurrentInventory) -> None:
+    def __init__(self, store: StoreReader, inventory: Inventory | CurrentInventory) -> None:
         self._store = store
         self._current = as_current(inventory)
 

@@ -32,6 +32,7 @@ Run: .venv/bin/python bench/storage.py [--hosts 254] [--days 7] [--raw-minutes 6
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import secrets
@@ -100,13 +101,13 @@ def poll_values(rng: random.Random, h: int, k: int) -> dict[str, float]:
     total_mem = (16 + 16 * (h % 4)) * GIB
     avail = total_mem // 2 + rng.randint(-50_000, 50_000) * 1024
     v |= {
-        "mem.total_bytes": float(total_mem),
-        "mem.available_bytes": float(avail),
-        "mem.used_bytes": float(total_mem - avail),
-        "mem.cached_bytes": float(rng.randint(1_000_000, 4_000_000) * 1024),
-        "mem.buffers_bytes": float(rng.randint(10_000, 90_000) * 1024),
-        "swap.total_bytes": float(2 * GIB),
-        "swap.used_bytes": float(rng.randint(0, 1000) * 4096),
+        "mem.total_bytes": total_mem,
+        "mem.available_bytes": avail,
+        "mem.used_bytes": total_mem - avail,
+        "mem.cached_bytes": rng.randint(1_000_000, 4_000_000) * 1024,
+        "mem.buffers_bytes": rng.randint(10_000, 90_000) * 1024,
+        "swap.total_bytes": 2 * GIB,
+        "swap.used_bytes": rng.randint(0, 1000) * 4096,
         "mem.used_pct": (total_mem - avail) / total_mem * 100,
     }
     rx = rng.randint(0, 20_000_000)
@@ -132,7 +133,7 @@ def poll_values(rng: random.Random, h: int, k: int) -> dict[str, float]:
     }
     size = 512 * GIB
     used = 200 * GIB + (h * 1000 + k) * 4096
-    v |= {"fs.size_bytes[/]": float(size), "fs.used_bytes[/]": float(used)}
+    v |= {"fs.size_bytes[/]": size, "fs.used_bytes[/]": used}
     v["fs.used_pct[/]"] = used / (size - 20 * GIB) * 100
     # As collectors/linux/sample.py stores them: 0.01 % and 0.1 per second.
     return {
@@ -236,9 +237,14 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
     store = Store.open(url)
     try:
         store.upgrade()
+        narrow = store.narrow
         t = time.perf_counter()
-        n_min, n_hour = synth_history(
-            store, args.hosts, now_ms - args.days * 86400_000, raw_start, rng
+        # TimescaleDB's tiers are continuous aggregates made from raw rows: no packed
+        # history to synthesise there (its columns say so).
+        n_min, n_hour = (
+            (0, 0)
+            if narrow
+            else synth_history(store, args.hosts, now_ms - args.days * 86400_000, raw_start, rng)
         )
         synth_s = time.perf_counter() - t
 
@@ -252,11 +258,12 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
             for k in range(polls)
         )
         write_s = 0.0
+        samples = 0
         for batch in batches:
+            samples += sum(len(s.metrics) for s in batch)
             t = time.perf_counter()
             store.write(batch)
             write_s += time.perf_counter() - t
-        samples = polls * args.hosts * len(SERIES)
         t = time.perf_counter()
         roll_up(store, now_ms + 15_000)
         rollup_s = time.perf_counter() - t
@@ -266,7 +273,9 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
                 c.execute(sa.text("VACUUM ANALYZE"))
         info = describe(store)
         sizes = {tbl.name: tbl for tbl in info.tables}
-        raw_bytes = sizes["samples"].bytes or 0
+        raw_table = "points" if narrow else "samples"
+        raw_bytes = _relation_bytes(store, raw_table) if narrow else sizes["samples"].bytes or 0
+        compressed = _compress_all(store) if narrow else None
         now_s = now_ms / 1000
 
         def chart(span_s: float) -> Callable[[], object]:
@@ -281,21 +290,40 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
         if args.only != "fleet":
             lat["1 h chart"] = timed(chart(3600), args.queries)
             lat["24 h chart"] = timed(chart(86400), args.queries)
-            lat["30 d chart"] = timed(chart(30 * 86400), args.queries)
+            if not narrow:
+                lat["30 d chart"] = timed(chart(30 * 86400), args.queries)
         fleet_figures = fleet_latency(store, names, now_ms, rng, max(100, args.queries))
         lat[f"fleet ({args.hosts} hosts), database"] = fleet_figures.pop("database")
         lat[f"fleet ({args.hosts} hosts), in-memory hour"] = fleet_figures.pop("window")
         check = query.series(store, "h001", "cpu.busy_pct", now_s - 86400, now_s)
         per_day = raw_bytes / samples * 254 * len(SERIES) * 86400 / STEP_S
         out = {
-            "back end": f"{label} ({info.backend} {info.version})",
-            "insert (samples/s)": f"{samples / write_s:,.0f}  ({samples:,} samples, "
+            "back end": f"{label} ({info.backend_text})",
+            "insert (values/s)": f"{samples / write_s:,.0f}  ({samples:,} values, "
             f"{polls} batches of {args.hosts} polls)",
-            "raw bytes/sample": f"{raw_bytes / samples:.2f}  (samples table + indexes, "
-            f"{raw_bytes / (polls * args.hosts):.0f} B/row)",
-            "raw per day (254×40/5 s)": f"{per_day / 1e9:.2f} GB",
-            "1m rollup": f"{n_min:,} rows, {(sizes['rollup_1m'].bytes or 0) / n_min:.0f} B/row",
-            "1h rollup": f"{n_hour:,} rows, {(sizes['rollup_1h'].bytes or 0) / n_hour:.0f} B/row",
+            "raw bytes/value": f"{raw_bytes / samples:.2f}  ({raw_table} + indexes"
+            + (", uncompressed)" if narrow else f", {raw_bytes / (polls * args.hosts):.0f} B/row)"),
+            "raw bytes/value, compressed": (
+                f"{compressed / samples:.2f}  (every chunk compressed)"
+                if compressed is not None
+                else "-"
+            ),
+            "raw per day (254×40/5 s)": f"{per_day / 1e9:.2f} GB"
+            + (
+                f", {compressed / samples * 254 * 40 * 86400 / STEP_S / 1e9:.2f} GB compressed"
+                if compressed is not None
+                else ""
+            ),
+            "1m rollup": (
+                f"{n_min:,} rows, {(sizes['rollup_1m'].bytes or 0) / n_min:.0f} B/row"
+                if n_min
+                else "continuous aggregate points_1m"
+            ),
+            "1h rollup": (
+                f"{n_hour:,} rows, {(sizes['rollup_1h'].bytes or 0) / n_hour:.0f} B/row"
+                if n_hour
+                else "continuous aggregate points_1h"
+            ),
             "rollup job": f"{samples / rollup_s:,.0f} samples/s "
             f"({args.raw_minutes} min of raw in {rollup_s:.1f} s)",
             "history synthesis": f"{synth_s:.0f} s",
@@ -309,6 +337,20 @@ def run(url: str, label: str, args: argparse.Namespace) -> dict[str, str]:
         return out
     finally:
         store.close()
+
+
+def _relation_bytes(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(sa.text(f"SELECT hypertable_size('{table}')")) or 0)
+
+
+def _compress_all(store: Store) -> int:
+    """Compress every chunk of the raw hypertable (what the policy does once they are
+    ``MIRROR_COMPRESS_AFTER`` old); its size afterwards."""
+    with store.autocommit_connection("compressing") as conn:
+        conn.execute(sa.text("SELECT compress_chunk(c, true) FROM show_chunks('points') AS c"))
+        conn.execute(sa.text("VACUUM ANALYZE points"))
+    return _relation_bytes(store, "points")
 
 
 # The most raw time a last-hour read finds after the 1-minute watermark: the job runs every
@@ -378,6 +420,57 @@ def _pg_database(admin_url: str) -> Iterator[str]:
         engine.dispose()
 
 
+def _run_tsdb(args: argparse.Namespace) -> dict[str, str]:
+    if args.tsdb != "auto":
+        gen = _pg_database(args.tsdb)
+        try:
+            return run(next(gen), "TimescaleDB", args)
+        finally:
+            gen.close()
+    from tests.support import tsdb
+
+    why = tsdb.cluster_missing()
+    if why is not None:
+        return {"back end": f"TimescaleDB: skipped ({why})"}
+    cluster = tsdb.start_cluster()
+    try:
+        with cluster.database() as url:
+            out = run(url, "TimescaleDB", args)
+        for fixed in (False, True):
+            with cluster.database() as url:
+                key, value = _lab_bytes(url, fixed)
+                out[key] = value
+        return out
+    finally:
+        cluster.stop()
+
+
+LAB_HOSTS, LAB_POLLS = 20, 720  # one hour of 5 s polls
+
+
+def _lab_bytes(url: str, fixed: bool) -> tuple[str, str]:
+    """Bytes per value, compressed, of the simulated lab's real collector snapshots (every
+    series the Linux collectors report, ~150 a host), stored as floats or fixed-point."""
+    from unittest import mock
+
+    from tests.support.labsnaps import lab_polls
+
+    # Without fixed-point: no series declares a precision (as in a database made before).
+    no_decimals = mock.patch("mirror.storage.fixedpoint.decimals", lambda name: None)
+    with Store.open(url) as store, contextlib.nullcontext() if fixed else no_decimals:
+        store.upgrade()
+        values = 0
+        for batch in lab_polls(LAB_HOSTS, LAB_POLLS, time.time() - 2 * 3600):
+            values += sum(len(s.metrics) for s in batch)
+            store.write(batch)
+        size = _compress_all(store)
+    kind = "fixed-point" if fixed else "float"
+    return (
+        f"lab snapshots, {kind}, compressed",
+        f"{size / values:.2f} B/value  ({values:,} values, {LAB_HOSTS} hosts × 1 h)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, default=254)
@@ -391,6 +484,12 @@ def main() -> None:
         ),
     )
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument(
+        "--tsdb",
+        default=os.environ.get("MIRROR_BENCH_TSDB_URL", "auto"),
+        help="a TimescaleDB server's admin URL on loopback; 'auto': a private cluster "
+        "(tests/support/tsdb.py, needs ../shared/timescaledb installed); 'none': skip",
+    )
     parser.add_argument("--only", choices=["fleet"], help="only the fleet overview's latency")
     args = parser.parse_args()
     results = []
@@ -403,11 +502,13 @@ def main() -> None:
             results.append(run(url, "PostgreSQL", args))
         finally:
             gen.close()
+    if args.tsdb != "none":
+        results.append(_run_tsdb(args))
     print(
         f"\n{args.hosts} hosts × {len(SERIES)} series, {args.days} days of rollups, "
         f"{args.raw_minutes} min of 5 s raw (stands in for 48 h: see the docstring)\n"
     )
-    keys = list(results[0])
+    keys = list(dict.fromkeys(k for r in results for k in r))  # TimescaleDB adds rows
     width = max(map(len, keys)) + 2
     for key in keys:
         print(f"{key:<{width}}" + "   ".join(f"{r.get(key, ''):<44}" for r in results))

@@ -1,5 +1,7 @@
 """Periodic storage jobs inside `mirror serve`: rollups every minute, retention every hour
-(metric tiers and stored command results), a backup every day (kept ``MIRROR_BACKUP_KEEP``).
+(metric tiers and stored command results), a backup every day (kept ``MIRROR_BACKUP_KEEP``),
+and on TimescaleDB a look at its own jobs every minute (running the policies its scheduler
+fails to run).
 
 APScheduler 3 (``AsyncIOScheduler``) keeps the schedule; each job runs the synchronous
 storage work in a worker thread so polling never waits on it. A job that fails (database
@@ -20,7 +22,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from mirror.errors import StorageError
-from mirror.storage import Store
+from mirror.storage import Store, timescale, timescale_jobs
 from mirror.storage.backup import daily
 from mirror.storage.retention import Retention, apply_retention
 from mirror.storage.rollup import DEFAULT_LAG_MS, roll_up
@@ -64,6 +66,17 @@ def retain(store: Store, now_ms: int, retention: Retention) -> dict[str, int]:
     return deleted
 
 
+def watch_timescale(store: Store, watch: timescale_jobs.Watch) -> None:
+    """TimescaleDB's policy jobs: report them in the store's health, and run those its
+    scheduler fails or never runs (``timescale_jobs.catch_up``)."""
+    with store.read_connection("detecting TimescaleDB") as conn:
+        installed = timescale.detect(conn).installed
+    if installed is None:
+        store.health.database_jobs = None
+        return
+    store.health.database_jobs = timescale_jobs.catch_up(store, watch).as_dict()
+
+
 def start_jobs(
     store: Store,
     retention: Retention,
@@ -99,6 +112,16 @@ def start_jobs(
         args=[store, "retention", lambda now_ms: retain(store, now_ms, retention), clock],
         id="retention",
         next_run_time=first + timedelta(seconds=5),
+        **common,
+    )
+    watch = timescale_jobs.Watch()
+    scheduler.add_job(
+        run_job,
+        "interval",
+        seconds=rollup_every_s,
+        args=[store, "timescale", lambda _: watch_timescale(store, watch), clock],
+        id="timescale",
+        next_run_time=first + timedelta(seconds=3),
         **common,
     )
     if backups is not None and backups[1] > 0:

@@ -3,7 +3,8 @@
 Writes run in a worker thread (the store is synchronous SQLAlchemy) so a slow disk
 or database never delays a poll. When the database refuses a batch, results stay
 buffered (up to a bound, oldest dropped first) and are retried on the next flush;
-the backlog is reported in the store's ``StorageHealth`` (``/api/health``). A backlog is
+the backlog is reported in the store's ``StorageHealth`` (``/api/health``); while it lasts the
+flushes back off (0.25 s doubling up to ``RETRY_MAX_S``). A backlog is
 written back in slices of ``max_batch`` so a long outage does not become one huge transaction.
 """
 
@@ -22,6 +23,8 @@ from mirror.storage.health import StorageHealth
 from poller.host import PollResult
 
 log = logging.getLogger(__name__)
+
+RETRY_MAX_S = 10.0  # the longest wait between two tries while storage refuses writes
 
 
 class Sink(Protocol):
@@ -81,9 +84,17 @@ class BatchWriter:
             self._health.dropped = self.dropped
 
     async def run(self) -> None:
+        delay = self._flush_interval_s
         while True:
-            await asyncio.sleep(self._flush_interval_s)
+            await asyncio.sleep(delay)
             await self.flush()
+            # While the database refuses batches, retry less and less often (up to
+            # RETRY_MAX_S): each try costs it a transaction, and the buffer holds the results.
+            delay = (
+                min(delay * 2, max(RETRY_MAX_S, self._flush_interval_s))
+                if self._failing
+                else self._flush_interval_s
+            )
 
     async def flush(self) -> None:
         while self._pending:

@@ -47,12 +47,28 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "setup: npm not found: web UI not built (the minimal page is served instead)" >&2
 fi
-# Tests only: TimescaleDB as PGlite (WASM PostgreSQL) on node, for tests/test_storage_timescale.py.
+# Tests only: a real TimescaleDB for tests/test_storage_timescale.py and friends. The suite
+# starts a PostgreSQL cluster of its own with it preloaded (tests/support/tsdb.py); it needs
+# the extension's files in PostgreSQL 15's folders, which ../shared/timescaledb/install.sh
+# puts there (idempotent; it changes no server's settings). Without them the tests fall back
+# to PGlite (WASM PostgreSQL with timescaledb, on node) and say so.
 if [ $want_test -eq 1 ]; then
-  if command -v npm >/dev/null 2>&1; then
-    (cd tests/support/timescale && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  else
-    echo "setup: npm not found: the TimescaleDB tests will be skipped" >&2
+  tsdb_installer=../shared/timescaledb/install.sh
+  if [ -f /usr/share/postgresql/15/extension/timescaledb.control ]; then
+    :
+  elif [ -f "$tsdb_installer" ] && [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing TimescaleDB from $tsdb_installer"
+    bash "$tsdb_installer" >/dev/null
+  elif [ -f "$tsdb_installer" ]; then
+    echo "setup: run $tsdb_installer as root for the TimescaleDB tests" >&2
+  fi
+  if [ ! -f /usr/share/postgresql/15/extension/timescaledb.control ]; then
+    if command -v npm >/dev/null 2>&1; then
+      echo "setup: TimescaleDB not installed: the tests fall back to PGlite" >&2
+      (cd tests/support/timescale && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    else
+      echo "setup: neither TimescaleDB nor npm: the TimescaleDB tests will be skipped" >&2
+    fi
   fi
 fi
 echo "setup: ok"

@@ -118,3 +118,77 @@ def sshd() -> Iterator[Sshd]:
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+# --- TimescaleDB ------------------------------------------------------------------
+# The suite's own PostgreSQL cluster with TimescaleDB preloaded (tests/support/tsdb.py),
+# started on first use; PGlite only where TimescaleDB is not installed, and said so.
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from tests.support import tsdb
+
+    why = tsdb.cluster_missing()
+    if why is None:
+        return "timescaledb: the suite's own PostgreSQL 15 cluster with TimescaleDB preloaded"
+    fallback = tsdb.pglite_missing()
+    return f"timescaledb: FALLBACK to PGlite ({why})" + (
+        f"; PGlite unavailable too ({fallback}): TimescaleDB tests skip" if fallback else ""
+    )
+
+
+def _cluster(scheduler: bool) -> Iterator[object]:
+    from tests.support import tsdb
+
+    if tsdb.cluster_missing() is not None:
+        yield None
+        return
+    cluster = tsdb.start_cluster(scheduler=scheduler)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def tsdb_cluster() -> Iterator[object]:
+    """The cluster (``tsdb.TsdbCluster``, scheduler off), or None where TimescaleDB is not
+    installed."""
+    yield from _cluster(False)
+
+
+@pytest.fixture(scope="session")
+def tsdb_scheduler_cluster() -> Iterator[object]:
+    """A cluster where TimescaleDB's background scheduler runs the jobs (or None)."""
+    yield from _cluster(True)
+
+
+@pytest.fixture
+def tsdb(tsdb_cluster: object) -> Iterator[object]:
+    """An empty TimescaleDB database (``tsdb.Tsdb``): the cluster's, else a PGlite server."""
+    from tests.support import tsdb as support
+
+    if isinstance(tsdb_cluster, support.TsdbCluster):
+        with tsdb_cluster.database() as url:
+            yield support.Tsdb(url, True, tsdb_cluster.label)
+        return
+    why = support.cluster_missing()
+    fallback = support.pglite_missing()
+    if fallback:
+        pytest.skip(f"no TimescaleDB: {why}; PGlite fallback: {fallback}")
+    server = support.start_pglite()
+    try:
+        yield support.Tsdb(server.url, False, f"PGlite FALLBACK ({why})")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def tsdb_scheduled(tsdb_scheduler_cluster: object) -> Iterator[object]:
+    """An empty database on the real server with its background scheduler running."""
+    from tests.support import tsdb as support
+
+    if not isinstance(tsdb_scheduler_cluster, support.TsdbCluster):
+        pytest.skip(f"needs a real TimescaleDB server: {support.cluster_missing()}")
+    with tsdb_scheduler_cluster.database() as url:
+        yield support.Tsdb(url, True, tsdb_scheduler_cluster.label)

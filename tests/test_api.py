@@ -162,6 +162,24 @@ async def test_health(client: httpx.AsyncClient) -> None:
     assert body["live_subscribers"] == 0
 
 
+async def test_health_is_degraded_while_storage_refuses_writes(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    # What the writer records when the database refuses a batch (tests/test_storage_live.py
+    # makes a real one refuse).
+    store.health.failing_since = time.time()
+    store.health.last_error = "writing to sqlite:///m.db: disk I/O error"
+    body = (await client.get("/api/health")).json()
+    assert body["status"] == "degraded"
+    assert body["problems"] == [
+        "storage is not writable: writing to sqlite:///m.db: disk I/O error"
+    ]
+    assert body["storage"]["writable"] is False
+    store.health.failing_since = store.health.last_error = None
+    body = (await client.get("/api/health")).json()
+    assert body["status"] == "ok" and body["problems"] == []
+
+
 # --- hosts -----------------------------------------------------------------------------
 
 

@@ -131,7 +131,23 @@ def test_db_info(store: Store, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setenv("MIRROR_DATABASE_URL", store.url)
     assert main(["db", "info"]) == 0
     out = capsys.readouterr().out
-    assert "backend   sqlite" in out and "journal_mode=wal" in out
+    assert "backend   SQLite 3." in out and "journal_mode=wal" in out
     samples_line = next(line for line in out.splitlines() if line.startswith("samples "))
     assert f"{len(HOSTS) * 2 * 1440:,}" in samples_line
     assert "rollup    1m complete up to 20" in out
+
+
+def test_the_api_reads_storage_through_the_reader_interface() -> None:
+    """Only the wiring (api/app.py) knows the Store class; services take a StoreReader and
+    use nothing of the store but its methods (no engine, connections, layouts or query)."""
+    import re
+    from pathlib import Path
+
+    api = Path(__file__).resolve().parents[1] / "api"
+    for path in sorted(api.glob("*.py")):
+        if path.name == "app.py":
+            continue
+        text = path.read_text()
+        assert not re.search(r"from mirror\.storage import .*\bStore\b", text), path.name
+        assert "from mirror.storage import query" not in text, path.name
+        assert not re.search(r"store\.(engine|layout|read_connection|narrow)\b", text), path.name

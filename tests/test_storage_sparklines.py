@@ -134,7 +134,7 @@ def test_the_sql_read_equals_a_plain_decode(store: Store) -> None:
     ]:
         want, want_newest = plain_decode(store, "cpu", start, end)
         with store.engine.connect() as conn:
-            got, got_newest = read_fleet(store, conn, "cpu", start, end)
+            got, got_newest = read_fleet(store.layout, conn, "cpu", start, end)
         assert got == want, (start, end)  # exactly: the same floats, counts and order
         assert got_newest == want_newest
     assert sorted(got) == ["s0", "s1", "s2", "s4"]  # s3 has no cpu
@@ -154,8 +154,8 @@ def test_a_span_before_a_series_existed_and_an_unknown_series_read_empty(store: 
     write_polls(store, 0, 300)  # disk[sdb] arrives on s0 at minute 20
     roll_up(store, T0 + 25 * 60_000)
     with store.engine.connect() as conn:
-        assert read_fleet(store, conn, "nothing", T0, T0 + 3600_000) == ({}, {})
-        lines, newest = read_fleet(store, conn, "disk[sdb]", T0, T0 + 10 * 60_000)
+        assert read_fleet(store.layout, conn, "nothing", T0, T0 + 3600_000) == ({}, {})
+        lines, newest = read_fleet(store.layout, conn, "disk[sdb]", T0, T0 + 10 * 60_000)
     assert lines == {} and newest == {"s0": T0 + 10 * 60_000}  # rolled up that far
 
 
@@ -188,4 +188,4 @@ def test_a_damaged_raw_poll_is_a_clear_error(store: Store) -> None:
             .values(data=b"\x02not zlib")
         )
     with store.engine.connect() as conn, pytest.raises(StorageError, match="poll of s4 at"):
-        read_fleet(store, conn, "cpu", T0, T0 + 3600_000)
+        read_fleet(store.layout, conn, "cpu", T0, T0 + 3600_000)

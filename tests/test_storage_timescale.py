@@ -1,17 +1,17 @@
 """TimescaleDB: detection, the SQL issued, and the narrow layout end to end on a real one.
 
-Real TimescaleDB runs here as PGlite (PostgreSQL 17 in WASM) with the timescaledb extension,
-served on loopback (``tests/support/tsdb.py``): hypertables, compression, continuous
-aggregates and policies are the extension's own code. The policies' schedules are not
-exercised: the tests refresh (``roll_up``) and run a job (``CALL run_job``) by hand. The
-packed layout's statements are checked by inspection and against a recording connection.
+Real TimescaleDB runs in the suite's own PostgreSQL 15 cluster with the extension preloaded
+(``tests/support/tsdb.py``; PGlite only where it is not installed, as the session header
+says): hypertables, compression, continuous aggregates and policies are the extension's own
+code. Tests that check data refresh (``roll_up``) and run jobs (``CALL run_job``) by hand;
+``test_storage_jobs.py`` watches the server's own scheduler. The packed layout's statements
+are checked by inspection and against a recording connection.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -70,8 +70,11 @@ class _Recorder:
             return "pg_stat_statements, timescaledb"
         return "2.17.2" if "pg_available_extensions" in str(stmt) else None
 
-    def execute(self, stmt: Any, *args: Any) -> None:
+    def execute(self, stmt: Any, *args: Any) -> list[Any]:
+        if "FROM timescaledb_information.jobs" in str(stmt):
+            return []  # no jobs yet: every policy is added
         self.executed.append(str(stmt))
+        return []
 
     def begin_nested(self) -> Any:
         from contextlib import nullcontext
@@ -199,18 +202,6 @@ def test_layout_choice_on_real_postgresql(pg_url: str) -> None:  # noqa: F811
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z: an hour boundary
 
 
-@pytest.fixture
-def tsdb() -> Iterator[str]:
-    why = tsdb_support.missing()
-    if why:
-        pytest.skip(why)
-    server = tsdb_support.start_tsdb()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 def _polls(host: str, start_ms: int, count: int, fn) -> list[Snapshot]:
     return [
         Snapshot(host, (start_ms + i * 5000) / 1000, {"cpu": fn(i), "gone": math.nan})
@@ -223,7 +214,7 @@ def _scalar(store: Store, sql: str) -> Any:
         return conn.scalar(sa.text(sql))
 
 
-def test_narrow_layout_end_to_end(tsdb: str) -> None:
+def test_narrow_layout_end_to_end(tsdb: tsdb_support.Tsdb) -> None:
     store = tsdb_support.open_store(tsdb)
     try:
         issued = store.upgrade(Retention())
@@ -282,19 +273,25 @@ def test_narrow_layout_end_to_end(tsdb: str) -> None:
         assert again.points == raw.points
 
         lines = "\n".join(info.describe(store).lines())
-        assert "backend   timescaledb" in lines
+        assert (
+            re.search(r"backend   PostgreSQL 15\.\d+ with TimescaleDB 2\.\d+", lines)
+            or not tsdb.real
+        )
+        assert "BRIN index on points.ts_ms" in lines
         assert f"layout narrow: hypertable points ({2 * 3 * 720 + 1:,} rows" in lines
-        assert "1 compressed, segmentby series_id" in lines
+        assert re.search(r" (\d+) chunks, \1 compressed, segmentby series_id", lines)
         assert "continuous aggregate points_1m (real-time" in lines
         assert "continuous aggregate points_1h (real-time" in lines
         assert "policies on points: compression, retention" in lines
         assert "policies on points_1m: compression, refresh, retention" in lines
-        assert "policies on points_1h: refresh, retention" in lines
+        assert "policies on points_1h: compression, refresh, retention" in lines
     finally:
         store.close()
 
 
-def test_retention_policy_drops_raw_and_the_minute_tier_takes_over(tsdb: str) -> None:
+def test_retention_policy_drops_raw_and_the_minute_tier_takes_over(
+    tsdb: tsdb_support.Tsdb,
+) -> None:
     store = tsdb_support.open_store(tsdb)
     try:
         store.upgrade(Retention())
@@ -322,5 +319,113 @@ def test_retention_policy_drops_raw_and_the_minute_tier_takes_over(tsdb: str) ->
             "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL",
         )
         assert kinds == 0
+    finally:
+        store.close()
+
+
+def _jobs(store: Store) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    with store.engine.connect() as conn:
+        return {
+            (proc, table): (job_id, config)
+            for job_id, proc, table, config in conn.execute(
+                sa.text(
+                    "SELECT job_id, proc_name, hypertable_name, config "
+                    "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL"
+                )
+            )
+        }
+
+
+def test_jobs_change_only_when_their_settings_do(tsdb: tsdb_support.Tsdb) -> None:
+    store = tsdb_support.open_store(tsdb)
+    try:
+        store.upgrade(Retention())
+        before = _jobs(store)
+        assert len(before) == 8  # compression and retention of 3 relations, 2 refreshes
+        again = store.upgrade(Retention())
+        assert not [s for s in again if "_policy(" in s or "alter_job" in s]
+        assert _jobs(store) == before  # same ids, same settings: history kept
+        # A new MIRROR_COMPRESS_AFTER: the raw compression job is altered in place.
+        changed = store.upgrade(Retention(compress_after_s=2 * 3600))
+        assert [s for s in changed if "alter_job" in s] == [
+            s
+            for s in changed
+            if "alter_job(" + str(before[("policy_compression", "points")][0]) in s
+        ]
+        after = _jobs(store)
+        assert after.keys() == before.keys()
+        assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+        assert after[("policy_compression", "points")][1]["compress_after"] == 2 * 3600_000
+        with store.engine.connect() as conn:
+            width, schedule = conn.execute(
+                sa.text(
+                    "SELECT d.integer_interval, extract(epoch FROM j.schedule_interval) "
+                    "FROM timescaledb_information.dimensions AS d "
+                    "JOIN timescaledb_information.jobs AS j "
+                    "ON j.hypertable_name = d.hypertable_name "
+                    "WHERE d.hypertable_name = 'points' AND j.proc_name = 'policy_compression'"
+                )
+            ).one()
+        assert (width, schedule) == (1800_000, 900)  # a quarter and an eighth of 2 h
+    finally:
+        store.close()
+
+
+def test_every_policy_runs_on_a_real_server(tsdb: tsdb_support.Tsdb) -> None:
+    """Each job, run as EGO runs it when the scheduler does not (CALL run_job), succeeds:
+    the aggregates' compression policies have their own "now" (integer_now) function."""
+    if not tsdb.real:
+        pytest.skip(f"the policies' own runs: real server only, running on {tsdb.label}")
+    store = tsdb_support.open_store(tsdb)
+    try:
+        store.upgrade(Retention())
+        store.write(_polls("h1", T0, 720, float))
+        for (proc, table), (job_id, _) in sorted(_jobs(store).items()):
+            with store.autocommit_connection(f"running {proc} on {table}") as conn:
+                conn.execute(sa.text(f"CALL run_job({job_id})"))
+    finally:
+        store.close()
+
+
+def test_packed_database_meeting_timescale_keeps_its_layout_and_its_jobs(
+    tsdb: tsdb_support.Tsdb,
+) -> None:
+    """Packed samples already there when TimescaleDB appears: hypertables of the packed
+    tables, and upgrades that leave their policies alone unless a setting changes."""
+    from alembic import command
+    from alembic.config import Config
+
+    from mirror.storage.store import MIGRATIONS_DIR
+
+    store = tsdb_support.open_store(tsdb)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with store.engine.begin() as conn:  # the schema as plain PostgreSQL had it
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        store.write(_polls("h1", T0, 12, float))
+        assert store.narrow is False
+        store.upgrade(Retention())
+        assert store.narrow is False
+        with store.engine.connect() as conn:
+            assert sorted(timescale.hypertables(conn)) == ["rollup_1h", "rollup_1m", "samples"]
+        before = _jobs(store)
+        assert (
+            sorted(proc for proc, _ in before) == ["policy_compression"] + ["policy_retention"] * 3
+        )
+        again = store.upgrade(Retention())
+        assert not [s for s in again if "_policy(" in s or "alter_job" in s]
+        assert _jobs(store) == before
+        store.upgrade(Retention(raw_s=24 * 3600))
+        after = _jobs(store)
+        assert after[("policy_retention", "samples")] == (
+            before[("policy_retention", "samples")][0],
+            {**before[("policy_retention", "samples")][1], "drop_after": 24 * 3600_000},
+        )
+        assert series(store, "h1", "cpu", T0 / 1000, T0 / 1000 + 60).points[:2] == [
+            (T0 / 1000, 0.0),
+            (T0 / 1000 + 5, 1.0),
+        ]
     finally:
         store.close()

@@ -27,11 +27,28 @@ class StorageHealth:
     failing_since: float | None = None  # unix seconds of the first refused batch
     last_error: str | None = None
     jobs: dict[str, JobStatus] = field(default_factory=dict)
+    # TimescaleDB's background jobs as last seen (``timescale_jobs.JobsReport.as_dict``),
+    # None where the database has none.
+    database_jobs: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def job(self, name: str) -> JobStatus:
         with self._lock:
             return self.jobs.setdefault(name, JobStatus())
+
+    def problems(self) -> list[str]:
+        """Why storage is degraded (empty: it is not), one line each."""
+        out = []
+        if self.failing_since is not None:
+            out.append(f"storage is not writable: {self.last_error}")
+        with self._lock:
+            failing = [
+                f"job {n}: {j.last_error}" for n, j in sorted(self.jobs.items()) if j.last_error
+            ]
+        out += failing
+        if self.database_jobs:
+            out += self.database_jobs.get("problems", [])
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -47,4 +64,5 @@ class StorageHealth:
             "failing_since": self.failing_since,
             "last_error": self.last_error,
             "jobs": jobs,
+            "database_jobs": self.database_jobs,
         }

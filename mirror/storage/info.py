@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from mirror.storage import timescale, timescale_layout
+from mirror.storage import timescale, timescale_jobs, timescale_layout
 from mirror.storage.rollup import watermarks
 
 if TYPE_CHECKING:
@@ -45,11 +45,19 @@ class DbInfo:
     features: list[str] = field(default_factory=list)
     tables: list[TableInfo] = field(default_factory=list)
     watermarks: dict[str, int | None] = field(default_factory=dict)
+    extension: str | None = None  # the TimescaleDB version, on "timescaledb"
+
+    @property
+    def backend_text(self) -> str:
+        """ "PostgreSQL 15.20 with TimescaleDB 2.28.3", "SQLite 3.40.1", …"""
+        if self.backend == "timescaledb":
+            return f"PostgreSQL {self.version} with TimescaleDB {self.extension}"
+        return f"{'SQLite' if self.backend == 'sqlite' else 'PostgreSQL'} {self.version}"
 
     def lines(self) -> list[str]:
         out = [
             f"database  {self.url}",
-            f"backend   {self.backend} {self.version}",
+            f"backend   {self.backend_text}",
         ]
         # One feature a line: on TimescaleDB each carries its own sizes and policies.
         for i, feature in enumerate(self.features or ["none"]):
@@ -76,8 +84,9 @@ def describe(store: Store, *, exact_below: int = EXACT_ROWS_BELOW) -> DbInfo:
             sizes, counts = _sqlite_sizes(conn)
             rows = {name: (counts.get(name, 0), False) for name in TABLES}
             backend = "sqlite"
+            found = None
         else:
-            version = conn.scalar(sa.text("SHOW server_version"))
+            version = str(conn.scalar(sa.text("SHOW server_version"))).split()[0]
             found = timescale.detect(conn)
             features = _pg_features(conn, found, exact_below)
             sizes = {
@@ -95,7 +104,8 @@ def describe(store: Store, *, exact_below: int = EXACT_ROWS_BELOW) -> DbInfo:
             rows = _pg_rows(conn, found, exact_below)
         tables = [TableInfo(name, rows[name][0], sizes.get(name), rows[name][1]) for name in TABLES]
         marks = watermarks(conn)
-    return DbInfo(store.url, backend, str(version), features, tables, marks)
+    extension = found.installed if backend == "timescaledb" else None
+    return DbInfo(store.url, backend, str(version), features, tables, marks, extension)
 
 
 def _sqlite_sizes(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
@@ -151,18 +161,22 @@ def _pg_rows(
 
 
 def _pg_features(conn: Connection, found: timescale.Detected, exact_below: int) -> list[str]:
-    features = []
-    brin = conn.scalar(
-        sa.text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_samples_ts_ms_brin'")
-    )
-    if brin:
-        features.append("BRIN index on samples.ts_ms")
+    features = [
+        f"BRIN index on {table}.ts_ms"
+        for (table,) in conn.execute(
+            sa.text(
+                "SELECT tablename FROM pg_indexes WHERE schemaname = 'public' "
+                "AND indexdef LIKE '%USING brin (ts_ms)%' ORDER BY 1"
+            )
+        )
+    ]
     if found.installed:
         features.append(f"timescaledb {found.installed}")
         if timescale_layout.in_use(conn):
             raw = timescale_layout.RAW
             rows, _ = _pg_rows(conn, found, exact_below, (raw,))[raw]
             features += timescale_layout.features(conn, rows)
+            features += _job_lines(conn)
             return features
         features.append("layout packed: hypertables of the packed tables, no continuous aggregates")
         features += [f"hypertable {t}" for t in timescale.hypertables(conn)]
@@ -176,6 +190,21 @@ def _pg_features(conn: Connection, found: timescale.Detected, exact_below: int) 
     else:
         features.append("timescaledb not available: plain PostgreSQL rollup/retention jobs")
     return features
+
+
+def _job_lines(conn: Connection) -> list[str]:
+    """TimescaleDB's jobs: how they ran, and what is wrong (failing, never run, workers)."""
+    found = timescale_jobs.report(conn)
+    runs = sum(j.total_runs for j in found.jobs)
+    failures = sum(j.total_failures for j in found.jobs)
+    workers = ", ".join(f"{k} {v}" for k, v in found.settings.items())
+    out = [f"jobs: {len(found.jobs)} policies, {runs} runs, {failures} failed ({workers})"]
+    out += [f"PROBLEM {p}" for p in found.problems]
+    if found.problems:
+        out.append(
+            "  `mirror serve` runs failing or idle policies itself (CALL run_job) each minute"
+        )
+    return out
 
 
 def _iso(ms: int) -> str:

@@ -20,9 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from mirror.storage import codec, sparklines, timescale_layout
 from mirror.storage.rollup import (
     COARSER,
     FINER,
@@ -31,8 +28,6 @@ from mirror.storage.rollup import (
     RAW,
     STATS,
     Tier,
-    avg_at,
-    stat_at,
     watermarks,
 )
 
@@ -144,15 +139,13 @@ class _Reader:
     """Reads one series of one host from any tier within one connection."""
 
     def __init__(self, store: Store, conn: Connection, host_id: int, series_id: int, stat: str):
-        self._store = store
-        self._conn = conn
-        self._host_id = host_id
-        self._series_id = series_id
+        layout = store.layout
+        self._source = layout.series_reader(conn, host_id, series_id, stat)
         self._stat = stat
-        # TimescaleDB's narrow layout: real-time aggregates are whole, no tail to merge.
-        self._narrow = store.narrow
-        self._marks = {} if self._narrow else watermarks(conn)
-        self._where: dict[int, tuple[int, int]] | None = None  # layout -> (index, width)
+        # A layout whose tiers are whole (TimescaleDB's real-time aggregates) has no
+        # watermark to merge at.
+        self._whole = layout.tiers_are_whole
+        self._marks = {} if self._whole else watermarks(conn)
 
     def with_history(
         self, tier: Tier, start: int, end: int
@@ -170,16 +163,16 @@ class _Reader:
     def complete(self, tier: Tier, start: int, end: int) -> tuple[list[_Point], tuple[str, ...]]:
         """``tier``'s points in ``[start, end]``, its unrolled tail taken from finer tiers."""
         if tier is RAW:
-            points = self.read_raw(start, end)
+            points = self._source.read_raw(start, end)
             return points, ("raw",) if points else ()
-        if self._narrow:
-            points = self.read_rollup(tier, start, end)
+        if self._whole:
+            points = self._source.read_tier(tier, start, end)
             return points, (tier.name,) if points else ()
         mark = self._marks.get(tier.name)
         points: list[_Point] = []
         sources: tuple[str, ...] = ()
         if mark is not None and start < mark:
-            points = self.read_rollup(tier, start, min(end, mark - 1))
+            points = self._source.read_tier(tier, start, min(end, mark - 1))
             sources = (tier.name,) if points else ()
         tail = max(start, mark) if mark is not None else start
         if end >= tail:
@@ -188,60 +181,6 @@ class _Reader:
                 points += _regroup(finer, tier.step_ms, self._stat)
                 sources = _join(sources, finer_sources)
         return points, sources
-
-    def _layouts(self) -> dict[int, tuple[int, int]]:
-        if self._where is None:
-            self._where = {}
-            for layout_id, cols in self._store.load_layouts(self._conn, [self._host_id]).items():
-                if self._series_id in cols:
-                    self._where[layout_id] = (cols.index(self._series_id), len(cols))
-        return self._where
-
-    def read_raw(self, start: int, end: int) -> list[_Point]:
-        if self._narrow:
-            return timescale_layout.read_raw(self._conn, self._series_id, start, end)
-        t = RAW.table
-        where = self._layouts()
-        if not where:
-            return []
-        rows = self._conn.execute(
-            sa.select(t.c.ts_ms, t.c.layout_id, t.c.data)
-            .where(t.c.host_id == self._host_id, t.c.ts_ms >= start, t.c.ts_ms <= end)
-            .order_by(t.c.ts_ms)
-        )
-        out = []
-        for ts, layout_id, data in rows:
-            found = where.get(layout_id)
-            if found is not None:
-                out.append((ts, 1, codec.decode_one(bytes(data), found[1], found[0])))
-        return out
-
-    def read_rollup(self, tier: Tier, start: int, end: int) -> list[_Point]:
-        if self._narrow:
-            return timescale_layout.read_tier(
-                self._conn, tier.name, self._series_id, self._stat, start, end
-            )
-        t = tier.table
-        where = self._layouts()
-        if not where:
-            return []
-        blob = t.c.avg if self._stat == "avg" else t.c.stats
-        rows = self._conn.execute(
-            sa.select(t.c.ts_ms, t.c.layout_id, t.c.n, blob)
-            .where(t.c.host_id == self._host_id, t.c.ts_ms >= start, t.c.ts_ms <= end)
-            .order_by(t.c.ts_ms)
-        )
-        out = []
-        stat = self._stat
-        for ts, layout_id, n, data in rows:
-            found = where.get(layout_id)
-            if found is None:
-                continue
-            index, width = found
-            v = avg_at(data, index) if stat == "avg" else stat_at(bytes(data), width, stat, index)
-            if v == v:  # NaN: the series was absent (or unreadable) for the whole bucket
-                out.append((ts, n, v))
-        return out
 
 
 def _join(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -289,6 +228,4 @@ def _fleet_points(
 ) -> tuple[dict[str, list[_Point]], dict[str, int]]:
     """Each host's 1-minute buckets ``(start ms, n, avg)``, and the newest sample they hold
     (the rolled-up part counts as reaching the watermark): see :mod:`sparklines`."""
-    if store.narrow:
-        return timescale_layout.read_fleet(conn, name, start_ms, end_ms)
-    return sparklines.read_fleet(store, conn, name, start_ms, end_ms)
+    return store.layout.fleet(conn, name, start_ms, end_ms)

@@ -29,6 +29,7 @@ from mirror.storage.schema import hosts, rollup_1h, rollup_1m, rollup_state, sam
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from mirror.storage.packed import PackedLayout
     from mirror.storage.store import Store
 
 
@@ -207,12 +208,12 @@ def lower_watermark(conn: Connection, tier: str, ts_ms: int) -> None:
 
 def roll_up(store: Store, now_ms: int, *, lag_ms: int = DEFAULT_LAG_MS) -> list[RollupReport]:
     """Bring both tiers up to the last complete bucket before ``now_ms - lag_ms``."""
-    # TimescaleDB's narrow layout: its continuous aggregates are the tiers.
-    step = _refresh_aggregate if store.narrow else _roll_tier
-    return [step(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
+    # The layout's way: EGO's own job (packed), or refreshing TimescaleDB's aggregates.
+    return [store.layout.roll_up_tier(store, tier, now_ms - lag_ms) for tier in ROLLUPS]
 
 
-def _roll_tier(store: Store, tier: Tier, until_ms: int) -> RollupReport:
+def roll_tier(store: Store, layout: PackedLayout, tier: Tier, until_ms: int) -> RollupReport:
+    """The packed layout's rollup of one tier (see the module's docstring)."""
     finer = FINER[tier.name]
     written = 0
     while True:
@@ -228,9 +229,9 @@ def _roll_tier(store: Store, tier: Tier, until_ms: int) -> RollupReport:
             end = min(bucket_start(limit, tier.step_ms), start + max(CHUNK_MS, tier.step_ms))
             if end <= start:
                 return RollupReport(tier.name, written, start)
-            rows = list(_aggregate(store, conn, finer, tier, start, end))
+            rows = list(_aggregate(store, layout, conn, finer, tier, start, end))
             if rows:
-                _upsert(store, conn, tier, rows)
+                _upsert(store, layout, conn, tier, rows)
                 coarser = COARSER.get(tier.name)
                 if coarser is not None:
                     lower_watermark(conn, coarser.name, start)
@@ -242,7 +243,7 @@ def _roll_tier(store: Store, tier: Tier, until_ms: int) -> RollupReport:
             written += len(rows)
 
 
-def _refresh_aggregate(store: Store, tier: Tier, until_ms: int) -> RollupReport:
+def refresh_aggregate(store: Store, tier: Tier, until_ms: int) -> RollupReport:
     """TimescaleDB's narrow layout: refresh the continuous aggregate from its watermark to
     the last complete bucket (its refresh policy does the same; this makes it final now)."""
     with store.read_connection("reading watermarks") as conn:
@@ -285,7 +286,13 @@ def _first_bucket(conn: Connection, source: Tier, tier: Tier) -> int | None:
 
 
 def _aggregate(
-    store: Store, conn: Connection, source: Tier, tier: Tier, start: int, end: int
+    store: Store,
+    layout: PackedLayout,
+    conn: Connection,
+    source: Tier,
+    tier: Tier,
+    start: int,
+    end: int,
 ) -> Iterator[tuple[int, Bucket]]:
     """``(host_id, bucket)`` for every host with ``source`` rows in ``[start, end)``."""
     t = source.table
@@ -311,7 +318,7 @@ def _aggregate(
             if parts:
                 yield from ((current, b) for b in rebucket(parts, tier.step_ms))  # type: ignore[misc]
             current, parts = row.host_id, []
-        ids = store.layout_columns(conn, row.layout_id)
+        ids = layout.layout_columns(conn, row.layout_id)
         if source is RAW:
             parts.append(poll_bucket(row.ts_ms, ids, codec.decode(bytes(row.data), len(ids))))
         else:
@@ -320,8 +327,14 @@ def _aggregate(
         yield from ((current, b) for b in rebucket(parts, tier.step_ms))  # type: ignore[misc]
 
 
-def _upsert(store: Store, conn: Connection, tier: Tier, rows: list[tuple[int, Bucket]]) -> None:
-    layout_ids = store.layout_ids(conn, {(host_id, b.ids) for host_id, b in rows})
+def _upsert(
+    store: Store,
+    layout: PackedLayout,
+    conn: Connection,
+    tier: Tier,
+    rows: list[tuple[int, Bucket]],
+) -> None:
+    layout_ids = layout.layout_ids(conn, {(host_id, b.ids) for host_id, b in rows})
     params = [
         {
             "host_id": host_id,

@@ -47,6 +47,8 @@ series = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id"), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
+    # Declared precision (fixedpoint.decimals): the narrow layout stores value × 10^decimals.
+    sa.Column("decimals", sa.SmallInteger),
     sa.UniqueConstraint("host_id", "name"),
     sa.Index("ix_series_name", "name"),
 )

@@ -31,7 +31,7 @@ from mirror.storage.schema import series as series_table
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from mirror.storage.store import Store
+    from mirror.storage.packed import PackedLayout
 
 STEP_MS = MINUTE.step_ms
 _TAIL_BATCH = 500  # raw rows fetched at a time
@@ -143,7 +143,7 @@ def minute_buckets(points: Iterable[tuple[int, float]]) -> list[Bucket]:
 
 
 def read_fleet(
-    store: Store, conn: Connection, name: str, start_ms: int, end_ms: int
+    layout: PackedLayout, conn: Connection, name: str, start_ms: int, end_ms: int
 ) -> tuple[dict[str, list[Bucket]], dict[str, int]]:
     """Each host's 1-minute buckets of series ``name`` in ``[start_ms, end_ms]``, by host
     name, and the newest sample they hold (the rolled-up part counts as reaching the
@@ -160,13 +160,13 @@ def read_fleet(
         return {}, {}
     mark = watermarks(conn).get(MINUTE.name)
     host_list = sorted(ids)
-    layout_cols = store.load_layouts(conn, host_list)
+    layout_cols = layout.load_layouts(conn, host_list)
     index = series_index(layout_cols, {series_id for _, series_id in ids.values()})
     rolled_to = min(end_ms + 1, mark) if mark is not None else start_ms
 
     points: dict[int, list[Bucket]] = {}
     if start_ms < rolled_to and index:
-        sql = rollup_sql(store.dialect, host_list, index, start_ms, rolled_to)
+        sql = rollup_sql(layout.dialect, host_list, index, start_ms, rolled_to)
         for host_id, ts_text, n_text, hex_values in conn.exec_driver_sql(sql).all():
             found = decode_rollup(ts_text, n_text, hex_values)
             if found:

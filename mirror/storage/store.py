@@ -8,7 +8,6 @@ database (password hidden).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -16,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import sqlalchemy as sa
@@ -25,12 +24,17 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
-from mirror.storage import codec, timescale, timescale_layout
+from mirror.storage import fixedpoint, timescale, timescale_layout
 from mirror.storage.health import StorageHealth
+from mirror.storage.layout import Layout, PollRow
+from mirror.storage.packed import PackedLayout
 from mirror.storage.recent import RecentWindow
 from mirror.storage.retention import Retention
 from mirror.storage.rollup import MINUTE, lower_watermark
-from mirror.storage.schema import host_status, hosts, layouts, samples, series
+from mirror.storage.schema import host_status, hosts, series
+
+if TYPE_CHECKING:
+    from mirror.storage.query import SeriesResult
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +91,6 @@ def _json_text(obj: Any) -> str:
     return msgspec.json.encode(obj, enc_hook=str).decode()
 
 
-def _digest(ids: tuple[int, ...]) -> tuple[str, str]:
-    text = ",".join(map(str, ids))
-    return hashlib.sha256(text.encode()).hexdigest(), text
-
-
-def _parse_ids(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",")) if text else ()
-
-
 def _reason(e: BaseException) -> str:
     orig = getattr(e, "orig", None) or e
     lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
@@ -112,13 +107,13 @@ class Store:
         # Ids never change once committed, so they are cached for the life of the store.
         self._host_ids: dict[str, int] = {}
         self._series_ids: dict[tuple[int, str], int] = {}
-        self._layout_ids: dict[tuple[int, tuple[int, ...]], int] = {}
-        self._layout_cols: dict[int, tuple[int, ...]] = {}
+        self._packed = PackedLayout(engine.dialect.name, self._insert)
+        self._narrow_layout = timescale_layout.NarrowLayout()
         # What the writer and the periodic jobs report (buffered results, job errors).
         self.health = StorageHealth()
         # The last hour of the series the fleet overview asks for, fed by every write.
         self.recent = RecentWindow()
-        self._narrow: bool | None = None  # TimescaleDB's narrow layout (found on first use)
+        self._layout: Layout | None = None  # picked when the store opens (and upgrades)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -152,8 +147,13 @@ class Store:
             )
         store = cls(engine)
         with store._errors("cannot connect to database"), engine.connect() as conn:
-            store._narrow = timescale_layout.in_use(conn)
+            store._pick_layout(conn)
         return store
+
+    def _pick_layout(self, conn: Connection | None) -> None:
+        """The layout in use: TimescaleDB's narrow one where its tables are there."""
+        narrow = conn is not None and timescale_layout.in_use(conn)
+        self._layout = self._narrow_layout if narrow else self._packed
 
     @property
     def url(self) -> str:
@@ -171,12 +171,18 @@ class Store:
         return self._engine.dialect.name
 
     @property
+    def layout(self) -> Layout:
+        """How samples are laid out (:mod:`mirror.storage.layout`), picked on opening."""
+        if self._layout is None:
+            with self._errors("detecting the storage layout of"), self._engine.connect() as conn:
+                self._pick_layout(conn)
+        assert self._layout is not None
+        return self._layout
+
+    @property
     def narrow(self) -> bool:
         """Whether samples are stored in TimescaleDB's narrow layout (``timescale_layout``)."""
-        if self._narrow is None:
-            with self._errors("detecting the storage layout of"), self._engine.connect() as conn:
-                self._narrow = timescale_layout.in_use(conn)
-        return self._narrow
+        return self.layout.name == "narrow"
 
     def upgrade(self, retention: Retention | None = None) -> list[str]:
         """Bring the schema to the latest Alembic revision (idempotent); then, on PostgreSQL
@@ -196,7 +202,7 @@ class Store:
         try:
             with self._errors("enabling TimescaleDB on"), self._engine.begin() as conn:
                 issued = timescale.enable(conn, retention or Retention())
-                self._narrow = timescale_layout.in_use(conn)
+                self._pick_layout(conn)
         except timescale.NotLoaded as e:
             log.warning(
                 "TimescaleDB is installed on the server but not loaded (%s): %s",
@@ -204,7 +210,7 @@ class Store:
                 timescale.PRELOAD_HINT,
             )
             issued = []
-            self._narrow = None
+            self._layout = None  # the connection is gone: found again on first use
         return issued
 
     def close(self) -> None:
@@ -266,42 +272,6 @@ class Store:
     def host_ids(conn: Connection) -> list[int]:
         return list(conn.scalars(sa.select(hosts.c.id).order_by(hosts.c.id)))
 
-    def layout_columns(self, conn: Connection, layout_id: int) -> tuple[int, ...]:
-        """The series ids a layout packs, in order (cached: a committed layout never changes)."""
-        cols = self._layout_cols.get(layout_id)
-        if cols is None:
-            text = conn.scalar(sa.select(layouts.c.series_ids).where(layouts.c.id == layout_id))
-            cols = self._layout_cols[layout_id] = _parse_ids(text or "")
-        return cols
-
-    def load_layouts(self, conn: Connection, host_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
-        """Every layout of ``host_ids`` (id -> series ids) in one query, cached."""
-        found = {}
-        for layout_id, text in conn.execute(
-            sa.select(layouts.c.id, layouts.c.series_ids).where(
-                layouts.c.host_id.in_(sa.bindparam("hosts", expanding=True))
-            ),
-            {"hosts": list(host_ids)},
-        ):
-            cols = self._layout_cols.get(layout_id)
-            if cols is None:
-                cols = self._layout_cols[layout_id] = _parse_ids(text)
-            found[layout_id] = cols
-        return found
-
-    def layout_ids(
-        self, conn: Connection, wanted: set[tuple[int, tuple[int, ...]]]
-    ) -> dict[tuple[int, tuple[int, ...]], int]:
-        """Ids for ``(host_id, series ids)`` layouts, creating missing ones in ``conn``'s
-        transaction (those are not cached: the transaction may still roll back)."""
-        found = {key: self._layout_ids[key] for key in wanted if key in self._layout_ids}
-        missing = sorted(wanted - found.keys())
-        if missing:
-            new = _NewIds()
-            self._resolve_layouts(conn, missing, new)
-            found |= new.layouts
-        return found
-
     def series_id(self, conn: Connection, host: str, name: str) -> tuple[int, int] | None:
         """``(host_id, series_id)`` of ``host``'s series ``name``, or None."""
         found = conn.execute(
@@ -326,86 +296,90 @@ class Store:
             self.recent.observe(snapshots)  # committed: the in-memory last hour counts them
 
     def _write_batch(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
-        narrow = self.narrow  # before the transaction: it may read the catalog
+        layout = self.layout  # before the transaction: it may read the catalog
+        try:
+            rows, latest = self._poll_rows(snapshots, statuses)
+        except KeyError:  # a host or series not stored yet
+            # Ids first, in a transaction of their own: a batch the database then refuses
+            # (and the writer retries) finds them cached and creates no rows, so a
+            # persistent write error does not burn through the id sequences. The values
+            # are checked before, so a bad batch leaves nothing behind.
+            _check_values(snapshots)
+            self._ensure_ids(snapshots, statuses)
+            rows, latest = self._poll_rows(snapshots, statuses)
+        host_ids = self._host_ids
+        prepared = layout.prepare(self._ids_transaction, rows) if rows else None
         with self._errors("writing to"), self._engine.begin() as conn:
-            new = _NewIds()
-            host_ids = self._resolve_hosts(
-                conn, {s.host for s in snapshots} | {s.host for s in statuses}, new
-            )
-            series_ids = self._resolve_series(conn, snapshots, host_ids, new)
-
-            rows: dict[tuple[int, int], dict[str, Any]] = {}
-            narrow_rows: list[tuple[int, int, float]] = []
-            pending_layouts: list[tuple[int, tuple[int, ...]]] = []
-            latest: dict[int, Snapshot] = {}
-            for snap in snapshots:
-                host_id = host_ids[snap.host]
-                ts_ms = _ms(snap.ts)
-                prev = latest.get(host_id)
-                if prev is None or snap.ts > prev.ts:
-                    latest[host_id] = snap
-                if not snap.metrics or (host_id, ts_ms) in rows:
-                    continue
-                if narrow:  # one row per value: no layout, no sort
-                    rows[(host_id, ts_ms)] = {}  # only to skip a repeated (host, ts)
-                    narrow_rows += (
-                        (ts_ms, series_ids[(host_id, name)], value)
-                        for name, value in snap.metrics.items()
-                    )
-                    continue
-                pairs = sorted(
-                    (series_ids[(host_id, name)], value) for name, value in snap.metrics.items()
-                )
-                ids = tuple(p[0] for p in pairs)
-                if (host_id, ids) not in self._layout_ids and (host_id, ids) not in new.layouts:
-                    pending_layouts.append((host_id, ids))
-                    new.layouts[(host_id, ids)] = -1
-                rows[(host_id, ts_ms)] = {
-                    "host_id": host_id,
-                    "ts_ms": ts_ms,
-                    "layout_key": (host_id, ids),
-                    "data": codec.encode([p[1] for p in pairs]),
-                }
-            if pending_layouts:
-                self._resolve_layouts(conn, pending_layouts, new)
-            if narrow and rows:
-                timescale_layout.insert(conn, narrow_rows)
-            elif rows:
-                for row in rows.values():
-                    key = row.pop("layout_key")
-                    row["layout_id"] = self._layout_ids.get(key) or new.layouts[key]
-                conn.execute(
-                    self._insert(samples).on_conflict_do_nothing(
-                        index_elements=["host_id", "ts_ms"]
-                    ),
-                    list(rows.values()),
-                )
             if rows:
+                layout.insert(conn, rows, prepared)
                 # A late batch (older than what is rolled up) reopens those buckets.
-                lower_watermark(conn, MINUTE.name, min(ts for _, ts in rows))
+                lower_watermark(conn, MINUTE.name, min(row.ts_ms for row in rows))
             if latest:
                 self._upsert_latest(conn, latest)
             if statuses:
                 self._upsert_statuses(conn, statuses, host_ids)
+
+    def _poll_rows(
+        self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]
+    ) -> tuple[list[PollRow], dict[int, Snapshot]]:
+        """The rows to store and each host's latest snapshot, from cached ids only
+        (KeyError: one is not cached)."""
+        host_ids, series_ids = self._host_ids, self._series_ids
+        for status in statuses:
+            host_ids[status.host]  # KeyError when not cached
+        rows: list[PollRow] = []
+        seen: set[tuple[int, int]] = set()  # a repeated (host, ts) keeps its first poll
+        latest: dict[int, Snapshot] = {}
+        for snap in snapshots:
+            host_id = host_ids[snap.host]
+            ts_ms = _ms(snap.ts)
+            prev = latest.get(host_id)
+            if prev is None or snap.ts > prev.ts:
+                latest[host_id] = snap
+            if not snap.metrics or (host_id, ts_ms) in seen:
+                continue
+            seen.add((host_id, ts_ms))
+            rows.append(
+                PollRow(
+                    host_id,
+                    ts_ms,
+                    [(series_ids[(host_id, name)], v) for name, v in snap.metrics.items()],
+                )
+            )
+        return rows, latest
+
+    @contextmanager
+    def _ids_transaction(self) -> Iterator[Connection]:
+        with self._errors("writing to"), self._engine.begin() as conn:
+            yield conn
+
+    def _ensure_ids(self, snapshots: Sequence[Snapshot], statuses: Sequence[PollStatus]) -> None:
+        """Host and series ids of a batch, created where missing in a committed transaction
+        of their own, and cached."""
+        names = {s.host for s in snapshots} | {s.host for s in statuses}
+        with self._ids_transaction() as conn:
+            new = _NewIds()
+            host_ids = self._resolve_hosts(conn, names, new)
+            self._resolve_series(conn, snapshots, host_ids, new)
         # Only ids from a committed transaction are cached.
         self._host_ids.update(new.hosts)
         self._series_ids.update(new.series)
-        self._layout_ids.update(new.layouts)
 
     def _resolve_hosts(self, conn: Connection, names: set[str], new: _NewIds) -> dict[str, int]:
         missing = [n for n in names if n not in self._host_ids]
         if missing:
-            conn.execute(
-                self._insert(hosts).on_conflict_do_nothing(index_elements=["name"]),
-                [{"name": n} for n in sorted(missing)],
+            select = sa.select(hosts.c.name, hosts.c.id).where(
+                hosts.c.name.in_(sa.bindparam("names", expanding=True))
             )
-            found = conn.execute(
-                sa.select(hosts.c.name, hosts.c.id).where(
-                    hosts.c.name.in_(sa.bindparam("names", expanding=True))
-                ),
-                {"names": missing},
-            )
-            new.hosts.update({name: id_ for name, id_ in found})
+            new.hosts.update({n: i for n, i in conn.execute(select, {"names": missing})})
+            # Only names not there yet: ON CONFLICT still takes a sequence value per row.
+            absent = sorted(set(missing) - new.hosts.keys())
+            if absent:
+                conn.execute(
+                    self._insert(hosts).on_conflict_do_nothing(index_elements=["name"]),
+                    [{"name": n} for n in absent],
+                )
+                new.hosts.update({n: i for n, i in conn.execute(select, {"names": absent})})
         return {n: self._host_ids.get(n) or new.hosts[n] for n in names}
 
     def _resolve_series(
@@ -423,43 +397,31 @@ class Store:
                     missing.add((host_id, name))
         if not missing:
             return self._series_ids
-        conn.execute(
-            self._insert(series).on_conflict_do_nothing(index_elements=["host_id", "name"]),
-            [{"host_id": h, "name": n} for h, n in sorted(missing)],
+        select = sa.select(series.c.host_id, series.c.name, series.c.id).where(
+            series.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
+            series.c.name.in_(sa.bindparam("names", expanding=True)),
         )
-        found = conn.execute(
-            sa.select(series.c.host_id, series.c.name, series.c.id).where(
-                series.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
-                series.c.name.in_(sa.bindparam("names", expanding=True)),
-            ),
-            {"hosts": sorted({h for h, _ in missing}), "names": sorted({n for _, n in missing})},
-        )
-        new.series.update({(h, n): id_ for h, n, id_ in found})
-        return self._series_ids | new.series
 
-    def _resolve_layouts(
-        self, conn: Connection, pending: list[tuple[int, tuple[int, ...]]], new: _NewIds
-    ) -> None:
-        params = []
-        for host_id, ids in pending:
-            digest, text = _digest(ids)
-            params.append({"host_id": host_id, "digest": digest, "series_ids": text})
-        conn.execute(
-            self._insert(layouts).on_conflict_do_nothing(index_elements=["host_id", "digest"]),
-            params,
-        )
-        found = conn.execute(
-            sa.select(layouts.c.host_id, layouts.c.series_ids, layouts.c.id).where(
-                layouts.c.host_id.in_(sa.bindparam("hosts", expanding=True)),
-                layouts.c.digest.in_(sa.bindparam("digests", expanding=True)),
-            ),
-            {
-                "hosts": sorted({p["host_id"] for p in params}),
-                "digests": sorted({p["digest"] for p in params}),
-            },
-        )
-        for host_id, text, id_ in found:
-            new.layouts[(host_id, _parse_ids(text))] = id_
+        def find(pairs: set[tuple[int, str]]) -> None:
+            found = conn.execute(
+                select,
+                {"hosts": sorted({h for h, _ in pairs}), "names": sorted({n for _, n in pairs})},
+            )
+            new.series.update({(h, n): id_ for h, n, id_ in found if (h, n) in pairs})
+
+        find(missing)
+        # Only series not there yet: ON CONFLICT still takes a sequence value per row.
+        absent = missing - new.series.keys()
+        if absent:
+            conn.execute(
+                self._insert(series).on_conflict_do_nothing(index_elements=["host_id", "name"]),
+                [
+                    {"host_id": h, "name": n, "decimals": fixedpoint.decimals(n)}
+                    for h, n in sorted(absent)
+                ],
+            )
+            find(absent)
+        return self._series_ids | new.series
 
     def _upsert_latest(self, conn: Connection, latest: dict[int, Snapshot]) -> None:
         stmt = self._insert(host_status)
@@ -524,7 +486,23 @@ class Store:
             ],
         )
 
-    # -- reading -------------------------------------------------------------------------
+    # -- reading (mirror.storage.reader.StoreReader) -------------------------------------
+
+    def chart(
+        self, host: str, name: str, start_ts: float, end_ts: float, *, stat: str = "avg"
+    ) -> SeriesResult:
+        """:func:`query.series`: one series at the tier that suits the span."""
+        from mirror.storage import query
+
+        return query.series(self, host, name, start_ts, end_ts, stat=stat)
+
+    def fleet(
+        self, name: str, start_ts: float, end_ts: float
+    ) -> dict[str, list[tuple[float, float]]]:
+        """:func:`query.recent_fleet`: every host's 1-minute averages of ``name``."""
+        from mirror.storage import query
+
+        return query.recent_fleet(self, name, start_ts, end_ts)
 
     def _host_query(self, *, info: bool = True) -> sa.Select:
         return (
@@ -586,7 +564,7 @@ class Store:
 
         Polls whose layout lacks the series (an interface that was not there yet) are skipped.
         """
-        narrow = self.narrow
+        layout = self.layout
         with self._errors("reading a series from"), self._engine.connect() as conn:
             found = conn.execute(
                 sa.select(series.c.id, series.c.host_id)
@@ -596,36 +574,8 @@ class Store:
             if found is None:
                 return []
             series_id, host_id = found
-            if narrow:
-                points = timescale_layout.read_raw(conn, series_id, _ms(start_ts), _ms(end_ts))
-                return [(ts / 1000, v) for ts, _, v in points]
-            where_in: dict[int, tuple[int, int]] = {}  # layout id -> (index, width)
-            for layout_id, text in conn.execute(
-                sa.select(layouts.c.id, layouts.c.series_ids).where(layouts.c.host_id == host_id)
-            ):
-                cols = self._layout_cols.get(layout_id)
-                if cols is None:
-                    cols = self._layout_cols[layout_id] = _parse_ids(text)
-                if series_id in cols:
-                    where_in[layout_id] = (cols.index(series_id), len(cols))
-            if not where_in:
-                return []
-            rows = conn.execute(
-                sa.select(samples.c.ts_ms, samples.c.layout_id, samples.c.data)
-                .where(
-                    samples.c.host_id == host_id,
-                    samples.c.ts_ms >= _ms(start_ts),
-                    samples.c.ts_ms <= _ms(end_ts),
-                    samples.c.layout_id.in_(sa.bindparam("layouts", expanding=True)),
-                )
-                .order_by(samples.c.ts_ms),
-                {"layouts": sorted(where_in)},
-            )
-            out = []
-            for ts_ms, layout_id, data in rows:
-                index, width = where_in[layout_id]
-                out.append((ts_ms / 1000, codec.decode_one(bytes(data), width, index)))
-            return out
+            reader = layout.series_reader(conn, host_id, series_id, "avg")
+            return [(ts / 1000, v) for ts, _, v in reader.read_raw(_ms(start_ts), _ms(end_ts))]
 
 
 @dataclass(slots=True)
@@ -634,7 +584,16 @@ class _NewIds:
 
     hosts: dict[str, int] = field(default_factory=dict)
     series: dict[tuple[int, str], int] = field(default_factory=dict)
-    layouts: dict[tuple[int, tuple[int, ...]], int] = field(default_factory=dict)
+
+
+def _check_values(snapshots: Sequence[Snapshot]) -> None:
+    """Every metric value is a number (int or float), else TypeError naming it."""
+    for snap in snapshots:
+        for name, value in snap.metrics.items():
+            if type(value) is not float and not isinstance(value, int | float):
+                raise TypeError(
+                    f"metric {name!r} of {snap.host!r} is {type(value).__name__}, not a number"
+                )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mirror.storage.retention import Retention
 
 from mirror.storage import timescale_layout
-from mirror.storage.timescale_layout import NOW_FUNC, NOW_FUNC_SQL
+from mirror.storage.timescale_layout import NOW_FUNC, NOW_FUNC_SQL, Policy
 
 log = logging.getLogger(__name__)
 
@@ -108,21 +108,23 @@ def statements(version: str, retention: Retention) -> list[str]:
         out.append(
             f"SELECT set_integer_now_func('{table}', '{NOW_FUNC}', replace_if_exists => TRUE)"
         )
-    out += [
+    out.append(
         "ALTER TABLE samples SET (timescaledb.compress, "
-        "timescaledb.compress_segmentby = 'host_id', timescaledb.compress_orderby = 'ts_ms DESC')",
-        "SELECT add_compression_policy('samples', compress_after => BIGINT "
-        f"'{round(retention.compress_after_s * 1000)}', if_not_exists => TRUE)",
+        "timescaledb.compress_segmentby = 'host_id', timescaledb.compress_orderby = 'ts_ms DESC')"
+    )
+    # A changed setting alters the job in place (timescale_layout.sync_policies).
+    return out + [p.add_sql() for p in policies(retention)]
+
+
+def policies(retention: Retention) -> list[Policy]:
+    """The packed layout's policies: compression of samples, retention of each table."""
+    compress = Policy(
+        "compression", "samples", (("compress_after", round(retention.compress_after_s * 1000)),)
+    )
+    return [compress] + [
+        Policy("retention", table, (("drop_after", retention.keep_ms(tier)),))
+        for table, tier in _RETENTION_TIER.items()
     ]
-    for table, tier in _RETENTION_TIER.items():
-        # if_not_exists keeps an existing policy as it is: drop it first so a changed
-        # setting takes effect on the next `mirror db upgrade`.
-        out.append(f"SELECT remove_retention_policy('{table}', if_exists => TRUE)")
-        out.append(
-            f"SELECT add_retention_policy('{table}', drop_after => BIGINT "
-            f"'{retention.keep_ms(tier)}', if_not_exists => TRUE)"
-        )
-    return out
 
 
 def enable(conn: Connection, retention: Retention) -> list[str]:
@@ -136,11 +138,13 @@ def enable(conn: Connection, retention: Retention) -> list[str]:
         if refused is not None:
             log.warning("TimescaleDB %s cannot be enabled: %s", version, refused)
             return []
-    issued = (
-        timescale_layout.statements(retention)
-        if narrow_layout(conn, version)
-        else statements(version, retention)
-    )
+    if narrow_layout(conn, version):
+        wanted = timescale_layout.policies(retention)
+        issued = timescale_layout.statements(retention)
+    else:
+        wanted = policies(retention)
+        issued = statements(version, retention)
+    issued = timescale_layout.sync_policies(conn, wanted, issued)
     for sql in issued:
         conn.execute(sa.text(sql))
     return issued

@@ -28,15 +28,22 @@ dump and reload. NaN values (a sensor that read nothing) are not stored in this 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
+from mirror.storage.fixedpoint import scale, unscale
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from mirror.storage.layout import PollRow
     from mirror.storage.retention import Retention
+    from mirror.storage.rollup import RollupReport, Tier
+    from mirror.storage.store import Store
 
 NOW_FUNC = "mirror_now_ms"
 NOW_FUNC_SQL = (
@@ -48,7 +55,6 @@ MIN_VERSION = (2, 13)  # by_range, hierarchical real-time aggregates, remove_* i
 RAW = "points"
 VIEWS = {"1m": "points_1m", "1h": "points_1h"}
 STEP_MS = {"1m": 60_000, "1h": 3_600_000}
-RAW_CHUNK_MS = 6 * 3600_000
 COMPRESSION = {"segmentby": "series_id", "orderby": "ts_ms"}
 INSERT_ROWS = 1000
 
@@ -67,10 +73,102 @@ def _offsets(retention: Retention) -> dict[str, tuple[int, int]]:
     }
 
 
-def statements(retention: Retention) -> list[str]:
-    """The SQL that creates the layout and its policies (idempotent)."""
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def chunk_ms(retention: Retention) -> dict[str, int]:
+    """Chunk widths that follow ``MIRROR_COMPRESS_AFTER``: a raw chunk is compressed once
+    its end is ``compress_after`` old, so it spans a quarter of that (15 min … 1 day) and
+    the oldest uncompressed value is at most ~1.4 × ``compress_after`` old (chunk + delay +
+    the policy's schedule, an eighth). The aggregates' chunks: 1 day and 30 days."""
+    compress_after = round(retention.compress_after_s * 1000)
+    return {
+        RAW: _clamp(compress_after // 4, 15 * 60_000, 86400_000),
+        VIEWS["1m"]: 86400_000,
+        VIEWS["1h"]: 30 * 86400_000,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One TimescaleDB policy job as it should be: added when missing, altered in place
+    (its history kept) when its settings differ, left alone when they match."""
+
+    kind: str  # compression, retention or continuous_aggregate (a refresh)
+    relation: str  # hypertable or continuous aggregate
+    config: tuple[tuple[str, int], ...]  # the job's config keys (ms) that we set
+    schedule_s: int | None = None  # None: TimescaleDB's default
+
+    @property
+    def proc(self) -> str:
+        refresh = self.kind == "continuous_aggregate"
+        return f"policy_{'refresh_continuous_aggregate' if refresh else self.kind}"
+
+    def add_sql(self) -> str:
+        args = ", ".join(f"{k} => BIGINT '{v}'" for k, v in self.config)
+        if self.schedule_s is not None:
+            args += f", schedule_interval => INTERVAL '{self.schedule_s} seconds'"
+        return f"SELECT add_{self.kind}_policy('{self.relation}', {args}, if_not_exists => TRUE)"
+
+    def alter_sql(self, job_id: int) -> str:
+        """``alter_job`` with this policy's settings merged into the job's config."""
+        config = ", ".join(f"'{k}', {v}" for k, v in self.config)
+        sql = (
+            f"SELECT alter_job({job_id}, config => (SELECT config FROM "
+            f"timescaledb_information.jobs WHERE job_id = {job_id}) || jsonb_build_object({config})"
+        )
+        if self.schedule_s is not None:
+            sql += f", schedule_interval => INTERVAL '{self.schedule_s} seconds'"
+        return sql + ")"
+
+
+def policies(retention: Retention) -> list[Policy]:
+    """Every policy of the layout, in the order they are set."""
     offsets = _offsets(retention)
     compress_after = round(retention.compress_after_s * 1000)
+    chunks = chunk_ms(retention)
+    # The compression policy looks at every chunk each run: an eighth of compress_after
+    # (1 min … 1 h) keeps the delay small without running it all the time.
+    out = [
+        Policy(
+            "compression",
+            RAW,
+            (("compress_after", compress_after),),
+            _clamp(compress_after // 8, 60_000, 3600_000) // 1000,
+        )
+    ]
+    for tier, view in VIEWS.items():
+        start, end = offsets[tier]
+        out.append(
+            Policy(
+                "continuous_aggregate",
+                view,
+                (("start_offset", start), ("end_offset", end)),
+                end // 1000,
+            )
+        )
+    # A compressed aggregate chunk must lie outside the refresh window (Timescale's rule):
+    # compress a chunk once its end is past the window's start.
+    for tier, view in VIEWS.items():
+        after = offsets[tier][0] + STEP_MS[tier]
+        out.append(
+            Policy(
+                "compression",
+                view,
+                (("compress_after", after),),
+                _clamp(chunks[view] // 4, 3600_000, 86400_000) // 1000,
+            )
+        )
+    for tier, table in (("raw", RAW), ("1m", VIEWS["1m"]), ("1h", VIEWS["1h"])):
+        out.append(Policy("retention", table, (("drop_after", retention.keep_ms(tier)),), None))
+    return out
+
+
+def statements(retention: Retention) -> list[str]:
+    """The SQL that creates the layout and its policies on a new database (idempotent;
+    :func:`sync_policies` then keeps policies that already match)."""
+    chunks = chunk_ms(retention)
     out = [
         "CREATE EXTENSION IF NOT EXISTS timescaledb",
         NOW_FUNC_SQL,
@@ -79,13 +177,15 @@ def statements(retention: Retention) -> list[str]:
         # Unique for ON CONFLICT (a repeated poll keeps its first value); it also serves
         # a chart's (series, time range) read on uncompressed chunks.
         f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{RAW}_series_id_ts_ms ON {RAW} (series_id, ts_ms)",
-        f"SELECT create_hypertable('{RAW}', by_range('ts_ms', {RAW_CHUNK_MS}), "
+        # Time-only scans (the real-time aggregates' tail, the fleet overview) on the
+        # uncompressed chunks; a few pages per chunk.
+        f"CREATE INDEX IF NOT EXISTS ix_{RAW}_ts_ms_brin ON {RAW} USING brin (ts_ms)",
+        f"SELECT create_hypertable('{RAW}', by_range('ts_ms', {chunks[RAW]}), "
         "create_default_indexes => FALSE, if_not_exists => TRUE)",
         f"SELECT set_integer_now_func('{RAW}', '{NOW_FUNC}', replace_if_exists => TRUE)",
         f"ALTER TABLE {RAW} SET (timescaledb.compress, "
         f"timescaledb.compress_segmentby = '{COMPRESSION['segmentby']}', "
         f"timescaledb.compress_orderby = '{COMPRESSION['orderby']}')",
-        *_replace("compression", RAW, f"compress_after => BIGINT '{compress_after}'"),
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {VIEWS['1m']} "
         "WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS "
         f"SELECT time_bucket(BIGINT '{STEP_MS['1m']}', ts_ms) AS ts_ms, series_id, "
@@ -99,31 +199,68 @@ def statements(retention: Retention) -> list[str]:
         f"max(max) AS max, last(last, last_ts) AS last, max(last_ts) AS last_ts "
         f"FROM {VIEWS['1m']} GROUP BY 1, 2 WITH NO DATA",
     ]
-    for tier, view in VIEWS.items():
-        start, end = offsets[tier]
-        out.append(f"SELECT remove_continuous_aggregate_policy('{view}', if_exists => TRUE)")
-        out.append(
-            f"SELECT add_continuous_aggregate_policy('{view}', start_offset => BIGINT "
-            f"'{start}', end_offset => BIGINT '{end}', schedule_interval => INTERVAL "
-            f"'{end // 1000} seconds')"
-        )
-    # A compressed aggregate chunk must lie outside the refresh window (Timescale's rule).
-    minute_start = offsets["1m"][0]
-    out.append(f"ALTER MATERIALIZED VIEW {VIEWS['1m']} SET (timescaledb.compress = true)")
-    out += _replace(
-        "compression", VIEWS["1m"], f"compress_after => BIGINT '{minute_start + STEP_MS['1h']}'"
-    )
-    for tier, table in (("raw", RAW), ("1m", VIEWS["1m"]), ("1h", VIEWS["1h"])):
-        out += _replace("retention", table, f"drop_after => BIGINT '{retention.keep_ms(tier)}'")
+    for view in VIEWS.values():
+        # The aggregates' own hypertables: a "now" for their compression policies (without
+        # it every run fails: "integer_now function not set") and chunk widths of their own
+        # (by default ten raw chunks: 60 h, which a policy would never compress).
+        mat = _materialization(view)
+        out.append(f"SELECT set_integer_now_func({mat}, '{NOW_FUNC}', replace_if_exists => TRUE)")
+        out.append(f"ALTER MATERIALIZED VIEW {view} SET (timescaledb.compress = true)")
+    out.append(_chunk_sql(chunks))
+    out += [p.add_sql() for p in policies(retention)]
     return out
 
 
-def _replace(kind: str, table: str, args: str) -> list[str]:
-    """Remove then add: ``if_not_exists`` alone would keep an old setting."""
-    return [
-        f"SELECT remove_{kind}_policy('{table}', if_exists => TRUE)",
-        f"SELECT add_{kind}_policy('{table}', {args}, if_not_exists => TRUE)",
+def _materialization(view: str) -> str:
+    return (
+        "(SELECT format('%I.%I', materialization_hypertable_schema, "
+        "materialization_hypertable_name)::regclass FROM "
+        f"timescaledb_information.continuous_aggregates WHERE view_name = '{view}')"
+    )
+
+
+def _chunk_sql(chunks: dict[str, int]) -> str:
+    """Set chunk widths (new chunks only; existing ones keep theirs)."""
+    parts = [f"set_chunk_time_interval('{RAW}', BIGINT '{chunks[RAW]}')"]
+    parts += [
+        f"set_chunk_time_interval({_materialization(v)}, BIGINT '{chunks[v]}')"
+        for v in VIEWS.values()
     ]
+    return "SELECT " + ", ".join(parts)
+
+
+def sync_policies(conn: Connection, wanted_policies: list[Policy], issued: list[str]) -> list[str]:
+    """``issued`` (statements ending with ``wanted_policies``' adds) with each policy
+    statement replaced by what the database needs: nothing when the job exists with these
+    settings, an ``alter_job`` when its settings differ, the add when it is missing. Jobs
+    keep their ids and history. The extension must be installed."""
+    wanted = {p.add_sql(): p for p in wanted_policies}
+    jobs: dict[tuple[str, str], tuple[int, dict[str, Any], float]] = {}
+    for job_id, proc, relation, config, schedule in conn.execute(
+        sa.text(
+            "SELECT job_id, proc_name, hypertable_name, config, "
+            "extract(epoch FROM schedule_interval) FROM timescaledb_information.jobs "
+            "WHERE proc_name LIKE 'policy_%' AND hypertable_name IS NOT NULL"
+        )
+    ):
+        jobs[(proc, relation)] = (job_id, config or {}, float(schedule))
+    out = []
+    for sql in issued:
+        policy = wanted.get(sql)
+        if policy is None:
+            out.append(sql)
+            continue
+        found = jobs.get((policy.proc, policy.relation))
+        if found is None:
+            out.append(sql)
+            continue
+        job_id, config, schedule = found
+        same = all(int(config.get(k, -1)) == v for k, v in policy.config) and (
+            policy.schedule_s is None or round(schedule) == policy.schedule_s
+        )
+        if not same:
+            out.append(policy.alter_sql(job_id))
+    return out
 
 
 def in_use(conn: Connection) -> bool:
@@ -136,12 +273,53 @@ def in_use(conn: Connection) -> bool:
 # -- writing --------------------------------------------------------------------------------
 
 
-def insert(conn: Connection, rows: Iterable[tuple[int, int, float]]) -> None:
-    """``(ts_ms, series_id, value)`` rows; a (series, ts) already stored keeps its value."""
-    kept = [row for row in rows if not math.isnan(row[2])]
+def insert(
+    conn: Connection,
+    rows: Iterable[tuple[int, int, float]],
+    places: dict[int, int | None] | None = None,
+) -> None:
+    """``(ts_ms, series_id, value)`` rows; a (series, ts) already stored keeps its value.
+    ``places``: series id -> declared decimals; those values are stored fixed-point
+    (:mod:`fixedpoint`), the others as they are.
+
+    Binary COPY straight into the hypertable (in a savepoint): the fast way, and the usual
+    case, as the store never sends a (host, ts) twice in a batch. A row already stored (a
+    batch retried after a commit whose answer was lost) makes COPY fail on the unique
+    index; the savepoint is rolled back and the rows go in with ON CONFLICT DO NOTHING."""
+    places = places or {}
+    # float(): collectors report byte counts as int; both paths take one type a column.
+    kept = [(ts, sid, scale(float(v), places.get(sid))) for ts, sid, v in rows if not math.isnan(v)]
+    if not kept:
+        return
+    if conn.dialect.driver == "psycopg":
+        import psycopg
+
+        try:
+            with conn.begin_nested():
+                _copy(conn, kept)
+            return
+        except psycopg.errors.UniqueViolation:
+            pass
+        except psycopg.Error as e:  # as SQLAlchemy reports the other statements' errors
+            raise sa.exc.DBAPIError(f"COPY {RAW}", None, e) from e
+    _insert_unnest(conn, kept)
+
+
+def _copy(conn: Connection, rows: list[tuple[int, int, float]]) -> None:
+    driver = conn.connection.driver_connection
+    with (
+        driver.cursor() as cur,  # type: ignore[union-attr]
+        cur.copy(f"COPY {RAW} (ts_ms, series_id, value) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(["int8", "int4", "float8"])
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert_unnest(conn: Connection, kept: list[tuple[int, int, float]]) -> None:
     # Three array parameters a statement: no per-row round trip, no 65,535-parameter limit.
-    # Statements stay under ~64 KB: PGlite's socket server (the tests' TimescaleDB) takes
-    # one TCP read as a whole message.
+    # Statements stay under ~64 KB: PGlite's socket server (the tests' fallback TimescaleDB)
+    # takes one TCP read as a whole message.
     for i in range(0, len(kept), INSERT_ROWS):
         ts, sids, values = (list(col) for col in zip(*kept[i : i + INSERT_ROWS], strict=True))
         conn.execute(
@@ -157,7 +335,9 @@ def insert(conn: Connection, rows: Iterable[tuple[int, int, float]]) -> None:
 # -- reading --------------------------------------------------------------------------------
 
 
-def read_raw(conn: Connection, series_id: int, start: int, end: int) -> list[_Point]:
+def read_raw(
+    conn: Connection, series_id: int, start: int, end: int, places: int | None = None
+) -> list[_Point]:
     rows = conn.execute(
         sa.text(
             f"SELECT ts_ms, value FROM {RAW} WHERE series_id = :s "
@@ -165,11 +345,17 @@ def read_raw(conn: Connection, series_id: int, start: int, end: int) -> list[_Po
         ),
         {"s": series_id, "a": start, "b": end},
     )
-    return [(ts, 1, v) for ts, v in rows]
+    return [(ts, 1, unscale(v, places)) for ts, v in rows]
 
 
 def read_tier(
-    conn: Connection, tier: str, series_id: int, stat: str, start: int, end: int
+    conn: Connection,
+    tier: str,
+    series_id: int,
+    stat: str,
+    start: int,
+    end: int,
+    places: int | None = None,
 ) -> list[_Point]:
     """One aggregate's buckets of a series; ``stat`` is avg, min, max or last."""
     if stat not in ("avg", "min", "max", "last"):
@@ -181,7 +367,7 @@ def read_tier(
         ),
         {"s": series_id, "a": start, "b": end},
     )
-    return [(ts, int(n), float(v)) for ts, n, v in rows]
+    return [(ts, int(n), unscale(float(v), places)) for ts, n, v in rows]
 
 
 def read_fleet(
@@ -191,7 +377,9 @@ def read_fleet(
     sample they hold, in one query (the real-time aggregate covers the unrolled tail)."""
     rows = conn.execute(
         sa.text(
-            "SELECT h.name, m.ts_ms, m.n, m.avg, m.last_ts FROM series AS s "
+            # Fixed-point series: the average of value × 10^d, divided back.
+            "SELECT h.name, m.ts_ms, m.n, m.avg / power(10, coalesce(s.decimals, 0)), "
+            "m.last_ts FROM series AS s "
             "JOIN hosts AS h ON h.id = s.host_id "
             f"JOIN {VIEWS['1m']} AS m ON m.series_id = s.id "
             "WHERE s.name = :name AND m.ts_ms >= :a AND m.ts_ms <= :b "
@@ -298,3 +486,69 @@ def features(conn: Connection, rows: int) -> list[str]:
         policies.setdefault(table, []).append(kind)
     out += [f"policies on {table}: {', '.join(kinds)}" for table, kinds in policies.items()]
     return out
+
+
+# -- the layout interface (mirror.storage.layout) -------------------------------------------
+
+
+class NarrowLayout:
+    name = "narrow"
+    tiers_are_whole = True  # real-time aggregates: no tail to merge at the recent edge
+
+    def __init__(self) -> None:
+        self._places: dict[int, int | None] = {}  # series id -> declared decimals (cached)
+
+    def places(self, conn: Connection, series_ids: Iterable[int]) -> dict[int, int | None]:
+        """Declared decimals of ``series_ids`` (read once each: they never change)."""
+        missing = sorted(set(series_ids) - self._places.keys())
+        if missing:
+            found = conn.execute(
+                sa.text("SELECT id, decimals FROM series WHERE id = ANY(:ids)"), {"ids": missing}
+            )
+            self._places.update({sid: d for sid, d in found})
+        return self._places
+
+    def prepare(
+        self, begin: Callable[[], AbstractContextManager[Connection]], rows: Sequence[PollRow]
+    ) -> dict[int, int | None]:
+        known = self._places
+        if any(sid not in known for row in rows for sid, _ in row.values):
+            with begin() as conn:
+                self.places(conn, {sid for row in rows for sid, _ in row.values})
+        return known
+
+    def insert(
+        self, conn: Connection, rows: Sequence[PollRow], prepared: dict[int, int | None]
+    ) -> None:
+        insert(conn, ((row.ts_ms, sid, v) for row in rows for sid, v in row.values), prepared)
+
+    def series_reader(
+        self, conn: Connection, host_id: int, series_id: int, stat: str
+    ) -> _SeriesReader:
+        return _SeriesReader(conn, series_id, stat, self.places(conn, [series_id])[series_id])
+
+    def fleet(
+        self, conn: Connection, name: str, start: int, end: int
+    ) -> tuple[dict[str, list[_Point]], dict[str, int]]:
+        return read_fleet(conn, name, start, end)
+
+    def roll_up_tier(self, store: Store, tier: Tier, until_ms: int) -> RollupReport:
+        from mirror.storage.rollup import refresh_aggregate  # rollup imports this module
+
+        return refresh_aggregate(store, tier, until_ms)
+
+
+class _SeriesReader:
+    def __init__(self, conn: Connection, series_id: int, stat: str, places: int | None) -> None:
+        self._conn = conn
+        self._series_id = series_id
+        self._stat = stat
+        self._places = places
+
+    def read_raw(self, start: int, end: int) -> list[_Point]:
+        return read_raw(self._conn, self._series_id, start, end, self._places)
+
+    def read_tier(self, tier: Tier, start: int, end: int) -> list[_Point]:
+        return read_tier(
+            self._conn, tier.name, self._series_id, self._stat, start, end, self._places
+        )

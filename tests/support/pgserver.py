@@ -27,10 +27,15 @@ def _as_postgres(args: list[str]) -> list[str]:
 class PgServer:
     root: Path
     port: int
+    settings: tuple[str, ...] = ()  # extra ``-c name=value`` options
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log"
 
     def _ctl(self, *args: str) -> None:
         subprocess.run(
@@ -45,6 +50,7 @@ class PgServer:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c full_page_writes=off"
         )
+        options += "".join(f" -c {setting}" for setting in self.settings)
         self._ctl("-o", options, "-l", str(self.root / "log"), "-w", "start")
 
     def stop(self) -> None:
@@ -56,7 +62,9 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_pg() -> PgServer:
+def start_pg(settings: tuple[str, ...] = ()) -> PgServer:
+    """A new cluster in a temporary folder, started with ``settings`` (``name=value``); its
+    Unix socket lies in that folder, its TCP port is a free one on 127.0.0.1."""
     if not (PG_BIN / "initdb").exists():
         raise RuntimeError(f"PostgreSQL server binaries not found in {PG_BIN}")
     root = Path(tempfile.mkdtemp(prefix="mirror-pg-"))
@@ -80,6 +88,6 @@ def start_pg() -> PgServer:
         capture_output=True,
         timeout=120,
     )
-    server = PgServer(root, free_port())
+    server = PgServer(root, free_port(), settings)
     server.start()
     return server

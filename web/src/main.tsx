@@ -4,6 +4,7 @@ import { getJSON, postJSON, setCsrf, whenUnauthorized } from "./api";
 import { canOperate, parseRoute } from "./routes";
 import { Fleet } from "./Fleet";
 import { type Row, applyEvent, rowFromOverview } from "./fleet";
+import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
@@ -63,6 +64,7 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const [link, setLink] = useState<LinkState>("connecting");
   const [hostEvent, setHostEvent] = useState<LiveEvent | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
   const rowsRef = useRef(rows);
   const byAddress = useRef(new Map<string, string>());
   const current = useRoute();
@@ -127,6 +129,16 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
     };
   }, []);
 
+  useEffect(() => {
+    const check = () =>
+      getJSON<Health>("/api/health")
+        .then((h) => setProblems(healthProblems(h)))
+        .catch(() => {});
+    check();
+    const timer = setInterval(check, HEALTH_EVERY_MS);
+    return () => clearInterval(timer);
+  }, []);
+
   const open = useCallback((name: string) => {
     location.hash = `#/host/${encodeURIComponent(name)}`;
   }, []);
@@ -179,6 +191,16 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
       </header>
       <main>
         {loadError && <p class="error panel">{loadError}</p>}
+        {problems.length > 0 && (
+          <div class="error panel" id="health">
+            <b>{t("degraded")}</b>
+            <ul>
+              {problems.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          </div>
+        )}
         {current.page === "host" ? (
           <HostPage name={current.name} live={hostEvent} operate={canOperate(me.role)} />
         ) : current.page === "terminal" ? (
