@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 
 from api.schemas import Health, Host, HostDetail, Series
 from api.services import HostService
+from mirror import events
 from mirror.live import LiveHub
 
 TIME_FORMS = (
@@ -79,6 +80,13 @@ class HostController(Controller):
         return hosts.get_series(name, metric, start, end)
 
 
+@get("/api/live/schema", tags=["live"], cache=True)
+async def live_schema() -> dict[str, Any]:
+    """JSON Schema of one ``/api/live`` message: a ``HostPoll``, ``PingPoll`` or
+    ``StateChange`` (the ``LiveEvent`` schema component), told apart by ``type``."""
+    return events.schema()
+
+
 @websocket_stream("/api/live")
 async def live(
     hub: NamedDependency[LiveHub],
@@ -90,7 +98,10 @@ async def live(
         ),
     ] = False,
 ) -> AsyncGenerator[dict[str, Any] | list[dict[str, Any]], None]:
-    """Each live event as one JSON text message, as the poller publishes it."""
+    """Each live event as one JSON text message, as the poller publishes it: a poll
+    (``HostPoll``, ``PingPoll``) or a ``StateChange`` (``mirror.events``; the ``LiveEvent``
+    schema component, GET /api/live/schema). Other ``type`` values may follow (``wake``);
+    a client skips those it does not know."""
     # Litestar cancels this generator when the client disconnects; the hub's subscribe()
     # then drops this subscriber in its ``finally``.
     if batch:

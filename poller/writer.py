@@ -13,13 +13,14 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import Any, Protocol
+from typing import Protocol
 
 from mirror.errors import StorageError
+from mirror.events import HostPoll, PingPoll, poll_event
 from mirror.live import LiveHub
-from mirror.model import PollStatus, Snapshot, ping_address
+from mirror.model import PollStatus, Snapshot
 from mirror.storage.health import StorageHealth
-from poller.host import PollResult
+from poller.health import PollResult
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +29,10 @@ class Sink(Protocol):
     def write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> None: ...
 
 
-def live_event(result: PollResult, stored: float | None = None) -> dict[str, Any]:
+def live_event(result: PollResult, stored: float | None = None) -> HostPoll | PingPoll:
     """``stored``: unix seconds when the batch holding ``result`` was committed (for the UI's
     store-to-paint figure, bench/ui.py)."""
-    status, snap = result.status, result.snapshot
-    return {
-        "type": "ping" if ping_address(status.host) is not None else "host",
-        "host": status.host,
-        "state": str(status.state),
-        "error": status.error,
-        "ts": status.ts,
-        "duration_ms": status.duration_ms,
-        "metrics": snap.metrics if snap else {},
-        "info": snap.info if snap and snap.info else None,
-        "stored": stored,
-    }
+    return poll_event(result.status, result.snapshot, stored)
 
 
 class BatchWriter:
@@ -73,6 +63,10 @@ class BatchWriter:
         return len(self._pending)
 
     def submit(self, result: PollResult) -> None:
+        if result.change is not None and self._hub is not None:
+            # Now, not after the store commits: a database that is down must not hold back
+            # the news that a host went down (alerts subscribe to these).
+            self._hub.publish(result.change)
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
         self._pending.append(result)
