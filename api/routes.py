@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from api.schemas import Health, Host, HostDetail, Series
 from api.services import HostService
 from mirror import events
-from mirror.live import LiveHub
+from mirror.live import Event, LiveHub
 
 TIME_FORMS = (
     "unix seconds, ISO-8601 (UTC when no offset; encode '+' as %2B), 'now', "
@@ -97,7 +97,7 @@ async def live(
             "one), instead of one event per message: a burst of events is one message"
         ),
     ] = False,
-) -> AsyncGenerator[dict[str, Any] | list[dict[str, Any]], None]:
+) -> AsyncGenerator[Event | list[Event], None]:
     """Each live event as one JSON text message, as the poller publishes it: a poll
     (``HostPoll``, ``PingPoll``) or a ``StateChange`` (``mirror.events``; the ``LiveEvent``
     schema component, GET /api/live/schema). Other ``type`` values may follow (``wake``);

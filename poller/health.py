@@ -33,7 +33,9 @@ from mirror.errors import (
     HostKeyChanged,
     HostKeyUnknown,
     Timeout,
+    Unexpected,
     Unreachable,
+    Unsupported,
 )
 from mirror.events import StateChange, TargetKind
 from mirror.model import HostState, PollStatus, Snapshot
@@ -44,15 +46,6 @@ log = logging.getLogger(__name__)
 # every poll would fill the host's auth log (and may trip fail2ban).
 SLOW_RETRY_S = 300.0
 MAX_BACKOFF_S = 60.0
-
-
-class Unexpected(CollectError):
-    """A poll raised something no one planned for (a bug): state ``error``, traceback logged
-    once (the original exception is its ``__cause__``)."""
-
-
-class Unsupported(CollectError):
-    """The target is of a kind EGO cannot read yet (a host OS without a host kind)."""
 
 
 # Errors that a retry in a few seconds cannot fix: retried every SLOW_RETRY_S.

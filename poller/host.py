@@ -19,10 +19,10 @@ import asyncssh
 
 from collectors.hostkind import FAST_REQUEST, SLOW_REQUEST, Collector, HostKind
 from collectors.kinds import KINDS, kind_for, known_kinds, os_from_uname
-from mirror.errors import CollectError, ConfigError
+from mirror.errors import CollectError, ConfigError, Unsupported
 from mirror.inventory import HostConfig
 from mirror.model import HostState, PollStatus, Snapshot
-from poller.health import PollResult, TargetHealth, Unsupported, classify
+from poller.health import PollResult, TargetHealth, classify
 from poller.reflector import LocalReflector, Reflector, SshReflector
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
 

@@ -19,7 +19,9 @@ from mirror.errors import (
     HostKeyChanged,
     ParseError,
     Timeout,
+    Unexpected,
     Unreachable,
+    Unsupported,
 )
 from mirror.events import StateChange
 from mirror.model import HostState
@@ -27,8 +29,6 @@ from poller.health import (
     MAX_BACKOFF_S,
     SLOW_RETRY_S,
     TargetHealth,
-    Unexpected,
-    Unsupported,
     classify,
 )
 from poller.scheduler import every

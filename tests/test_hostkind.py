@@ -14,10 +14,11 @@ import pytest
 from collectors.hostkind import HostKind
 from collectors.kinds import KINDS, os_from_uname
 from collectors.linux.kind import KIND as LINUX
+from mirror.errors import Unsupported
 from mirror.inventory import OS_NAMES, Inventory
 from mirror.inventory.diff import same_host_loop
 from mirror.model import HostState, split_series
-from poller.health import SLOW_RETRY_S, Unsupported
+from poller.health import SLOW_RETRY_S
 from poller.host import HostPoller
 from poller.ssh import KnownHosts
 from tests.support.sshd import Sshd, free_port
