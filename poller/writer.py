@@ -1,5 +1,10 @@
 """Batch poll results into the store, then publish them on the live stream.
 
+Each stored result is published as its typed event (``mirror.events``: ``HostPoll`` or
+``PingPoll``); a result that changed its target's state also carries a ``StateChange``,
+published when it is submitted, before the store has it (a database that is down must not
+hold back the news that a host went down).
+
 Writes run in a worker thread (the store is synchronous SQLAlchemy) so a slow disk
 or database never delays a poll. When the database refuses a batch, results stay
 buffered (up to a bound, oldest dropped first) and are retried on the next flush;
@@ -16,7 +21,7 @@ from collections import deque
 from typing import Protocol
 
 from mirror.errors import StorageError
-from mirror.events import HostPoll, PingPoll, poll_event
+from mirror.events import poll_event
 from mirror.live import LiveHub
 from mirror.model import PollStatus, Snapshot
 from mirror.storage.health import StorageHealth
@@ -27,12 +32,6 @@ log = logging.getLogger(__name__)
 
 class Sink(Protocol):
     def write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> None: ...
-
-
-def live_event(result: PollResult, stored: float | None = None) -> HostPoll | PingPoll:
-    """``stored``: unix seconds when the batch holding ``result`` was committed (for the UI's
-    store-to-paint figure, bench/ui.py)."""
-    return poll_event(result.status, result.snapshot, stored)
 
 
 class BatchWriter:
@@ -113,7 +112,8 @@ class BatchWriter:
             self._health.last_error = None
         if self._hub is not None:
             for result in batch:
-                self._hub.publish(live_event(result, stored))
+                # ``stored``: the commit time, for the UI's store-to-paint figure (bench/ui.py).
+                self._hub.publish(poll_event(result.status, result.snapshot, stored))
         return True
 
     def _write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> float:
