@@ -79,9 +79,12 @@ class HostPoller:
                 deadline_s, opening = self._connect_deadline_s, True
                 async with asyncio.timeout(deadline_s):
                     conn = await self._connect()
-                # Asking uname (first contact) and opening the REFLECTOR channel are the
-                # host's work: the poll's deadline.
-                deadline_s = self._timeout_s
+                if self.kind is None:
+                    # First contact without os: asking uname is the host's work, like a poll.
+                    deadline_s = self._timeout_s
+                    async with asyncio.timeout(deadline_s):
+                        await self._detect(conn)
+                deadline_s = self._connect_deadline_s
                 async with asyncio.timeout(deadline_s):
                     await self._open(conn)
             deadline_s, opening = self._timeout_s, False
@@ -115,14 +118,16 @@ class HostPoller:
             raise self._no_kind(self.host.os)  # before any traffic: the inventory says so
         return None if self.host.local else await self.connection()
 
+    async def _detect(self, conn: asyncssh.SSHClientConnection | None) -> None:
+        self._choose(os.uname().sysname if conn is None else await self._uname(conn))
+
     async def _open(self, conn: asyncssh.SSHClientConnection | None) -> None:
+        assert self.kind is not None
         if conn is None:
-            kind = self.kind or self._choose(os.uname().sysname)
-            self._reflector = await LocalReflector.start(kind.command())
+            self._reflector = await LocalReflector.start(self.kind.command())
             return
-        kind = self.kind or self._choose(await self._uname(conn))
         try:
-            self._reflector = await SshReflector.start(conn, kind.command())
+            self._reflector = await SshReflector.start(conn, self.kind.command())
         except (asyncssh.Error, OSError) as exc:
             raise map_error(exc) from exc
         # A new session needs identity (and a slow sample) straight away.
