@@ -80,11 +80,13 @@ class HostPoller:
                 async with asyncio.timeout(deadline_s):
                     conn = await self._connect()
                 if self.kind is None:
-                    # First contact without os: asking uname is the host's work, like a poll.
-                    deadline_s = self._timeout_s
+                    # First contact without os: asking uname is the host's work, like a poll
+                    # (its deadline; a timeout keeps the connection: under a handshake storm
+                    # dropping it would only add another handshake).
+                    deadline_s, opening = self._timeout_s, False
                     async with asyncio.timeout(deadline_s):
                         await self._detect(conn)
-                deadline_s = self._connect_deadline_s
+                deadline_s, opening = self._connect_deadline_s, True
                 async with asyncio.timeout(deadline_s):
                     await self._open(conn)
             deadline_s, opening = self._timeout_s, False
