@@ -24,10 +24,11 @@ from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
 from api.inventory_admin import adopt_discovered, reload_inventory
 from api.jobs import JobBoard
+from api.live_schema import live_components
 from api.metrics import metrics
 from api.network import NetworkController, NetworkService, WakeActions
 from api.overview import AnswerCache, overview, targets, warm_for_page
-from api.routes import HostController, health, live
+from api.routes import HostController, health, live, live_schema
 from api.services import HostService
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
@@ -78,7 +79,7 @@ def create_app(
     hosts = HostService(store, current)
     answers = AnswerCache()  # /api/overview's encoded answers
     auth = auth if auth is not None else AuthService(store.engine)
-    route_handlers: list[Any] = [health, HostController, live, AuthController]
+    route_handlers: list[Any] = [health, HostController, live, live_schema, AuthController]
     route_handlers.append(NetworkController)  # ICMP, discovered addresses, Wake-on-LAN
     route_handlers.append(TimeSeriesController)  # fleet overview, trends
     route_handlers.append(overview)  # the fleet table in one answer
@@ -94,7 +95,7 @@ def create_app(
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
         route_handlers += _static_routers(web_dir)
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         dependencies={
             "hosts": _value(hosts),
@@ -137,6 +138,10 @@ def create_app(
         # config would replace the root logger's handlers at start-up.
         logging_config=None,
     )
+    # What /api/live sends: a WebSocket has no OpenAPI path, so its events are components.
+    # (Litestar rebuilds components from the routes, dropping OpenAPIConfig's own.)
+    app.openapi_schema.components.schemas.update(live_components())
+    return app
 
 
 def _static_routers(web_dir: Path) -> list[Any]:

@@ -12,7 +12,8 @@ from litestar.params import FromPath, QueryParameter
 
 from api.schemas import Health, Host, HostDetail, Series
 from api.services import HostService
-from mirror.live import LiveHub
+from mirror import events
+from mirror.live import Event, LiveHub
 
 TIME_FORMS = (
     "unix seconds, ISO-8601 (UTC when no offset; encode '+' as %2B), 'now', "
@@ -82,6 +83,13 @@ class HostController(Controller):
         return hosts.get_series(name, metric, start, end)
 
 
+@get("/api/live/schema", tags=["live"], cache=True)
+async def live_schema() -> dict[str, Any]:
+    """JSON Schema of one ``/api/live`` message: a ``HostPoll``, ``PingPoll`` or
+    ``StateChange`` (the ``LiveEvent`` schema component), told apart by ``type``."""
+    return events.schema()
+
+
 @websocket_stream("/api/live")
 async def live(
     hub: NamedDependency[LiveHub],
@@ -92,8 +100,11 @@ async def live(
             "one), instead of one event per message: a burst of events is one message"
         ),
     ] = False,
-) -> AsyncGenerator[dict[str, Any] | list[dict[str, Any]], None]:
-    """Each live event as one JSON text message, as the poller publishes it."""
+) -> AsyncGenerator[Event | list[Event], None]:
+    """Each live event as one JSON text message, as the poller publishes it: a poll
+    (``HostPoll``, ``PingPoll``) or a ``StateChange`` (``mirror.events``; the ``LiveEvent``
+    schema component, GET /api/live/schema). Other ``type`` values may follow (``wake``);
+    a client skips those it does not know."""
     # Litestar cancels this generator when the client disconnects; the hub's subscribe()
     # then drops this subscriber in its ``finally``.
     if batch:

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncssh
 
-from collectors.linux.sample import fast_metrics, parse_fast
+from collectors.hostkind import FAST_REQUEST
+from collectors.linux.kind import KIND as LINUX
 from poller.reflector import SshReflector
 from poller.ssh import PREFERRED_CIPHERS
 from tests.support.sshd import Sshd, free_port, start_sshd
@@ -90,15 +91,14 @@ async def connect(sshd: Sshd, user: str) -> asyncssh.SSHClientConnection:
 
 async def measure_reflector(sshd: Sshd, user: str, samples: int) -> tuple[float, float]:
     async with await connect(sshd, user) as conn:
-        reflector = await SshReflector.start(conn)
-        prev = parse_fast(await reflector.request("s"))  # warm: login shell runs here, once
+        reflector = await SshReflector.start(conn, LINUX.command())
+        collector = LINUX.collector()  # parse + rates, as the poller does per host
+        collector.fast(await reflector.request(FAST_REQUEST))  # warm: login shell runs here, once
         assert sshd.process is not None
         before_host = tree_cpu_s(sshd.process.pid)
         before_self = time.process_time()
         for _ in range(samples):
-            cur = parse_fast(await reflector.request("s"))
-            fast_metrics(prev, cur)
-            prev = cur
+            collector.fast(await reflector.request(FAST_REQUEST))
         poller_s = time.process_time() - before_self
         host_s = tree_cpu_s(sshd.process.pid) - before_host
         await reflector.close()

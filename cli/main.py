@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -176,7 +175,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    import msgspec
+
     from cli.render import render_poll
+    from mirror.events import poll_event
     from poller.host import HostPoller, PollResult
     from poller.ssh import KnownHosts
 
@@ -211,22 +213,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     result = asyncio.run(twice())
     snapshot = result.snapshot
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "host": result.status.host,
-                    "state": str(result.status.state),
-                    "error": result.status.error,
-                    "ts": result.status.ts,
-                    "duration_ms": result.status.duration_ms,
-                    "metrics": snapshot.metrics if snapshot else {},
-                    "info": snapshot.info if snapshot else {},
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+    if args.json:  # the live stream's event (mirror.events), as /api/live sends it
+        event = msgspec.json.encode(poll_event(result.status, snapshot))
+        print(msgspec.json.format(event, indent=2).decode())
     elif device is not None:
         from cli.render_snmp import render_device
 

@@ -1,4 +1,4 @@
-"""Split one REFLECTOR frame (see ``collectors/reflector/linux.sh``) into its sections."""
+"""Split one REFLECTOR frame (see ``collectors/linux/reflector.sh``) into its sections."""
 
 from __future__ import annotations
 

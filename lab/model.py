@@ -813,8 +813,8 @@ class HostModel:
 
 
 def _frame(kind: str, sections: list[str]) -> bytes:
-    """Sections framed as linux.sh frames them (the rendered text is ASCII, so the
-    section lengths counted in characters are bytes)."""
+    """Sections framed as collectors/linux/reflector.sh frames them (the rendered text is
+    ASCII, so the section lengths counted in characters are bytes)."""
     body = "".join(sections).encode("ascii")
     return b"@@B %s %d\n%s@@E\n" % (kind.encode(), len(body), body)
 

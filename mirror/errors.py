@@ -54,5 +54,19 @@ class ParseError(CollectError):
     state = "error"
 
 
+class Unsupported(CollectError):
+    """The target is of a kind EGO cannot read yet (a host OS without a host kind);
+    retried slowly, as a retry in a few seconds cannot fix it."""
+
+    state = "error"
+
+
+class Unexpected(CollectError):
+    """A poll raised something no one planned for (a bug): state ``error``, the traceback
+    logged once; the original exception is its ``__cause__``."""
+
+    state = "error"
+
+
 class StorageError(MirrorError):
     """The database refused or is unreachable."""

@@ -1,5 +1,8 @@
 """The live stream: the poller publishes each stored snapshot, the API fans it out.
 
+Events are the typed structs of ``mirror.events`` (a poll, a state change); a few
+publishers (Wake-on-LAN results) still send plain dicts, which pass through as they are.
+
 In-process pub/sub with a bounded queue per subscriber. A slow subscriber (a browser
 on a bad link) loses its oldest events, never slows the poller or other subscribers.
 """
@@ -11,7 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-Event = dict[str, Any]
+from mirror.events import LiveEvent
+
+Event = LiveEvent | dict[str, Any]
 
 
 class LiveHub:

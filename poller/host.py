@@ -1,5 +1,8 @@
-"""Everything EGO keeps about one host between polls: its connection, its REFLECTOR
-session, its previous counters and its state.
+"""Everything EGO keeps about one host between polls: its connection, its host kind and
+REFLECTOR session, its collector (previous counters) and its health.
+
+The host kind comes from the inventory's ``os:``, or from ``uname -s`` on first contact;
+an OS without a kind yet is the host's state (``error``, retried slowly), not a crash.
 
 ``HostPoller.poll`` never raises: a failure becomes the host's state (Prometheus'
 ``up == 0`` with the reason), so a dead host costs only its own loop.
@@ -9,45 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from dataclasses import dataclass
 
 import asyncssh
 
-from collectors.linux.sample import (
-    FastSample,
-    SlowSample,
-    counter_bits,
-    fast_metrics,
-    parse_fast,
-    parse_slow,
-    slow_metrics,
-)
-from mirror.errors import (
-    AuthFailed,
-    CollectError,
-    ConfigError,
-    HostKeyChanged,
-    HostKeyUnknown,
-    Timeout,
-)
+from collectors.hostkind import FAST_REQUEST, SLOW_REQUEST, Collector, HostKind
+from collectors.kinds import KINDS, kind_for, known_kinds, os_from_uname
+from mirror.errors import CollectError, ConfigError, Unsupported
 from mirror.inventory import HostConfig
 from mirror.model import HostState, PollStatus, Snapshot
+from poller.health import PollResult, TargetHealth, classify
 from poller.reflector import LocalReflector, Reflector, SshReflector
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
 
 log = logging.getLogger(__name__)
-
-# Wrong credentials or a changed key will not fix themselves in 5 s; retrying
-# every poll would fill the host's auth log (and may trip fail2ban).
-SLOW_RETRY_S = 300.0
-MAX_BACKOFF_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class PollResult:
-    snapshot: Snapshot | None
-    status: PollStatus
 
 
 class HostPoller:
@@ -68,21 +47,26 @@ class HostPoller:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._connect_lock = asyncio.Lock()  # the poll and a command may both want to connect
         self._reflector: Reflector | None = None
-        self._prev_fast: FastSample | None = None
-        self._prev_slow: SlowSample | None = None
+        # The inventory's os: picks the kind now; without one, first contact detects it.
+        self.kind: HostKind | None = kind_for(host.os) if host.os else None
+        self._collector: Collector | None = None
         self._slow_series: dict[str, float] = {}
-        self._counter_bits = 64  # until the slow sample says the kernel is 32-bit
         self._next_slow_at = 0.0
-        self._failures = 0
-        self._retry_at = 0.0
+        self.health = TargetHealth(host.name, "host", interval_s)
         ssh_timeout_s = host.ssh.connect_timeout_s if host.ssh else timeout_s
         self._connect_deadline_s = ssh_timeout_s + timeout_s
-        self.state = HostState.PENDING
-        self.last_error: str | None = None
 
-    def due(self, now_monotonic: float) -> bool:
+    @property
+    def state(self) -> HostState:
+        return self.health.state
+
+    @property
+    def last_error(self) -> str | None:
+        return self.health.last_error
+
+    def due(self, now_monotonic: float | None = None) -> bool:
         """False while backing off after a failure."""
-        return now_monotonic >= self._retry_at
+        return self.health.due(now_monotonic)
 
     async def poll(self) -> PollResult:
         started = time.monotonic()
@@ -94,20 +78,22 @@ class HostPoller:
                 # (1000 hosts at once) must not be mistaken for hosts that hang.
                 deadline_s, opening = self._connect_deadline_s, True
                 async with asyncio.timeout(deadline_s):
-                    await self._open()
+                    conn = await self._connect()
+                if self.kind is None:
+                    # First contact without os: asking uname is the host's work, like a poll
+                    # (its deadline; a timeout keeps the connection: under a handshake storm
+                    # dropping it would only add another handshake).
+                    deadline_s, opening = self._timeout_s, False
+                    async with asyncio.timeout(deadline_s):
+                        await self._detect(conn)
+                deadline_s, opening = self._connect_deadline_s, True
+                async with asyncio.timeout(deadline_s):
+                    await self._open(conn)
             deadline_s, opening = self._timeout_s, False
             async with asyncio.timeout(deadline_s):
                 snapshot = await self._sample(started)
         except Exception as exc:  # every failure is a state, never a dead loop
-            if isinstance(exc, TimeoutError):
-                error: CollectError = Timeout(f"no answer within {deadline_s:g} s")
-            elif isinstance(exc, CollectError | ConfigError):
-                error = exc if isinstance(exc, CollectError) else CollectError(str(exc))
-            elif isinstance(exc, asyncssh.Error | OSError):
-                error = map_error(exc)
-            else:
-                log.exception("%s: unexpected error while polling", self.host.name)
-                error = CollectError(f"{type(exc).__name__}: {exc}")
+            error = classify(exc, deadline_s)
             await self._recover(connection_suspect=opening and isinstance(exc, TimeoutError))
             return self._failed(error, started)
         return self._succeeded(snapshot, started)
@@ -116,32 +102,89 @@ class HostPoller:
         await self._drop_session()
 
     async def _sample(self, started: float) -> Snapshot:
-        assert self._reflector is not None
-        fast = parse_fast(await self._reflector.request("s"))
-        metrics = fast_metrics(self._prev_fast, fast, counter_bits=self._counter_bits)
-        self._prev_fast = fast
+        assert self._reflector is not None and self.kind is not None
+        if self._collector is None:
+            self._collector = self.kind.collector()
+        metrics = self._collector.fast(await self._reflector.request(FAST_REQUEST))
         info = None
         if started >= self._next_slow_at:
-            slow = parse_slow(await self._reflector.request("x"))
-            self._slow_series, info = slow_metrics(self._prev_slow, slow)
-            self._prev_slow = slow
-            self._counter_bits = counter_bits(slow.arch)
+            frame = await self._reflector.request(SLOW_REQUEST)
+            self._slow_series, info = self._collector.slow(frame)
             self._next_slow_at = started + self._slow_every_s
         metrics.update(self._slow_series)
         return Snapshot(self.host.name, time.time(), metrics, info or {})
 
-    async def _open(self) -> None:
-        if self.host.local:
-            self._reflector = await LocalReflector.start()
+    async def _connect(self) -> asyncssh.SSHClientConnection | None:
+        """The host's connection (None for the local host), or why not."""
+        if self.host.os is not None and self.kind is None:
+            raise self._no_kind(self.host.os)  # before any traffic: the inventory says so
+        return None if self.host.local else await self.connection()
+
+    async def _detect(self, conn: asyncssh.SSHClientConnection | None) -> None:
+        self._choose(os.uname().sysname if conn is None else await self._uname(conn))
+
+    async def _open(self, conn: asyncssh.SSHClientConnection | None) -> None:
+        assert self.kind is not None
+        if conn is None:
+            self._reflector = await LocalReflector.start(self.kind.command())
             return
-        await self.connection()
-        assert self._conn is not None
         try:
-            self._reflector = await SshReflector.start(self._conn)
+            self._reflector = await SshReflector.start(conn, self.kind.command())
         except (asyncssh.Error, OSError) as exc:
             raise map_error(exc) from exc
         # A new session needs identity (and a slow sample) straight away.
         self._next_slow_at = 0.0
+
+    async def _uname(self, conn: asyncssh.SSHClientConnection) -> str:
+        """First contact without ``os:``: the first line ``uname -s`` prints (once per
+        poller). Only that line is read: a wrapper that keeps the channel open (a
+        ForceCommand) cannot stall it."""
+        try:
+            process = await conn.create_process("uname -s", encoding=None)
+            try:
+                process.stdin.write_eof()
+                line = await process.stdout.readline()
+                why = b"" if line.strip() else await process.stderr.readline()
+            finally:
+                process.close()
+        except (asyncssh.Error, OSError) as exc:
+            raise map_error(exc) from exc
+        said = line.decode(errors="replace").strip()
+        if not said:
+            reason = why.decode(errors="replace").strip() or "no output"
+            raise Unsupported(
+                f"cannot tell the host's OS: `uname -s` failed ({reason[:120]}); "
+                "set os: for it in the inventory"
+            )
+        return said
+
+    def _choose(self, uname: str) -> HostKind:
+        """The kind for what ``uname -s`` printed. A known OS without a kind is refused
+        clearly; an answer that names no OS we know (an odd embedded system, a wrapper that
+        prints a banner) gets the first kind, Linux, whose frames then say what works."""
+        os_name = os_from_uname(uname)
+        if os_name is None:
+            kind = next(iter(KINDS.values()))
+            log.info(
+                "%s: `uname -s` says %r; trying the %s kind (os: in the inventory chooses)",
+                self.host.name,
+                uname[:80],
+                kind.os,
+            )
+        else:
+            found = kind_for(os_name)
+            if found is None:
+                raise self._no_kind(os_name)
+            kind = found
+        self.kind = kind
+        return kind
+
+    @staticmethod
+    def _no_kind(os_name: str) -> Unsupported:
+        return Unsupported(
+            f"{os_name} hosts cannot be read yet: no host kind for {os_name!r} "
+            f"(EGO reads: {known_kinds()}; collectors/KINDS.md says how to add one)"
+        )
 
     async def connection(self) -> asyncssh.SSHClientConnection:
         """The host's live SSH connection, for commands, terminals and tunnels (each a new
@@ -179,32 +222,15 @@ class HostPoller:
                 log.debug("%s: error while closing reflector", self.host.name, exc_info=True)
 
     def _succeeded(self, snapshot: Snapshot, started: float) -> PollResult:
-        if self.state is not HostState.UP and self.state is not HostState.PENDING:
-            log.info("%s: back up after %s", self.host.name, self.state)
-        self.state, self.last_error = HostState.UP, None
-        self._failures, self._retry_at = 0, 0.0
-        status = PollStatus(
-            self.host.name,
-            HostState.UP,
-            snapshot.ts,
-            None,
-            (time.monotonic() - started) * 1000,
-        )
-        return PollResult(snapshot, status)
+        change = self.health.succeeded()
+        duration_ms = (time.monotonic() - started) * 1000
+        status = PollStatus(self.host.name, HostState.UP, snapshot.ts, None, duration_ms)
+        return PollResult(snapshot, status, change)
 
     def _failed(self, error: CollectError, started: float) -> PollResult:
-        state = HostState(error.state)
-        message = str(error) or type(error).__name__
-        if state is not self.state or message != self.last_error:
-            # Logged once per change, not every interval (Home Assistant's coordinator).
-            log.warning("%s: %s: %s", self.host.name, state, message)
-        self.state, self.last_error = state, message
-        self._failures += 1
-        if isinstance(error, AuthFailed | HostKeyChanged | HostKeyUnknown):
-            delay = SLOW_RETRY_S
-        else:
-            delay = min(self._interval_s * 2 ** (self._failures - 1), MAX_BACKOFF_S)
-        now = time.monotonic()
-        self._retry_at = now + delay - self._interval_s  # the loop's own tick adds one interval
-        status = PollStatus(self.host.name, state, time.time(), message, (now - started) * 1000)
-        return PollResult(None, status)
+        change = self.health.failed(error)
+        duration_ms = (time.monotonic() - started) * 1000
+        status = PollStatus(
+            self.host.name, self.health.state, time.time(), self.health.last_error, duration_ms
+        )
+        return PollResult(None, status, change)

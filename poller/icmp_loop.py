@@ -13,15 +13,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from logging import DEBUG
 from typing import Any
 
 from collectors.neighbours import Neighbour, read_neighbours
 from mirror.inventory import Inventory, Subnet
 from mirror.model import HostState, PollStatus, Snapshot, ping_address, ping_key
 from poller.discovery import Resolver, reverse_name, reverse_names
-from poller.host import PollResult
+from poller.health import PollResult, TargetHealth
 from poller.icmp import IcmpAccess, PingResult, detect_icmp, ping_many, ping_metrics, sweep
-from poller.scheduler import cancel_all, stable_offset
+from poller.scheduler import cancel_all, every
 from poller.wol import WakeService
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class IcmpMonitor:
         self._clock = clock
         self._seen: dict[str, tuple[float, float]] = dict(seen or {})
         self._names: dict[str, str | None] = {}
+        self._health: dict[str, TargetHealth] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._tasks_started = False  # a reload starts loops only in a running monitor
 
@@ -153,7 +155,15 @@ class IcmpMonitor:
         snapshot = Snapshot(host=key, ts=now, metrics=ping_metrics(result), info=info)
         state = HostState.UP if result.up else HostState.UNREACHABLE
         status = PollStatus(host=key, state=state, ts=now, error=error, duration_ms=duration_ms)
-        return PollResult(snapshot, status)
+        return PollResult(snapshot, status, self._health_of(key).observe(state, error, now))
+
+    def _health_of(self, key: str) -> TargetHealth:
+        health = self._health.get(key)
+        if health is None:
+            # Addresses come and go on a LAN: their changes are events, logged at DEBUG only.
+            health = TargetHealth(key, "ping", self.interval_s, level=DEBUG)
+            self._health[key] = health
+        return health
 
     async def _resolve(self, addresses: list[str]) -> None:
         todo = [a for a in addresses if a not in self._names]
@@ -178,25 +188,10 @@ class IcmpMonitor:
         await self._every(subnet.sweep_interval_s, f"icmp:{subnet.name}", once)
 
     async def _every(self, interval_s: float, name: str, job: Callable[[], Any]) -> None:
-        loop = asyncio.get_running_loop()
-        next_at = loop.time() + stable_offset(name, interval_s)
-        failing = False
-        while True:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            try:
-                await job()
-            except Exception as exc:  # logged once, not every interval; the loop goes on
-                if not failing:
-                    log.exception("%s failed: %s", name, exc)
-                failing = True
-            else:
-                if failing:
-                    log.info("%s works again", name)
-                failing = False
-            next_at += interval_s
-            now = loop.time()
-            if next_at < now:
-                next_at += ((now - next_at) // interval_s + 1) * interval_s
+        async def step(_slot: float) -> None:
+            await job()
+
+        await every(name, interval_s, step)
 
 
 def seen_from_rows(rows: list[Any]) -> dict[str, tuple[float, float]]:

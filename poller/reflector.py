@@ -1,17 +1,15 @@
-"""Run the REFLECTOR program on a host and ask it for frames.
+"""Run a host kind's REFLECTOR program on a host and ask it for frames.
 
-The program (``collectors/reflector/linux.sh``) is passed as the argument of ``sh -c``
-on one long-lived channel: the host's login shell and rc files run once per
-connection, not once per poll, and nothing is written to the host's disk. The same
-program runs as a local subprocess for the machine EGO itself runs on.
+The program (its host kind's, see ``collectors/hostkind.py``) runs through the kind's
+launch command on one long-lived channel: the host's login shell and rc files run once
+per connection, not once per poll, and nothing is written to the host's disk. The same
+command runs as a local subprocess for the machine EGO itself runs on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import shlex
-from importlib import resources
 from typing import Protocol
 
 import asyncssh
@@ -22,21 +20,6 @@ from mirror.errors import CollectError, ParseError
 # A frame bigger than this is garbage or an attack, not a sample (a 256-core host's
 # slow frame with 5000 processes is ~2 MB).
 MAX_FRAME_BYTES = 16 * 1024 * 1024
-
-
-def reflector_program() -> str:
-    return resources.files("collectors").joinpath("reflector/linux.sh").read_text()
-
-
-def launcher(program: str) -> str:
-    """Shell text that runs the program under bash (fast reads) or POSIX sh."""
-    body = (
-        f"R={shlex.quote(program)}; "
-        'if command -v bash >/dev/null 2>&1; then exec bash --norc --noprofile -c "$R"; '
-        'else exec /bin/sh -c "$R"; fi'
-    )
-    # The outer /bin/sh makes the text independent of the user's login shell.
-    return f"exec /bin/sh -c {shlex.quote(body)}"
 
 
 class _Reader(Protocol):
@@ -73,8 +56,9 @@ class SshReflector:
         self._process = process
 
     @classmethod
-    async def start(cls, conn: asyncssh.SSHClientConnection) -> SshReflector:
-        process = await conn.create_process(launcher(reflector_program()), encoding=None)
+    async def start(cls, conn: asyncssh.SSHClientConnection, command: str) -> SshReflector:
+        """``command``: the host kind's ``HostKind.command()``."""
+        process = await conn.create_process(command, encoding=None)
         return cls(process)
 
     async def request(self, kind: str) -> Frame:
@@ -97,11 +81,11 @@ class LocalReflector:
         self._process = process
 
     @classmethod
-    async def start(cls) -> LocalReflector:
+    async def start(cls, command: str) -> LocalReflector:
         process = await asyncio.create_subprocess_exec(
             "/bin/sh",
             "-c",
-            launcher(reflector_program()),
+            command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

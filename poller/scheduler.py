@@ -14,7 +14,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -58,6 +58,36 @@ def next_slot(slot: float, interval_s: float, now: float) -> float:
     if slot < now:
         slot += ((now - slot) // interval_s + 1) * interval_s
     return slot
+
+
+async def every(
+    name: str,
+    interval_s: float,
+    step: Callable[[float], Awaitable[object]],
+    *,
+    due: Callable[[], bool] | None = None,
+) -> None:
+    """The one poll loop (SSH hosts, SNMP devices, ICMP rounds and sweeps): ``step(slot)``
+    at the target's ``first_slot``, then at each ``next_slot``, never two at once; a slot
+    is skipped while ``due()`` says the target is backing off. A step that raises (a sink
+    bug) is logged once until it works again, and the loop goes on."""
+    loop = asyncio.get_running_loop()
+    slot = first_slot(name, interval_s, loop.time())
+    failing = False
+    while True:
+        await asyncio.sleep(max(0.0, slot - loop.time()))
+        if due is None or due():
+            try:
+                await step(slot)
+            except Exception:
+                if not failing:
+                    log.exception("%s: poll step failed", name)
+                failing = True
+            else:
+                if failing:
+                    log.info("%s: poll step works again", name)
+                failing = False
+        slot = next_slot(slot, interval_s, loop.time())
 
 
 async def cancel_all(tasks: Iterable[asyncio.Task[None]]) -> None:
@@ -237,18 +267,13 @@ class Scheduler(LoopPool[HostConfig, HostPoller]):
 
     async def _loop(self, poller: HostPoller) -> None:
         loop = asyncio.get_running_loop()
-        interval = self.interval_s
-        next_at = first_slot(poller.host.name, interval, loop.time())
-        while True:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+        async def step(slot: float) -> None:
             started = loop.time()
-            if poller.due(time.monotonic()):
-                self.stats.lateness_s.append(started - next_at)
-                result = await poller.poll()
-                self.stats.latency_s.append(loop.time() - started)
-                self.stats.polls += 1
-                try:
-                    self._on_result(result)
-                except Exception:  # a sink bug must not kill this host's loop
-                    log.exception("%s: result handler failed", poller.host.name)
-            next_at = next_slot(next_at, interval, loop.time())
+            self.stats.lateness_s.append(started - slot)
+            result = await poller.poll()
+            self.stats.latency_s.append(loop.time() - started)
+            self.stats.polls += 1
+            self._on_result(result)
+
+        await every(poller.host.name, self.interval_s, step, due=poller.due)

@@ -44,12 +44,12 @@ from collectors.snmp import device as snmp_device
 from collectors.snmp import system
 from collectors.snmp.interfaces import Interface
 from collectors.snmp.walk import Oid, Value
-from mirror.errors import AuthFailed, CollectError, ConfigError, ParseError, Timeout
+from mirror.errors import AuthFailed, CollectError, ParseError, Timeout
 from mirror.inventory import SnmpDevice, resolve_secret
 from mirror.inventory.diff import Plan, same_snmp_loop
 from mirror.model import HostState, PollStatus, Snapshot
-from poller.host import MAX_BACKOFF_S, SLOW_RETRY_S, PollResult
-from poller.scheduler import LoopPool, first_slot, next_slot
+from poller.health import PollResult, TargetHealth, classify
+from poller.scheduler import LoopPool, every
 
 log = logging.getLogger(__name__)
 
@@ -263,13 +263,18 @@ class SnmpPoller:
         self._with_32bit = True  # until a walk shows every interface has ifHC* counters
         self._next_table_at = 0.0
         self._prev: tuple[float, float | None, list[Interface]] | None = None
-        self._failures = 0
-        self._retry_at = 0.0
-        self.state = HostState.PENDING
-        self.last_error: str | None = None
+        self.health = TargetHealth(self.name, "snmp", self.interval_s, clock=clock)
 
-    def due(self, now_monotonic: float) -> bool:
-        return now_monotonic >= self._retry_at
+    @property
+    def state(self) -> HostState:
+        return self.health.state
+
+    @property
+    def last_error(self) -> str | None:
+        return self.health.last_error
+
+    def due(self, now_monotonic: float | None = None) -> bool:
+        return self.health.due(now_monotonic)
 
     def force_table_poll(self) -> None:
         self._next_table_at = 0.0
@@ -284,15 +289,7 @@ class SnmpPoller:
             async with asyncio.timeout(deadline):
                 snapshot = await self._sample(started, table_due)
         except Exception as exc:  # every failure is a state, never a dead loop
-            if isinstance(exc, TimeoutError):
-                error: CollectError = Timeout(f"poll did not finish within {deadline:g} s")
-            elif isinstance(exc, CollectError):
-                error = exc
-            elif isinstance(exc, ConfigError):
-                error = CollectError(str(exc))
-            else:
-                log.exception("%s: unexpected error while polling", self.name)
-                error = CollectError(f"{type(exc).__name__}: {exc}")
+            error = classify(exc, deadline)
             self._session = None
             self._prev = None
             self._next_table_at = 0.0
@@ -331,30 +328,19 @@ class SnmpPoller:
         return Snapshot(self.name, time.time(), metrics, info)
 
     def _succeeded(self, snapshot: Snapshot, started: float) -> PollResult:
-        if self.state not in (HostState.UP, HostState.PENDING):
-            log.info("%s: back up after %s", self.name, self.state)
-        self.state, self.last_error = HostState.UP, None
-        self._failures, self._retry_at = 0, 0.0
+        change = self.health.succeeded()
         duration_ms = (self._clock() - started) * 1000
-        return PollResult(
-            snapshot, PollStatus(self.name, HostState.UP, snapshot.ts, None, duration_ms)
-        )
+        status = PollStatus(self.name, HostState.UP, snapshot.ts, None, duration_ms)
+        return PollResult(snapshot, status, change)
 
     def _failed(self, error: CollectError, started: float) -> PollResult:
-        state = HostState(error.state)
-        message = str(error) or type(error).__name__
-        if state is not self.state or message != self.last_error:
-            log.warning("%s: %s: %s", self.name, state, message)  # once per change
-        self.state, self.last_error = state, message
-        self._failures += 1
-        if isinstance(error, AuthFailed):
-            delay = SLOW_RETRY_S  # a wrong v3 key fills the device's log (and may lock it)
-        else:
-            delay = min(self.interval_s * 2 ** (self._failures - 1), MAX_BACKOFF_S)
-        now = self._clock()
-        self._retry_at = now + delay - self.interval_s
-        status = PollStatus(self.name, state, time.time(), message, (now - started) * 1000)
-        return PollResult(None, status)
+        # A wrong v3 key fills the device's log (and may lock it): AuthFailed backs off slowly.
+        change = self.health.failed(error)
+        duration_ms = (self._clock() - started) * 1000
+        status = PollStatus(
+            self.name, self.health.state, time.time(), self.health.last_error, duration_ms
+        )
+        return PollResult(None, status, change)
 
 
 class SnmpScheduler(LoopPool[SnmpDevice, SnmpPoller]):
@@ -398,19 +384,12 @@ class SnmpScheduler(LoopPool[SnmpDevice, SnmpPoller]):
         return same_snmp_loop(a, b)
 
     async def _loop(self, poller: SnmpPoller) -> None:
-        loop = asyncio.get_running_loop()
-        interval = poller.interval_s
-        next_at = first_slot(poller.name, interval, loop.time())
-        while True:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            if poller.due(time.monotonic()):
-                result = await poller.poll()
-                self.polls += 1
-                try:
-                    self._on_result(result)
-                except Exception:  # a sink bug must not kill this device's loop
-                    log.exception("%s: result handler failed", poller.name)
-            next_at = next_slot(next_at, interval, loop.time())
+        async def step(_slot: float) -> None:
+            result = await poller.poll()
+            self.polls += 1
+            self._on_result(result)
+
+        await every(poller.name, poller.interval_s, step, due=poller.due)
 
 
 async def poll_twice(device: SnmpDevice, env: Mapping[str, str] | None = None) -> PollResult:

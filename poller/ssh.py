@@ -1,6 +1,6 @@
 """Open one SSH connection to a host, verifying its key against EGO's own known_hosts.
 
-Every asyncssh/OS error is mapped here, in one place, onto ``mirror.errors``: the
+Every asyncssh/OS error is mapped onto ``mirror.errors`` (by ``poller.health.classify``): the
 poll loop only ever sees ``CollectError`` subclasses and turns them into host states.
 """
 
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import socket
 from pathlib import Path
 
 import asyncssh
@@ -21,10 +19,10 @@ from mirror.errors import (
     ConfigError,
     HostKeyChanged,
     HostKeyUnknown,
-    Timeout,
     Unreachable,
 )
 from mirror.inventory import HostConfig, resolve_password
+from poller.health import classify
 
 log = logging.getLogger(__name__)
 
@@ -204,28 +202,8 @@ async def trust_first_use(host: HostConfig, known_hosts: KnownHosts) -> asyncssh
 
 
 def map_error(exc: BaseException) -> CollectError:
-    """The one place where transport errors become host states."""
-    if isinstance(exc, CollectError):
-        return exc
-    if isinstance(exc, asyncio.TimeoutError | asyncssh.TimeoutError):
-        return Timeout("no answer before the deadline")
-    if isinstance(exc, ConnectionRefusedError):
-        return Unreachable("connection refused (no SSH server on that port?)")
-    if isinstance(exc, socket.gaierror):
-        return Unreachable(f"name does not resolve: {exc.strerror}")
-    if isinstance(exc, OSError) and exc.errno in (
-        errno.EHOSTUNREACH,
-        errno.ENETUNREACH,
-        errno.EHOSTDOWN,
-        errno.ECONNRESET,
-        errno.ETIMEDOUT,
-    ):
-        return Unreachable(exc.strerror or str(exc))
-    if isinstance(exc, asyncssh.ConnectionLost | asyncssh.DisconnectError):
-        return Unreachable(f"connection lost: {getattr(exc, 'reason', exc)}")
-    if isinstance(exc, asyncssh.ChannelOpenError):
-        return CollectError(f"host refused a session channel: {exc.reason}")
-    return CollectError(f"{type(exc).__name__}: {exc}")
+    """A transport error as a host state: ``poller.health.classify``, the one mapping."""
+    return classify(exc)
 
 
 async def close_quietly(conn: asyncssh.SSHClientConnection | None) -> None:

@@ -1,5 +1,10 @@
 """Batch poll results into the store, then publish them on the live stream.
 
+Each stored result is published as its typed event (``mirror.events``: ``HostPoll`` or
+``PingPoll``); a result that changed its target's state also carries a ``StateChange``,
+published when it is submitted, before the store has it (a database that is down must not
+hold back the news that a host went down).
+
 Writes run in a worker thread (the store is synchronous SQLAlchemy) so a slow disk
 or database never delays a poll. When the database refuses a batch, results stay
 buffered (up to a bound, oldest dropped first) and are retried on the next flush;
@@ -14,13 +19,14 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import Any, Protocol
+from typing import Protocol
 
 from mirror.errors import StorageError
+from mirror.events import poll_event
 from mirror.live import LiveHub
-from mirror.model import PollStatus, Snapshot, ping_address
+from mirror.model import PollStatus, Snapshot
 from mirror.storage.health import StorageHealth
-from poller.host import PollResult
+from poller.health import PollResult
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +35,6 @@ RETRY_MAX_S = 10.0  # the longest wait between two tries while storage refuses w
 
 class Sink(Protocol):
     def write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> None: ...
-
-
-def live_event(result: PollResult, stored: float | None = None) -> dict[str, Any]:
-    """``stored``: unix seconds when the batch holding ``result`` was committed (for the UI's
-    store-to-paint figure, bench/ui.py)."""
-    status, snap = result.status, result.snapshot
-    return {
-        "type": "ping" if ping_address(status.host) is not None else "host",
-        "host": status.host,
-        "state": str(status.state),
-        "error": status.error,
-        "ts": status.ts,
-        "duration_ms": status.duration_ms,
-        "metrics": snap.metrics if snap else {},
-        "info": snap.info if snap and snap.info else None,
-        "stored": stored,
-    }
 
 
 class BatchWriter:
@@ -76,6 +65,10 @@ class BatchWriter:
         return len(self._pending)
 
     def submit(self, result: PollResult) -> None:
+        if result.change is not None and self._hub is not None:
+            # Now, not after the store commits: a database that is down must not hold back
+            # the news that a host went down (alerts subscribe to these).
+            self._hub.publish(result.change)
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
         self._pending.append(result)
@@ -130,7 +123,8 @@ class BatchWriter:
             self._health.last_error = None
         if self._hub is not None:
             for result in batch:
-                self._hub.publish(live_event(result, stored))
+                # ``stored``: the commit time, for the UI's store-to-paint figure (bench/ui.py).
+                self._hub.publish(poll_event(result.status, result.snapshot, stored))
         return True
 
     def _write(self, snapshots: list[Snapshot], statuses: list[PollStatus]) -> float:

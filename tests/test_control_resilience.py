@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from collectors.linux.kind import KIND as LINUX
 from mirror.audit import AuditLog
 from mirror.control.model import (
     CancelToken,
@@ -24,7 +26,6 @@ from mirror.control.model import (
     ResultState,
 )
 from mirror.model import HostState
-from poller import reflector
 from poller.commands import PollerConnections, SshCommandRunner, SshTerminal, run_on_host
 from poller.host import HostPoller
 from poller.ssh import KnownHosts
@@ -69,7 +70,8 @@ async def test_a_hung_reflector_restarts_without_ending_other_channels(
     request = _command("sleep 2; echo survived")
     command = asyncio.create_task(run_on_host(source, "box", request, _ignore, CancelToken()))
     # A REFLECTOR that reads the request and never answers: the poll times out.
-    monkeypatch.setattr(reflector, "reflector_program", lambda: "read k; sleep 60")
+    hung = dataclasses.replace(LINUX, program="read k; sleep 60")
+    monkeypatch.setattr(poller, "kind", hung)
     failed = await poller.poll()
     assert failed.status.state == HostState.TIMEOUT, failed.status
     assert poller._conn is conn and not conn.is_closed()

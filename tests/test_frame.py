@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from collectors.frame import parse_frame
+from collectors.linux.kind import KIND as LINUX
 from mirror.errors import ParseError
-from poller.reflector import read_frame, reflector_program
+from poller.reflector import read_frame
 
 
 def framed(kind: bytes, body: bytes) -> bytes:
@@ -63,7 +64,7 @@ async def test_reflector_sends_lengths_that_add_up() -> None:
         "--norc",
         "--noprofile",
         "-c",
-        reflector_program(),
+        LINUX.program,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )

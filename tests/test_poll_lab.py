@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from lab import LabServer, SimHost, ensure_keys, lab_inventory, make_lab
@@ -93,7 +94,7 @@ async def test_lab_of_24_through_scheduler_writer_store_and_hub(keys, tmp_path: 
 
     async def listen() -> None:
         async for event in hub.subscribe():
-            events.append(event)
+            events.append(msgspec.to_builtins(event))  # as /api/live sends it
 
     listener = asyncio.create_task(listen())
     await asyncio.sleep(0)

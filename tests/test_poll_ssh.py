@@ -183,12 +183,12 @@ async def test_local_host_needs_no_ssh(tmp_path: Path) -> None:
 @pytest.mark.parametrize("shell", ["bash", "dash"])
 async def test_reflector_frames_agree_between_shells(shell: str) -> None:
     from collectors.frame import parse_frame
-    from poller.reflector import reflector_program
+    from collectors.linux.kind import KIND as LINUX
 
     proc = await asyncio.create_subprocess_exec(
         shell,
         "-c",
-        reflector_program(),
+        LINUX.program,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )

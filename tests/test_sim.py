@@ -12,7 +12,7 @@ import pytest
 from collectors.frame import parse_frame
 from lab import PROFILES, HostModel, LabServer, SimHost, ensure_keys, make_lab
 
-REFLECTOR = (Path(__file__).parents[1] / "collectors" / "reflector" / "linux.sh").read_text()
+REFLECTOR = (Path(__file__).parents[1] / "collectors" / "linux" / "reflector.sh").read_text()
 REFLECTOR_COMMAND = "exec /bin/sh -c " + shlex.quote(REFLECTOR)
 
 

@@ -6,6 +6,7 @@ settings merged (defaults < groups in listed order < host).
 """
 
 from mirror.inventory.models import (
+    OS_NAMES,
     Cable,
     CableEnd,
     Defaults,
@@ -27,6 +28,7 @@ from mirror.inventory.problems import InventoryError, Problem
 from mirror.inventory.yamlfile import check_file, load_inventory
 
 __all__ = [
+    "OS_NAMES",
     "Cable",
     "CableEnd",
     "Defaults",

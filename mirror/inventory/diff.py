@@ -64,8 +64,9 @@ def plan(
 
 
 def same_host_loop(a: HostConfig, b: HostConfig) -> bool:
-    """True when ``b`` can keep ``a``'s loop and SSH connection."""
-    return (a.address, a.local, a.ssh) == (b.address, b.local, b.ssh)
+    """True when ``b`` can keep ``a``'s loop and SSH connection (a new ``os:`` picks another
+    host kind, so another REFLECTOR: a new loop)."""
+    return (a.address, a.local, a.ssh, a.os) == (b.address, b.local, b.ssh, b.os)
 
 
 def same_snmp_loop(a: SnmpDevice, b: SnmpDevice) -> bool:

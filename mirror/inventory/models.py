@@ -216,8 +216,24 @@ class SshSettings(_Model):
         return self
 
 
+# Operating systems a host can be (``os:`` on a host or group). Reading one needs a host
+# kind (collectors/KINDS.md); a host whose OS has none yet gets a clear state, not a crash.
+OS_NAMES = ("linux", "macos", "freebsd", "windows")
+
+
+def _os_name(value: object) -> object:
+    if isinstance(value, str) and value.lower() in OS_NAMES:
+        return value.lower()
+    listed = ", ".join(repr(c) for c in OS_NAMES)
+    raise ValueError(f"unknown os {shown(value)}; must be one of {listed}")
+
+
+OsName = Annotated[str, PlainValidator(_os_name)]
+
+
 class Group(_Model):
     ssh: SshSettings | None = None
+    os: OsName | None = None  # for every host of the group that sets none itself
 
 
 class Defaults(_Model):
@@ -232,6 +248,7 @@ class HostEntry(_Model):
     mac: Annotated[str, BeforeValidator(_mac)] | None = None
     local: bool = False  # the EGO machine itself, read without SSH
     ssh: SshSettings | None = None
+    os: OsName | None = None  # None: ``uname -s`` on first contact says
 
 
 _SNMP_VERSIONS = ("2c", "3")
@@ -401,6 +418,7 @@ class HostConfig:
     mac: str | None
     local: bool
     ssh: SshConfig | None  # None for the local host
+    os: str | None = None  # OS_NAMES; None: detected on first contact
 
 
 class Inventory(_Model):
@@ -497,7 +515,16 @@ class Inventory(_Model):
             mac=host.mac,
             local=host.local,
             ssh=ssh,
+            os=self._os(host),
         )
+
+    def _os(self, host: HostEntry) -> str | None:
+        """The host's own ``os:``, else that of its last group that sets one (groups merge
+        in listed order, as SSH settings do)."""
+        if host.os is not None:
+            return host.os
+        named = [self.groups[g].os for g in host.groups if self.groups[g].os is not None]
+        return named[-1] if named else None
 
     def _path(self, text: str | None) -> Path | None:
         if text is None:

@@ -3,7 +3,8 @@
 // for batches (?batch=true): a burst of events (a writer flush) is one message, an array.
 
 import { wsUrl } from "./api";
-import type { LiveEvent } from "./types";
+import type { LiveEvent, LiveMessage } from "./types";
+import { isPoll } from "./types";
 
 export type LinkState = "connecting" | "live" | "offline";
 
@@ -42,9 +43,12 @@ export function connectLive(options: LiveOptions): () => void {
     };
     ws.onmessage = (message) => {
       try {
-        const data = JSON.parse(message.data as string) as LiveEvent | LiveEvent[];
+        const data = JSON.parse(message.data as string) as LiveMessage | LiveMessage[];
         const received = Date.now() / 1000;
-        for (const event of Array.isArray(data) ? data : [data]) {
+        for (const message of Array.isArray(data) ? data : [data]) {
+          // State changes (and types this build does not know yet) are not rows' polls.
+          if (!isPoll(message)) continue;
+          const event: LiveEvent = message;
           event.received = received;
           pending.push(event);
         }

@@ -1,4 +1,8 @@
-// What the API sends (see api/schemas.py and poller/writer.py's live_event).
+// What the API sends (see api/schemas.py); the live events are generated (live-events.ts).
+
+import type { HostPoll, PingPoll } from "./live-events";
+
+export type { HostPoll, LiveMessage, PingPoll, StateChange } from "./live-events";
 
 export type Metrics = Record<string, number>;
 
@@ -23,17 +27,16 @@ export interface HostDetail extends Host {
   series: string[];
 }
 
-export interface LiveEvent {
-  type: "host" | "ping" | string;
-  host: string;
-  state?: string;
-  error?: string | null;
-  ts?: number;
-  duration_ms?: number | null;
-  metrics?: Metrics;
-  info?: Record<string, unknown> | null;
-  stored?: number | null; // unix seconds when EGO committed it (poller/writer.py)
-  received?: number; // set by live.ts: Date.now()/1000 when the message arrived
+/** A poll event as the UI applies it (live-events.ts, generated from mirror/events.py):
+ * what it does not carry keeps the row's value. */
+export type LiveEvent = Pick<HostPoll | PingPoll, "type" | "host"> &
+  Partial<Omit<HostPoll, "type" | "host">> & {
+    received?: number; // set by live.ts: Date.now()/1000 when the message arrived
+  };
+
+/** A message of /api/live that is a poll (the fleet and host pages apply these). */
+export function isPoll(message: { type?: unknown }): message is HostPoll | PingPoll {
+  return message.type === "host" || message.type === "ping";
 }
 
 export interface Series {

@@ -1,0 +1,70 @@
+"""What a host kind is: everything OS-specific about reading one kind of host.
+
+A ``HostKind`` bundles the REFLECTOR program EGO sends to such a host, how to launch it,
+the parsers that turn its fast (``"s"``) and slow (``"x"``) frames into series, and the
+metric names those series use. The poller (``poller.host``) knows only this interface:
+it connects, sends ``kind.command()`` on one channel, asks for frames, and hands each to
+the host's ``Collector``. Kinds are found in ``collectors.kinds``; adding one is a new
+folder under ``collectors/`` (see ``collectors/KINDS.md``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Protocol
+
+from collectors.frame import Frame
+
+# The requests every REFLECTOR answers (one per line on its stdin), each with one frame.
+FAST_REQUEST = "s"  # every poll: counters and gauges, cheap to read
+SLOW_REQUEST = "x"  # every minute or so: identity, filesystems, processes, GPUs
+QUIT_REQUEST = "q"
+
+
+class Collector(Protocol):
+    """One host's parsers and what they keep between polls (previous counters, so rates).
+
+    ``fast`` returns the poll's series; ``slow`` the slow series and the host's info
+    (identity and tables shown by the API). Both raise ``mirror.errors.ParseError`` on a
+    frame they cannot read at all; a missing optional source is simply left out.
+    """
+
+    def fast(self, frame: Frame) -> dict[str, float]: ...
+
+    def slow(self, frame: Frame) -> tuple[dict[str, float], dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HostKind:
+    os: str  # the inventory's ``os:`` value, e.g. "linux" (mirror.inventory.OS_NAMES)
+    uname: str  # what ``uname -s`` prints on such a host, e.g. "Linux" (detection)
+    program: str  # the REFLECTOR text, sent to the host on each new session
+    launch: Callable[[str], str]  # program → the command line that runs it
+    collector: Callable[[], Collector]  # a fresh collector for one host
+    metrics: tuple[str, ...]  # metric names (without ``[instance]``) its series may use
+
+    def command(self) -> str:
+        """The command line for an SSH session channel (or ``/bin/sh -c`` locally)."""
+        return self.launch(self.program)
+
+
+def packaged_text(package: str, name: str) -> str:
+    """A file shipped inside a kind's folder (its REFLECTOR program)."""
+    return resources.files(package).joinpath(name).read_text()
+
+
+def posix_launch(program: str) -> str:
+    """Shell text that runs a POSIX-shell program under bash (fast reads) or ``/bin/sh``.
+
+    The outer ``/bin/sh`` makes the text independent of the user's login shell, so it
+    suits every Unix kind (Linux, macOS, the BSDs).
+    """
+    body = (
+        f"R={shlex.quote(program)}; "
+        'if command -v bash >/dev/null 2>&1; then exec bash --norc --noprofile -c "$R"; '
+        'else exec /bin/sh -c "$R"; fi'
+    )
+    return f"exec /bin/sh -c {shlex.quote(body)}"
