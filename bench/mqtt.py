@@ -26,21 +26,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.storage import poll_values
 from bridge.mqtt import MqttBridge, MqttSettings
+from mirror.events import HostPoll
 from mirror.live import LiveHub
 
 
-def events(hosts: int, k: int) -> list[dict[str, object]]:
+def events(hosts: int, k: int) -> list[HostPoll]:
     rng = random.Random(k)
     return [
-        {
-            "type": "host",
-            "host": f"h{i:03d}",
-            "state": "up",
-            "error": None,
-            "ts": time.time(),
-            "metrics": poll_values(rng, i, k),
-            "info": None,
-        }
+        HostPoll(
+            host=f"h{i:03d}",
+            state="up",
+            error=None,
+            ts=time.time(),
+            duration_ms=30.0,
+            metrics=poll_values(rng, i, k),
+            info=None,
+        )
         for i in range(hosts)
     ]
 

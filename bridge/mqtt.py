@@ -21,9 +21,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
+import msgspec
 
 from bridge.homeassistant import Topics, discovery, state
 from mirror.errors import ConfigError
+from mirror.events import HostPoll
 from mirror.live import LiveHub
 
 log = logging.getLogger(__name__)
@@ -200,11 +202,10 @@ class MqttBridge:
 
     async def _follow(self) -> None:
         async for event in self._hub.subscribe():
-            if event.get("type") != "host":
+            if not isinstance(event, HostPoll):  # pings, state changes, wake results
                 continue
-            host = event["host"]
-            self._latest[host] = event
-            self._pending.add(host)
+            self._latest[event.host] = msgspec.structs.asdict(event)
+            self._pending.add(event.host)
             self._wake.set()
 
 

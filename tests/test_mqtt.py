@@ -15,10 +15,12 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from msgspec.structs import asdict as as_dict
 
 from bridge.homeassistant import SENSORS, Topics, discovery, object_id, state
 from bridge.mqtt import MqttBridge, MqttSettings
 from mirror.errors import ConfigError
+from mirror.events import HostPoll, PingPoll
 from mirror.live import LiveHub
 from tests.support.sshd import free_port
 
@@ -26,16 +28,16 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 USER, PASSWORD = "ego", "broker secret 1"
 
 
-def event(host: str, up: bool = True, **metrics: float) -> dict[str, object]:
-    return {
-        "type": "host",
-        "host": host,
-        "state": "up" if up else "unreachable",
-        "error": None if up else "connection refused",
-        "ts": 1_767_225_600.0,
-        "metrics": {k.replace("__", "."): v for k, v in metrics.items()},
-        "info": {"os": "Debian GNU/Linux 12"},
-    }
+def event(host: str, up: bool = True, **metrics: float) -> HostPoll:
+    return HostPoll(
+        host=host,
+        state="up" if up else "unreachable",
+        error=None if up else "connection refused",
+        ts=1_767_225_600.0,
+        duration_ms=3.0,
+        metrics={k.replace("__", "."): v for k, v in metrics.items()},
+        info={"os": "Debian GNU/Linux 12"},
+    )
 
 
 # -- pure -------------------------------------------------------------------------------
@@ -62,16 +64,23 @@ def test_discovery_announces_a_device_with_connectivity_and_sensors() -> None:
 
 def test_state_of_an_up_and_a_down_host() -> None:
     up = state(
-        event(
-            "a",
-            cpu__busy_pct=12.345,
-            mem__used_pct=50.0,
-            **{"load.1": 0.5, "fs.used_pct[/]": 71.0, "temp.celsius[a]": 40, "temp.celsius[b]": 55},
+        as_dict(
+            event(
+                "a",
+                cpu__busy_pct=12.345,
+                mem__used_pct=50.0,
+                **{
+                    "load.1": 0.5,
+                    "fs.used_pct[/]": 71.0,
+                    "temp.celsius[a]": 40,
+                    "temp.celsius[b]": 55,
+                },
+            )
         )
     )
     assert up["up"] == "ON" and up["cpu"] == 12.3 and up["temperature"] == 55
     assert up["root_disk"] == 71.0
-    down = state(event("a", up=False))
+    down = state(as_dict(event("a", up=False)))
     assert down["up"] == "OFF" and down["cpu"] is None and down["error"] == "connection refused"
 
 
@@ -203,7 +212,17 @@ async def test_hosts_are_announced_and_their_states_published(
     hub, bridge = running
     await until(lambda: bridge.connected)
     hub.publish(event("nas", cpu__busy_pct=33.0))
-    hub.publish({"type": "ping", "host": "ping:127.77.0.1", "state": "up"})  # not a host
+    hub.publish(
+        PingPoll(
+            host="ping/127.77.0.1",
+            state="up",
+            error=None,
+            ts=0,
+            duration_ms=1,
+            metrics={},
+            info=None,
+        )
+    )  # not a host
     await until(lambda: bridge.published >= 1)
     seen: list[aiomqtt.Message] = []
     follower = asyncio.create_task(listen(broker, seen))  # retained: a late subscriber sees all
