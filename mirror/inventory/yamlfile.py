@@ -23,6 +23,11 @@ def load_inventory(path: Path) -> Inventory:
     except UnicodeDecodeError as e:
         message = f"not UTF-8 text (bad byte at offset {e.start})"
         raise InventoryError([Problem(source, None, "", message)]) from None
+    return parse_inventory(text, source, Path(path).absolute().parent)
+
+
+def parse_inventory(text: str, source: str, base_dir: Path) -> Inventory:
+    """Validate ``text`` as if read from the file ``source`` in ``base_dir``."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -39,7 +44,7 @@ def load_inventory(path: Path) -> Inventory:
         message = "file is empty; expected a mapping with subnets: and hosts:"
         raise InventoryError([Problem(source, None, "", message)])
     try:
-        inventory = validate(data, source, lines, Path(path).absolute().parent)
+        inventory = validate(data, source, lines, base_dir)
     except InventoryError as e:
         problems = sorted(duplicates + e.problems, key=lambda p: p.line or 0)
         raise InventoryError(problems) from None
