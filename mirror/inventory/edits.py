@@ -24,11 +24,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from mirror.inventory.problems import InventoryError, Loc, Problem, field_path
 from mirror.inventory.roundtrip import (
     append_item,
-    give_trailing,
     is_flow,
     new_value,
     put_key,
-    take_trailing,
+    remove,
 )
 
 # Line and paragraph separators and bidirectional overrides read as control characters too:
@@ -117,7 +116,7 @@ def _remove_in(node: CommentedMap, path: Sequence[str], loc: Loc) -> bool:
             return False
     if path[-1] not in node:
         return False
-    del node[path[-1]]
+    remove(node, path[-1])
     return True
 
 
@@ -196,13 +195,7 @@ class _RemoveItem:
 
     def apply(self, doc: CommentedMap) -> None:
         index, _ = _find(doc, self.section, self.noun, self.name)
-        items = doc[self.section]
-        moved = None
-        if index == len(items) - 1 and index > 0 and not is_flow(items):
-            moved = take_trailing(items)  # the comments after it stay in the file
-        del items[index]
-        if moved is not None:
-            give_trailing(items, moved)
+        remove(doc[self.section], index)
 
     def summary(self) -> str:
         return f"remove {self.noun} {self.name}"
@@ -296,7 +289,7 @@ class RemoveGroup:
 
     def apply(self, doc: CommentedMap) -> None:
         _group(doc, self.name)
-        del doc["groups"][self.name]
+        remove(doc["groups"], self.name)
 
     def summary(self) -> str:
         return f"remove group {self.name}"

@@ -65,6 +65,12 @@ def lines(text: str) -> list[str]:
 
 def detect_layout(text: str) -> Layout:
     """Indentation of nested mappings and block lists, line ending, BOM and ``---``."""
+    return layouts(text)[0]
+
+
+def layouts(text: str) -> list[Layout]:
+    """Each way of indenting the file uses, the most common first (a hand-written file may
+    indent each section its own way; the writer tries each for the lines it adds)."""
     bom = text.startswith("\ufeff")
     crlf = text.count("\r\n")
     newline = "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
@@ -87,12 +93,11 @@ def detect_layout(text: str) -> Layout:
             sequences[(offset + len(rest) - len(rest[1:].lstrip(" ")), offset)] += 1
         else:
             mappings[indent - col] += 1
-    mapping = mappings.most_common(1)[0][0] if mappings else _DEFAULT.mapping
-    sequence, offset = (
-        sequences.most_common(1)[0][0] if sequences else (_DEFAULT.sequence, _DEFAULT.offset)
-    )
+    maps = [m for m, _ in mappings.most_common()] or [_DEFAULT.mapping]
+    seqs = [s for s, _ in sequences.most_common()] or [(_DEFAULT.sequence, _DEFAULT.offset)]
     first = next((ln for ln in body if ln.strip() and not ln.startswith("#")), "")
-    return Layout(mapping, sequence, offset, newline, bom, first.rstrip() == "---")
+    start = first.rstrip() == "---"
+    return [Layout(m, s, o, newline, bom, start) for (s, o) in seqs for m in maps]
 
 
 def _yaml(layout: Layout) -> YAML:
@@ -117,7 +122,7 @@ def load(text: str) -> tuple[Any, Layout]:
         line = mark.line + 1 if mark is not None else None
         if line is None and hasattr(exc, "position"):  # ReaderError: a control character
             line = body.count("\n", 0, exc.position) + 1
-            where = f"unacceptable character #x{exc.character:04x} (control characters are refused)"
+            where = f"control character U+{exc.character:04X} is not allowed"
         raise DocumentError(f"YAML: {where}", line) from None
 
 
@@ -257,12 +262,26 @@ def take_trailing(node: Any) -> str | None:
 
 
 def give_trailing(node: Any, text: str) -> None:
+    """Put comment lines ``text`` after ``node``'s last line (after its end-of-line comment)."""
     slots = list(_tail(node))
     if not slots:
         return
     items, key, pos = slots[-1]
     slot = items.setdefault(key, [None, None, None, None])
-    slot[pos] = CommentToken("\n" + text, CommentMark(0), None)
+    old = slot[pos]
+    if isinstance(old, CommentToken):  # keep its end-of-line comment, at its column
+        old.value = old.value.partition("\n")[0] + "\n" + text
+    else:
+        slot[pos] = CommentToken("\n" + text, CommentMark(0), None)
+
+
+def remove(container: CommentedMap | CommentedSeq, key: Any) -> None:
+    """Delete ``container[key]``; the comment lines after the last one stay in the file."""
+    last = next(reversed(container)) if isinstance(container, CommentedMap) else len(container) - 1
+    moved = take_trailing(container) if key == last and not is_flow(container) else None
+    del container[key]
+    if moved is not None and len(container):
+        give_trailing(container, moved)
 
 
 def append_item(seq: CommentedSeq, item: Any) -> None:

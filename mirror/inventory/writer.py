@@ -40,7 +40,7 @@ from ruamel.yaml.comments import CommentedMap
 from mirror.errors import ConfigError
 from mirror.inventory.edits import Edit, EditRefused
 from mirror.inventory.problems import InventoryError, Problem
-from mirror.inventory.roundtrip import DocumentError, dump, keep_untouched, load
+from mirror.inventory.roundtrip import DocumentError, dump, keep_untouched, layouts, lines, load
 from mirror.inventory.yamlfile import parse_inventory
 
 if TYPE_CHECKING:
@@ -116,21 +116,18 @@ class InventoryWriter:
         kept, empty = "", doc is None
         if doc is None:  # empty, or only comments: ruamel would drop them
             doc = CommentedMap()
-            kept = (
-                current.text
-                if current.text.endswith("\n") or not current.text
-                else current.text + layout.newline
-            )
+            kept = current.text
+            if kept and not kept.endswith("\n"):
+                kept += layout.newline
         if not isinstance(doc, CommentedMap):
             raise self._refused("", "the top level is not a mapping; fix the file by hand first")
-        before = dump(doc, layout)
+        pristine = load(current.text)[0]
         for edit in edits:
             try:
                 edit.apply(doc)
             except EditRefused as e:
                 raise EditRefused([self._here(p) for p in e.problems]) from None
-        after = dump(doc, layout)
-        text = kept + after if empty else self._kept(current.text, before, after)
+        text = kept + dump(doc, layout) if empty else self._kept(current.text, pristine, doc)
         try:
             parse_inventory(text, str(self.path), self.path.absolute().parent)
         except InventoryError as e:
@@ -201,22 +198,47 @@ class InventoryWriter:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _kept(self, original: str, before: str, after: str) -> str:
-        """The owner's untouched lines back in place, unless that would change a value."""
-        merged = keep_untouched(original, before, after)
-        if merged == after:
-            return after
-        try:
-            same = yaml.safe_load(merged) == yaml.safe_load(after)
-        except yaml.YAMLError:
-            same = False
-        return merged if same else after  # ruamel's own layout: the diff shows it
+    def _kept(self, original: str, pristine: Any, doc: Any) -> str:
+        """The edited document, with the owner's untouched lines back in place.
+
+        Each way the file indents is tried for the new lines (a hand-written file may indent
+        each section differently); the result that changes fewest lines and means the same
+        as ruamel's own rewrite wins. If none does, ruamel's rewrite is used (the diff
+        shows it).
+        """
+        best: tuple[int, str] | None = None
+        fallback = ""
+        for layout in layouts(original):
+            after = dump(doc, layout)
+            fallback = fallback or after
+            merged = keep_untouched(original, dump(pristine, layout), after)
+            try:
+                same = merged == after or yaml.safe_load(merged) == yaml.safe_load(after)
+            except yaml.YAMLError:
+                same = False
+            if same:
+                removed, added = _changed(original, merged)
+                if best is None or removed + added < best[0]:
+                    best = (removed + added, merged)
+                if removed == 0:
+                    break
+        return best[1] if best is not None else fallback
 
     def _refused(self, field: str, message: str, line: int | None = None) -> EditRefused:
         return EditRefused([Problem(str(self.path), line, field, message)])
 
     def _here(self, problem: Problem) -> Problem:
         return Problem(str(self.path), problem.line, problem.field, problem.message)
+
+
+def _changed(old: str, new: str) -> tuple[int, int]:
+    """(removed, added) line counts."""
+    removed = added = 0
+    matcher = difflib.SequenceMatcher(None, lines(old), lines(new), autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            removed, added = removed + i2 - i1, added + j2 - j1
+    return removed, added
 
 
 @contextlib.contextmanager

@@ -28,7 +28,12 @@ def load_inventory(path: Path) -> Inventory:
 
 def parse_inventory(text: str, source: str, base_dir: Path) -> Inventory:
     """Validate ``text`` as if read from the file ``source`` in ``base_dir``."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:  # a control character: PyYAML checks the whole text first
+        line = text.count("\n", 0, e.position) + 1
+        message = f"YAML: control character U+{e.character:04X} is not allowed"
+        raise InventoryError([Problem(source, line, "", message)]) from None
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
