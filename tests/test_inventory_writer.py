@@ -319,3 +319,36 @@ async def test_a_write_is_reloaded_once(tmp_path: Path, audit: AuditLog) -> None
     assert len(applied) == 1
     reloads = audit.entries(action="inventory.reload")
     assert [(e.actor, e.result) for e in reloads] == [("bob", "applied")]
+
+
+# --- what the API answers --------------------------------------------------------------------
+
+
+def test_the_api_answers_409_and_422(tmp_path: Path) -> None:
+    from litestar import Litestar, post
+    from litestar.testing import TestClient
+
+    from api.errors import EXCEPTION_HANDLERS
+
+    path = copy(tmp_path, "commented.yaml")
+    writer = InventoryWriter(path)
+
+    @post("/edit/{version:str}")
+    async def edit(version: str, data: dict[str, Any]) -> dict[str, Any]:
+        change = UpdateHost("alpha", set={"ssh.port": data["port"]})
+        done = writer.write([change], actor="t", via="test", expect=version)
+        return done.as_dict()
+
+    app = Litestar([edit], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        seen = writer.read().version
+        bad = client.post(f"/edit/{seen}", json={"port": 0})
+        assert bad.status_code == 422, bad.text
+        [problem] = bad.json()["detail"]["problems"]
+        assert problem["field"] == "hosts[0].ssh.port" and problem["line"] == 32
+        ok = client.post(f"/edit/{seen}", json={"port": 2201})
+        assert ok.status_code == 201 and "+    ssh:" in ok.json()["diff"]
+        stale = client.post(f"/edit/{seen}", json={"port": 2202})  # the page was not reloaded
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["detail"]["hint"].startswith("read it again")
+    assert load_inventory(path).hosts[0].ssh.port == 2201  # type: ignore[union-attr]

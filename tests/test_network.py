@@ -21,6 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from collectors.neighbours import Neighbour
+from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.errors import ConfigError
 from mirror.inventory import Inventory, load_inventory
@@ -409,9 +410,13 @@ def test_adopt_shapes(tmp_path: Path, text: str, expected: str) -> None:
     assert re.sub(rf"{ADOPTED}\S+", "#", path.read_text()) == expected  # "#": the date
 
 
-def test_mirror_adopt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mirror_adopt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cli.main import main
 
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))  # the adopt is audited there
+    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
     path = tmp_path / "inventory.yaml"
     path.write_text("subnets: [{name: lab, cidr: 127.77.0.0/24}]\nhosts: []\n")
     assert main(["adopt", "127.77.0.9", "--name", "printer", "--tag", "new", "-i", str(path)]) == 0
@@ -420,6 +425,33 @@ def test_mirror_adopt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert (host.name, host.address, host.tags) == ("printer", "127.77.0.9", ("new",))
     assert main(["adopt", "nope", "--name", "x", "-i", str(path)]) == 1
     assert "'nope' is not an IP address" in capsys.readouterr().err
+
+
+def test_mirror_adopt_dry_run_then_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.main import main
+    from mirror.settings import Settings
+    from mirror.storage import Store
+
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
+    path = tmp_path / "inventory.yaml"
+    path.write_text("# mine\nhosts: []\n")
+    args = ["adopt", "127.77.0.9", "--name", "printer", "--mac", "aa:bb:cc:dd:ee:09"]
+    assert main([*args, "--dry-run", "-i", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "+  - name: printer\n" in out and "not written (--dry-run)" in out
+    assert path.read_text() == "# mine\nhosts: []\n"
+    assert not (tmp_path / "data").exists()  # nothing written, nothing audited
+    assert main([*args, "-i", str(path)]) == 0
+    store = Store.open(Settings.from_env().database_url)
+    try:
+        [entry] = AuditLog(store.engine).entries(action="inventory.")
+    finally:
+        store.close()
+    assert (entry.action, entry.target, entry.via) == ("inventory.adopt", "127.77.0.9", "cli")
+    assert entry.detail is not None and entry.detail["edits"] == ["add host printer"]
 
 
 async def test_ping_series_of_an_address(store: Store, monitored: Inventory) -> None:
