@@ -39,7 +39,7 @@ from mirror.inventory.writer import ChangedOnDisk, InventoryWriter, Proposal
 from mirror.storage import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inventory_writer"
-LAYOUTS = ["commented.yaml", "flow.yaml", "unicode.yaml", "crlf.yaml", "quirky.yaml"]
+LAYOUTS = ["commented.yaml", "flow.yaml", "unicode.yaml", "crlf.yaml", "quirky.yaml", "bom.yaml"]
 
 
 def copy(tmp_path: Path, name: str) -> Path:
