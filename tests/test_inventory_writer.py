@@ -352,3 +352,12 @@ def test_the_api_answers_409_and_422(tmp_path: Path) -> None:
         assert stale.status_code == 409, stale.text
         assert stale.json()["detail"]["hint"].startswith("read it again")
     assert load_inventory(path).hosts[0].ssh.port == 2201  # type: ignore[union-attr]
+
+
+def test_new_strings_yaml_11_would_misread_are_quoted(tmp_path: Path) -> None:
+    path = copy(tmp_path, "flow.yaml")
+    entry = {"name": "gamma", "address": "127.79.0.3", "mac": "10:20:30:40:50:59", "tags": ["yes"]}
+    InventoryWriter(path).write([AddHost(entry)], actor="t", via="test")
+    assert '"10:20:30:40:50:59"' in path.read_text()  # bare, PyYAML reads a base-60 number
+    host = load_inventory(path).hosts[-1]
+    assert (host.mac, host.tags) == ("10:20:30:40:50:59", ["yes"])

@@ -27,10 +27,12 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()  # the implicit types of PyYAML's SafeLoader (YAML 1.1)
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _BLOCK_KEY = re.compile(r"^( *)(?:- +)?[^\s#][^#]*:(?:\s+#.*)?$")
 
@@ -116,14 +118,15 @@ def load(text: str) -> tuple[Any, Layout]:
     body = text.removeprefix("\ufeff").replace("\r\n", "\n")
     try:
         return _yaml(layout).load(body), layout
+    except ReaderError as exc:  # checked over the whole text before parsing
+        line = body.count("\n", 0, exc.position) + 1
+        message = f"YAML: control character U+{exc.character:04X} is not allowed"
+        raise DocumentError(message, line) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        line = mark.line + 1 if mark is not None else None
-        if line is None and hasattr(exc, "position"):  # ReaderError: a control character
-            line = body.count("\n", 0, exc.position) + 1
-            where = f"control character U+{exc.character:04X} is not allowed"
-        raise DocumentError(f"YAML: {where}", line) from None
+        at: int | None = mark.line + 1 if mark is not None else None
+        raise DocumentError(f"YAML: {where}", at) from None
 
 
 def dump(doc: Any, layout: Layout) -> str:
@@ -214,7 +217,7 @@ def _map(pos: int, opcodes: Sequence[tuple[str, int, int, int, int]], start: boo
 
 def plain_string_ok(value: str) -> bool:
     """Whether PyYAML (YAML 1.1) reads ``value`` written bare back as this same string."""
-    resolved = yaml.SafeLoader.resolve(yaml.SafeLoader, yaml.ScalarNode, value, (True, False))  # type: ignore[arg-type]
+    resolved = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     return bool(resolved == _STR_TAG)
 
 
@@ -253,7 +256,7 @@ def take_trailing(node: Any) -> str | None:
         slot = items.get(key)
         if slot is None or slot[pos] is None or not isinstance(slot[pos], CommentToken):
             continue
-        first, _, rest = slot[pos].value.partition("\n")
+        first, _, rest = str(slot[pos].value).partition("\n")
         if not rest:
             return None
         slot[pos].value = first + "\n"
