@@ -361,3 +361,12 @@ def test_new_strings_yaml_11_would_misread_are_quoted(tmp_path: Path) -> None:
     assert '"10:20:30:40:50:59"' in path.read_text()  # bare, PyYAML reads a base-60 number
     host = load_inventory(path).hosts[-1]
     assert (host.mac, host.tags) == ("10:20:30:40:50:59", ["yes"])
+
+
+def test_a_file_of_comments_only_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yaml"
+    path.write_text("# nothing here yet\n# (but these lines stay)")
+    writer = InventoryWriter(path)
+    writer.write([AddHost({"name": "a", "address": "127.79.0.1"})], actor="t", via="test")
+    assert path.read_text().startswith("# nothing here yet\n# (but these lines stay)\nhosts:\n")
+    assert [h.name for h in load_inventory(path).hosts] == ["a"]

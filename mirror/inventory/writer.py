@@ -127,15 +127,18 @@ class InventoryWriter:
                 edit.apply(doc)
             except EditRefused as e:
                 raise EditRefused([self._here(p) for p in e.problems]) from None
-        text = kept + dump(doc, layout) if empty else self._kept(current.text, pristine, doc)
+        if empty:
+            text = kept + dump(doc, layout) if doc else current.text
+        else:
+            text = self._kept(current.text, pristine, doc)
         try:
             parse_inventory(text, str(self.path), self.path.absolute().parent)
         except InventoryError as e:
             raise EditRefused(e.problems) from None
         diff = "".join(
             difflib.unified_diff(
-                current.text.splitlines(keepends=True),
-                text.splitlines(keepends=True),
+                lines(current.text),
+                lines(text),
                 fromfile=f"{self.path} (now)",
                 tofile=f"{self.path} (edited)",
             )
