@@ -152,7 +152,7 @@ class _AddItem:
         flow = len(items) > 0 and is_flow(items[-1])
         append_item(items, new_value(self.entry, flow=flow))
         if self.comment and not is_flow(items):
-            column = _item_column(doc, items)
+            column = _item_column(items)
             items.yaml_set_comment_before_after_key(
                 len(items) - 1, before=self.comment, indent=column
             )
@@ -209,7 +209,7 @@ def _find(doc: CommentedMap, section: str, noun: str, name: str) -> tuple[int, C
     raise refuse((section,), f"no {noun} named {name!r}")
 
 
-def _item_column(doc: CommentedMap, items: CommentedSeq) -> int:
+def _item_column(items: CommentedSeq) -> int:
     """The column of the list's dashes, for a comment line above a new item."""
     try:
         return int(items.lc.col) if len(items) > 1 else 2
