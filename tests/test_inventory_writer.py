@@ -191,6 +191,7 @@ def test_groups_snmp_and_new_sections(tmp_path: Path) -> None:
         ([UpdateHost("alpha", set={"tags": ["ok", "bad\x1b[31m"]})], "hosts[0].tags[1]: control"),
         ([AddHost({"name": "x\u202e", "address": "127.79.0.9"})], "hosts[2].name: control"),
         ([RemoveField(("poll", "nothing"))], "poll.nothing: is not in the inventory"),
+        ([UpdateHost("alpha", unset=["mac"])], "hosts[0].mac: host 'alpha' has no such field"),
     ],
 )
 def test_refused_edit_writes_nothing(tmp_path: Path, edits: list[Edit], message: str) -> None:
@@ -370,3 +371,12 @@ def test_a_file_of_comments_only_keeps_them(tmp_path: Path) -> None:
     writer.write([AddHost({"name": "a", "address": "127.79.0.1"})], actor="t", via="test")
     assert path.read_text().startswith("# nothing here yet\n# (but these lines stay)\nhosts:\n")
     assert [h.name for h in load_inventory(path).hosts] == ["a"]
+
+
+def test_unset_removes_a_mapping_it_empties(tmp_path: Path) -> None:
+    path = copy(tmp_path, "commented.yaml")
+    before = path.read_text()
+    InventoryWriter(path).write([UpdateHost("beta", unset=["ssh.port"])], actor="t", via="t")
+    removed, added = changed_lines(before, path.read_text())
+    assert [r.strip() for r in removed] == ["ssh:", "port: 2222        # a custom port"]
+    assert added == [] and load_inventory(path).hosts[1].ssh is None

@@ -109,14 +109,20 @@ def _set_in(
     put_key(node, last, _replacement(node.get(last), value), top=top and len(path) == 1)
 
 
-def _remove_in(node: CommentedMap, path: Sequence[str], loc: Loc) -> bool:
+def _remove_in(node: CommentedMap, path: Sequence[str]) -> bool:
+    """Remove the field at ``path``; a mapping left empty by it (``ssh:``) goes too."""
+    chain = [node]
     for key in path[:-1]:
-        node = node.get(key)
-        if not isinstance(node, CommentedMap):
+        child = chain[-1].get(key)
+        if not isinstance(child, CommentedMap):
             return False
-    if path[-1] not in node:
+        chain.append(child)
+    if path[-1] not in chain[-1]:
         return False
-    remove(node, path[-1])
+    depth = len(chain) - 1
+    while depth > 0 and len(chain[depth]) == 1:
+        depth -= 1  # removing the field would leave this mapping empty: remove the mapping
+    remove(chain[depth], path[depth])
     return True
 
 
@@ -171,16 +177,7 @@ class _UpdateItem:
 
     def apply(self, doc: CommentedMap) -> None:
         index, item = _find(doc, self.section, self.noun, self.name)
-        loc: Loc = (self.section, index)
-        for dotted, value in self.set.items():
-            path = _field(dotted)
-            check_text(value, (*loc, *path))
-            _set_in(item, path, value, loc)
-        for dotted in self.unset:
-            if not _remove_in(item, _field(dotted), loc):
-                raise refuse(
-                    (*loc, *_field(dotted)), f"{self.noun} {self.name!r} has no such field"
-                )
+        _update(item, (self.section, index), self.set, self.unset, f"{self.noun} {self.name!r}")
 
     def summary(self) -> str:
         fields = ", ".join([*self.set, *(f"-{f}" for f in self.unset)])
@@ -199,6 +196,19 @@ class _RemoveItem:
 
     def summary(self) -> str:
         return f"remove {self.noun} {self.name}"
+
+
+def _update(
+    node: CommentedMap, loc: Loc, values: Mapping[str, Any], unset: Sequence[str], what: str
+) -> None:
+    """Set and remove dotted fields of one host, device or group."""
+    for dotted, value in values.items():
+        path = _field(dotted)
+        check_text(value, (*loc, *path))
+        _set_in(node, path, value, loc)
+    for dotted in unset:
+        if not _remove_in(node, _field(dotted)):
+            raise refuse((*loc, *_field(dotted)), f"{what} has no such field")
 
 
 def _find(doc: CommentedMap, section: str, noun: str, name: str) -> tuple[int, CommentedMap]:
@@ -270,13 +280,7 @@ class UpdateGroup:
 
     def apply(self, doc: CommentedMap) -> None:
         group = _group(doc, self.name)
-        loc: Loc = ("groups", self.name)
-        for dotted, value in self.set.items():
-            check_text(value, (*loc, *_field(dotted)))
-            _set_in(group, _field(dotted), value, loc)
-        for dotted in self.unset:
-            if not _remove_in(group, _field(dotted), loc):
-                raise refuse((*loc, *_field(dotted)), f"group {self.name!r} has no such field")
+        _update(group, ("groups", self.name), self.set, self.unset, f"group {self.name!r}")
 
     def summary(self) -> str:
         fields = ", ".join([*self.set, *(f"-{f}" for f in self.unset)])
@@ -332,7 +336,7 @@ class RemoveField:
     path: tuple[str, ...]
 
     def apply(self, doc: CommentedMap) -> None:
-        if not self.path or not _remove_in(doc, self.path, ()):
+        if not self.path or not _remove_in(doc, self.path):
             raise refuse(self.path, "is not in the inventory")
 
     def summary(self) -> str:
