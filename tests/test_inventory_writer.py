@@ -327,6 +327,7 @@ async def test_a_write_is_reloaded_once(tmp_path: Path, audit: AuditLog) -> None
 
 def test_the_api_answers_409_and_422(tmp_path: Path) -> None:
     from litestar import Litestar, post
+    from litestar.params import FromPath, JSONBody
     from litestar.testing import TestClient
 
     from api.errors import EXCEPTION_HANDLERS
@@ -335,7 +336,7 @@ def test_the_api_answers_409_and_422(tmp_path: Path) -> None:
     writer = InventoryWriter(path)
 
     @post("/edit/{version:str}")
-    async def edit(version: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def edit(version: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         change = UpdateHost("alpha", set={"ssh.port": data["port"]})
         done = writer.write([change], actor="t", via="test", expect=version)
         return done.as_dict()
