@@ -15,11 +15,14 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from mirror.errors import MirrorError, StorageError
+from mirror.inventory.writer import ChangedOnDisk, EditRefused
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,26 @@ def storage_error_handler(
     return _json(HTTP_503_SERVICE_UNAVAILABLE, "database unavailable")
 
 
+def changed_on_disk_handler(
+    _: Request[Any, Any, Any], exc: ChangedOnDisk
+) -> Response[dict[str, Any]]:
+    """An inventory edit made from a file that has changed since: 409, with what to do."""
+    return _json(HTTP_409_CONFLICT, str(exc), {"hint": exc.hint})
+
+
+def edit_refused_handler(_: Request[Any, Any, Any], exc: EditRefused) -> Response[dict[str, Any]]:
+    """An inventory edit that would make the file invalid: 422, each problem with its field."""
+    problems = [
+        {"line": p.line, "field": p.field, "message": p.message, "text": str(p)}
+        for p in exc.problems
+    ]
+    message = f"not written: {len(problems)} problem(s); the file is unchanged"
+    return _json(HTTP_422_UNPROCESSABLE_ENTITY, message, {"problems": problems})
+
+
 EXCEPTION_HANDLERS = {
+    ChangedOnDisk: changed_on_disk_handler,
+    EditRefused: edit_refused_handler,
     ApiError: api_error_handler,
     StorageError: storage_error_handler,
     HTTPException: http_error_handler,

@@ -2,9 +2,10 @@
 
 Both go through the running EGO's ``InventoryReloader`` (``mirror.inventory.reload``): a file with
 problems changes nothing and answers 422 with each problem as ``file:line field: message``.
-Adopt edits the file with the code of ``mirror adopt`` (the owner's comments stay), then
-reloads, under the reloader's lock. Without a poller (an app built by a test, or the API
-alone) there is nothing to reload: 503.
+Adopt edits the file with the code of ``mirror adopt`` (the inventory writer: the owner's
+comments stay, the change is audited), then reloads, under the reloader's lock; a file changed
+underneath the edit answers 409 and is left as it is. Without a poller (an app built by a
+test, or the API alone) there is nothing to reload: 503.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from api.admin import audit_as, require_admin
+from api.admin import require_admin
 from api.errors import ApiError, BadRequest
 from api.network import NetworkService
 from mirror.audit import AuditLog
 from mirror.auth import Identity
-from mirror.errors import ConfigError
 from mirror.inventory import InventoryError, check_file
-from mirror.inventory.adopt import adopt_host
+from mirror.inventory.adopt import NotAdopted, adopt_host
 from mirror.inventory.reload import InventoryReloader
+from mirror.inventory.writer import ChangedOnDisk
 
 
 class Unprocessable(ApiError):
@@ -100,23 +101,26 @@ async def adopt_discovered(
         seen = (await anyio.to_thread.run_sync(network.pings)).get(ip)
         mac = seen.mac if seen is not None else None
 
+    who = request.user
+
     def edit(path: Any) -> None:
         # As `mirror adopt`: a file that is broken already is fixed by hand first.
         problems = check_file(path)
         if problems:
             raise InventoryError(problems)
-        adopt_host(path, data.name, ip, mac=mac, groups=data.groups, tags=data.tags)
+        fields: dict[str, Any] = {"mac": mac, "groups": data.groups, "tags": data.tags}
+        adopt_host(path, data.name, ip, **fields, actor=who.name, via=who.via, audit=audit)
 
-    who = request.user
     try:
         _, result = await running.edit_and_reload(edit, who.name, who.via)
+    except NotAdopted as exc:  # the new entry would make the file invalid
+        raise Unprocessable(
+            str(exc).splitlines()[0], {"problems": [str(p) for p in exc.problems]}
+        ) from None
     except InventoryError as exc:
         raise _refused(exc, running) from None
-    except ConfigError as exc:  # adopt_host: the new entry would make the file invalid
-        lines = str(exc).splitlines()
-        raise Unprocessable(lines[0], {"problems": lines[1:]}) from None
-    detail = {"name": data.name, "mac": mac, "groups": data.groups, "tags": data.tags}
-    await audit_as(audit, who, "inventory.adopt", ip, detail, "adopted")
+    except ChangedOnDisk as exc:
+        raise Conflict(str(exc), {"hint": exc.hint}) from None
     return {"address": ip, "name": data.name, "mac": mac, "reload": result.as_dict()}
 
 

@@ -55,6 +55,9 @@ def add_network_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     p.add_argument("--mac", help="default: from the neighbour table, when the address is on-link")
     p.add_argument("--group", action="append", default=[], help="repeatable")
     p.add_argument("--tag", action="append", default=[], help="repeatable")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show the change as a diff; write nothing"
+    )
     inventory_arg(p)
     p.set_defaults(func=cmd_adopt)
 
@@ -177,6 +180,8 @@ def cmd_wake(args: argparse.Namespace) -> int:
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
+    from cli.client import cli_actor
+    from cli.control import open_audit
     from collectors.neighbours import read_neighbours
     from mirror.inventory.adopt import adopt_host
 
@@ -192,7 +197,15 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     mac = args.mac
     if mac is None and address in (neighbours := read_neighbours()):
         mac = neighbours[address].mac
-    adopt_host(path, args.name, address, mac=mac, groups=args.group, tags=args.tag)
+    fields: dict[str, Any] = {"mac": mac, "groups": args.group, "tags": args.tag}
+    if args.dry_run:
+        proposal = adopt_host(path, args.name, address, **fields, dry_run=True)
+        print(proposal.diff, end="")
+        print(f"{path}: not written (--dry-run)")
+        return 0
+    # Audited like every inventory edit; no audit log, no edit.
+    audit = open_audit(Settings.from_env())
+    adopt_host(path, args.name, address, **fields, actor=cli_actor(), via="cli", audit=audit)
     extra = f", MAC {mac}" if mac else ""
     # A running `mirror serve` watches the file (MIRROR_INVENTORY_WATCH_S) and reloads on SIGHUP.
     print(f"{path}: added host {args.name} ({address}{extra}); a running EGO picks it up")

@@ -7,6 +7,8 @@ Everything is on loopback: 127.x answers ping, the magic packet goes to a UDP li
 from __future__ import annotations
 
 import asyncio
+import difflib
+import re
 import shutil
 import socket
 import time
@@ -19,10 +21,11 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from collectors.neighbours import Neighbour
+from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.errors import ConfigError
 from mirror.inventory import Inventory, load_inventory
-from mirror.inventory.adopt import adopt_host, host_line, insert_host
+from mirror.inventory.adopt import adopt_host
 from mirror.live import LiveHub
 from mirror.model import HostState, PollStatus, ping_key
 from mirror.storage import Store
@@ -347,7 +350,16 @@ def test_adopt_keeps_comments_and_validates(tmp_path: Path) -> None:
     after = path.read_text()
     kept = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert all(line in after.splitlines() for line in kept)
-    assert len(after.splitlines()) == len(before.splitlines()) + 2  # comment + entry
+    # Only added lines: the comment and the entry (block style, as the host before it).
+    diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
+    assert not [d for d in diff if d.startswith("- ")]
+    added = [d[2:] for d in diff if d.startswith("+ ")]
+    assert added[0].startswith("  # adopted from discovery on ") and added[1:] == [
+        "  - name: nas",
+        "    address: 10.0.0.20",
+        "    mac: aa:bb:cc:dd:ee:01",
+        "    tags: [adopted]",
+    ]
     hosts = {h.name: h for h in load_inventory(path).hosts_resolved()}
     assert hosts["nas"].address == "10.0.0.20" and hosts["nas"].mac == "aa:bb:cc:dd:ee:01"
 
@@ -368,30 +380,43 @@ def test_adopt_refuses_what_would_break_the_inventory(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
 
 
+ADOPTED = "# adopted from discovery on "
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("hosts: []\n", 'hosts: \n  - {name: "b", address: "127.0.0.2"}\n'),
-        ("a: 1", 'a: 1\n\nhosts:\n  - {name: "b", address: "127.0.0.2"}\n'),
+        ("hosts: []\n", "hosts:\n  #\n  - name: b\n    address: 127.0.0.2\n"),
+        (
+            "poll: {interval_s: 5}",
+            "poll: {interval_s: 5}\nhosts:\n  #\n  - name: b\n    address: 127.0.0.2\n",
+        ),
         (
             "hosts:\n- name: a\n  address: 127.0.0.1\n\n# end\n",
-            'hosts:\n- name: a\n  address: 127.0.0.1\n- {name: "b", address: "127.0.0.2"}\n'
+            "hosts:\n- name: a\n  address: 127.0.0.1\n#\n- name: b\n  address: 127.0.0.2\n"
             "\n# end\n",
+        ),
+        # A [flow] list (refused when adopt edited text) takes one more entry of its style.
+        (
+            "hosts: [{name: a, address: 127.0.0.1}]\n",
+            "hosts: [{name: a, address: 127.0.0.1}, {name: b, address: 127.0.0.2}]\n",
         ),
     ],
 )
-def test_insert_host_shapes(text: str, expected: str) -> None:
-    assert insert_host(text, host_line("b", "127.0.0.2")) == expected
+def test_adopt_shapes(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(text)
+    adopt_host(path, "b", "127.0.0.2")
+    assert re.sub(rf"{ADOPTED}\S+", "#", path.read_text()) == expected  # "#": the date
 
 
-def test_insert_host_refuses_a_flow_list() -> None:
-    with pytest.raises(ConfigError, match=r"hosts is written as a \[flow\] list"):
-        insert_host("hosts: [{name: a, address: 127.0.0.1}]\n", host_line("b", "127.0.0.2"))
-
-
-def test_mirror_adopt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mirror_adopt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cli.main import main
 
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))  # the adopt is audited there
+    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
     path = tmp_path / "inventory.yaml"
     path.write_text("subnets: [{name: lab, cidr: 127.77.0.0/24}]\nhosts: []\n")
     assert main(["adopt", "127.77.0.9", "--name", "printer", "--tag", "new", "-i", str(path)]) == 0
@@ -400,6 +425,33 @@ def test_mirror_adopt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert (host.name, host.address, host.tags) == ("printer", "127.77.0.9", ("new",))
     assert main(["adopt", "nope", "--name", "x", "-i", str(path)]) == 1
     assert "'nope' is not an IP address" in capsys.readouterr().err
+
+
+def test_mirror_adopt_dry_run_then_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.main import main
+    from mirror.settings import Settings
+    from mirror.storage import Store
+
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MIRROR_DATABASE_URL", raising=False)
+    path = tmp_path / "inventory.yaml"
+    path.write_text("# mine\nhosts: []\n")
+    args = ["adopt", "127.77.0.9", "--name", "printer", "--mac", "aa:bb:cc:dd:ee:09"]
+    assert main([*args, "--dry-run", "-i", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "+  - name: printer\n" in out and "not written (--dry-run)" in out
+    assert path.read_text() == "# mine\nhosts: []\n"
+    assert not (tmp_path / "data").exists()  # nothing written, nothing audited
+    assert main([*args, "-i", str(path)]) == 0
+    store = Store.open(Settings.from_env().database_url)
+    try:
+        [entry] = AuditLog(store.engine).entries(action="inventory.")
+    finally:
+        store.close()
+    assert (entry.action, entry.target, entry.via) == ("inventory.adopt", "127.77.0.9", "cli")
+    assert entry.detail is not None and entry.detail["edits"] == ["add host printer"]
 
 
 async def test_ping_series_of_an_address(store: Store, monitored: Inventory) -> None:

@@ -1,95 +1,52 @@
-"""Add a host to ``inventory.yaml`` as text, so the owner's comments and layout stay as they are.
+"""Add a discovered address to ``inventory.yaml`` as a host (`mirror adopt` and the API).
 
-The new entry is one flow-style line (``- {name: "nas", address: "10.0.0.20"}``) inserted
-right after the last host, at the list's own indentation. The result is validated with the
-same checks as ``mirror check`` before it replaces the file (atomically); on any problem the
-file is left untouched and every problem is reported.
+The host goes in through the inventory writer (``mirror.inventory.writer``): appended as the
+last host, written like its neighbours (one flow line each, or block style), under a comment
+saying when it was adopted; the owner's comments and layout stay. The whole result is
+validated as ``mirror check`` would before it replaces the file; on any problem the file is
+left untouched and every problem is reported.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from mirror.inventory.edits import AddHost, EditRefused
+from mirror.inventory.writer import InventoryWriter, Proposal
 
-from mirror.errors import ConfigError
-from mirror.inventory.yamlfile import check_file
+if TYPE_CHECKING:
+    from mirror.audit import AuditLog
+
+ACTION = "inventory.adopt"
 
 
-def host_line(
+class NotAdopted(EditRefused):
+    """The host would make the inventory invalid; ``problems`` say why."""
+
+    def __str__(self) -> str:
+        return "not adopted, the inventory would be invalid:\n" + super().__str__()
+
+
+def host_entry(
     name: str,
     address: str,
     *,
     mac: str | None = None,
     groups: Sequence[str] = (),
     tags: Sequence[str] = (),
-) -> str:
-    """The entry as one YAML flow mapping; every string JSON-quoted, so any text is safe."""
-    fields = [f"name: {json.dumps(name)}", f"address: {json.dumps(address)}"]
+) -> dict[str, Any]:
+    """The new host as the inventory writes it: only the fields given."""
+    entry: dict[str, Any] = {"name": name, "address": address}
     if mac:
-        fields.append(f"mac: {json.dumps(mac)}")
+        entry["mac"] = mac
     if groups:
-        fields.append(f"groups: [{', '.join(json.dumps(g) for g in groups)}]")
+        entry["groups"] = list(groups)
     if tags:
-        fields.append(f"tags: [{', '.join(json.dumps(t) for t in tags)}]")
-    return "{" + ", ".join(fields) + "}"
-
-
-def insert_host(text: str, entry: str, comment: str | None = None) -> str:
-    """``text`` with ``entry`` (a ``host_line``) added as the last item of ``hosts`` (pure)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot add a host: the inventory is not valid YAML: {exc}") from None
-    if root is None:
-        return f"hosts:\n  - {entry}\n"
-    if not isinstance(root, MappingNode):
-        raise ConfigError("cannot add a host: the inventory's top level is not a mapping")
-    found = [(k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == "hosts"]
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    note = [f"{comment}\n"] if comment else []
-    if not found:
-        return "".join([*lines, "\nhosts:\n", *(f"  {n}" for n in note), f"  - {entry}\n"])
-    key, value = found[-1]
-    if isinstance(value, ScalarNode) and value.tag.endswith(":null") and value.value == "":
-        at = key.start_mark.line + 1
-        return "".join([*lines[:at], *(f"  {n}" for n in note), f"  - {entry}\n", *lines[at:]])
-    if isinstance(value, SequenceNode) and value.flow_style:
-        if value.value:
-            raise ConfigError(
-                "cannot add a host: hosts is written as a [flow] list; add the host by hand"
-            )
-        start, end = value.start_mark.index, value.end_mark.index
-        return text[:start] + f"\n  - {entry}" + text[end:]
-    if not isinstance(value, SequenceNode) or not value.value:
-        raise ConfigError("cannot add a host: hosts is not a list")
-    indent = " " * value.start_mark.column
-    at = _last_line(value.value[-1]) + 1
-    added = [f"{indent}{n}" for n in note] + [f"{indent}- {entry}\n"]
-    return "".join([*lines[:at], *added, *lines[at:]])
-
-
-def _last_line(node: Node) -> int:
-    """The 0-based line where ``node``'s own text ends (not the comments after it)."""
-    if isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
-        end = node.end_mark
-        return end.line - 1 if end.column == 0 and end.line > node.start_mark.line else end.line
-    children: list[Node] = []
-    if isinstance(node, MappingNode):
-        for k, v in node.value:
-            children += [k, v]
-    elif isinstance(node, SequenceNode):
-        children = list(node.value)
-    return max((_last_line(c) for c in children), default=node.start_mark.line)
+        entry["tags"] = list(tags)
+    return entry
 
 
 def adopt_host(
@@ -100,26 +57,28 @@ def adopt_host(
     mac: str | None = None,
     groups: Sequence[str] = (),
     tags: Sequence[str] = (),
-) -> str:
-    """Append the host to the file at ``path`` if the result is a valid inventory; the new text."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    actor: str = "cli",
+    via: str = "cli",
+    audit: AuditLog | None = None,
+    dry_run: bool = False,
+) -> Proposal:
+    """Append the host to the file at ``path`` if the result is a valid inventory.
+
+    ``dry_run``: validate and return the diff without writing. The audit entry (action
+    ``inventory.adopt``, target the address) names the host, MAC, groups and tags.
+    """
     stamp = time.strftime("%Y-%m-%d", time.localtime())
-    entry = host_line(name, address, mac=mac, groups=groups, tags=tags)
-    new = insert_host(text, entry, comment=f"# adopted from discovery on {stamp}")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".adopt", dir=path.parent)
-    tmp = Path(tmp_name)
+    edit = AddHost(
+        host_entry(name, address, mac=mac, groups=groups, tags=tags),
+        comment=f"adopted from discovery on {stamp}",
+    )
+    writer = InventoryWriter(path, audit)
+    detail = {"name": name, "mac": mac, "groups": list(groups), "tags": list(tags)}
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(new)
-        problems = check_file(tmp)
-        if problems:
-            shown = "\n".join(str(p).replace(str(tmp), str(path)) for p in problems)
-            raise ConfigError(f"not adopted, the inventory would be invalid:\n{shown}")
-        shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return new
+        if dry_run:
+            return writer.propose([edit])
+        return writer.write(
+            [edit], actor=actor, via=via, action=ACTION, target=address, detail=detail
+        )
+    except EditRefused as e:
+        raise NotAdopted(e.problems) from None

@@ -12,7 +12,9 @@ adopt writes the file under it), so two admins cannot interleave.
 
 The file watch compares the file's mtime, size and inode every ``every_s`` and reloads once
 the file has stayed the same for one more check: an editor that truncates and then writes
-could otherwise be caught with half a file that happens to be valid.
+could otherwise be caught with half a file that happens to be valid. A version already read
+(an edit written by ``mirror.inventory.writer`` through ``edit_and_reload``) is not read
+again by the watch.
 """
 
 from __future__ import annotations
@@ -112,16 +114,23 @@ class InventoryReloader:
                 pending = now  # changed: wait one quiet check before reading it
             else:
                 pending = None
-                await self._quiet("ego", "file-watch")
+                await self._quiet("ego", "file-watch", only_if_changed=True)
 
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def _quiet(self, actor: str, via: str) -> None:
+    async def _quiet(self, actor: str, via: str, *, only_if_changed: bool = False) -> None:
         try:
-            await self.reload(actor, via)
+            async with self._lock:
+                # The watch saw a version an edit_and_reload may have read meanwhile (the
+                # inventory writer's own write): that version is not reloaded twice.
+                if only_if_changed and await asyncio.to_thread(file_signature, self.path) == (
+                    self._seen
+                ):
+                    return
+                await self._reload(actor, via)
         except InventoryError:
             pass  # logged and audited by the reload itself; the running inventory stays
         except Exception:  # the watch and signal reloads must outlive any bug

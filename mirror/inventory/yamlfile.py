@@ -23,7 +23,17 @@ def load_inventory(path: Path) -> Inventory:
     except UnicodeDecodeError as e:
         message = f"not UTF-8 text (bad byte at offset {e.start})"
         raise InventoryError([Problem(source, None, "", message)]) from None
-    loader = yaml.SafeLoader(text)
+    return parse_inventory(text, source, Path(path).absolute().parent)
+
+
+def parse_inventory(text: str, source: str, base_dir: Path) -> Inventory:
+    """Validate ``text`` as if read from the file ``source`` in ``base_dir``."""
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:  # a control character: PyYAML checks the whole text first
+        line = text.count("\n", 0, e.position) + 1
+        message = f"YAML: control character U+{e.character:04X} is not allowed"
+        raise InventoryError([Problem(source, line, "", message)]) from None
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
@@ -39,7 +49,7 @@ def load_inventory(path: Path) -> Inventory:
         message = "file is empty; expected a mapping with subnets: and hosts:"
         raise InventoryError([Problem(source, None, "", message)])
     try:
-        inventory = validate(data, source, lines, Path(path).absolute().parent)
+        inventory = validate(data, source, lines, base_dir)
     except InventoryError as e:
         problems = sorted(duplicates + e.problems, key=lambda p: p.line or 0)
         raise InventoryError(problems) from None
