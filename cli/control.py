@@ -36,7 +36,7 @@ from mirror.control.model import (
 from mirror.control.targets import select_hosts, summary
 from mirror.errors import ConfigError
 from mirror.inventory import Inventory, load_inventory
-from mirror.settings import Settings, parse_duration
+from mirror.settings import Settings, parse_duration, tunnel_bind
 
 if TYPE_CHECKING:
     from mirror.audit import AuditLog
@@ -97,7 +97,9 @@ def add_control_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     p.add_argument("port", type=int, help="port on the host (or on --to)")
     p.add_argument("--to", default="localhost", help="a machine behind the host (default: it)")
     p.add_argument("--local-port", type=int, default=0, help="default: any free port")
-    p.add_argument("--bind", help="local address with --direct (default 127.0.0.1)")
+    p.add_argument(
+        "--bind", help="local address with --direct (default $MIRROR_TUNNEL_BIND, 127.0.0.2)"
+    )
     p.set_defaults(func=cmd_tunnel)
 
     audit = sub.add_parser("audit", help="the audit log: list it, verify its hash chain")
@@ -375,7 +377,7 @@ def cmd_tunnel(args: argparse.Namespace) -> int:
     if not args.direct and args.bind:
         raise ConfigError(
             "--bind goes with --direct: through EGO the tunnel listens where EGO's do "
-            "($MIRROR_BIND of `mirror serve`)"
+            "($MIRROR_TUNNEL_BIND of `mirror serve`)"
         )
     body = {"host": args.host, "port": args.port, "to": args.to, "listen_port": args.local_port}
 
@@ -400,9 +402,11 @@ def _tunnel_direct(args: argparse.Namespace, settings: Settings, where: str) -> 
     audit = open_audit(settings)
     actor = cli_actor()
 
+    bind = tunnel_bind(args.bind, settings.bind_host) if args.bind else settings.tunnel_bind
+
     async def hold() -> None:
         source = OwnConnections(inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path))
-        tunnels = TunnelManager(source, args.bind or "127.0.0.1")
+        tunnels = TunnelManager(source, bind)
         try:
             info = await tunnels.open(host, args.port, args.to, args.local_port, actor)
             detail = {"listen": f"{info.listen_host}:{info.listen_port}", "dest": where}

@@ -132,7 +132,7 @@ async def start(
     ego.network = NetworkWatch.build(inventory, ego.writer.submit, ego.hub.publish, rows)
     # Commands, terminals and tunnels ride the poll loops' own connections (issue 6); the
     # scheduler's mapping is live, so they follow a reload.
-    control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.bind_host)
+    control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.tunnel_bind)
     current = CurrentInventory(inventory)
     audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes)
     guard = off_loopback if settings.loopback_only else None

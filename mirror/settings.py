@@ -8,16 +8,24 @@ results (issue 6) are kept ``MIRROR_RETENTION_COMMANDS`` (``90d``); the audit lo
 trimmed. ``MIRROR_AUDIT_KEYSTROKES=1`` records what operators type into web terminals.
 ``MIRROR_INVENTORY_WATCH_S`` (default 3, 0 = off) is how often a running EGO checks the
 inventory file for changes to reload.
+
+``MIRROR_TUNNEL_BIND`` (default ``127.0.0.2``) is the address tunnels listen on: never EGO's
+own (``MIRROR_BIND``), because browsers send a host's cookies to every port of it, so a
+device page reached through a tunnel on EGO's address would get EGO's session cookie.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from mirror.errors import ConfigError
+
+# Tunnels listen here (README "Security"): a loopback address of its own, never EGO's.
+DEFAULT_TUNNEL_BIND = "127.0.0.2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class Settings:
     inventory_watch_s: float = 3.0  # how often `mirror serve` checks the inventory file; 0: never
     # `mirror demo`: a reload may only bring 127.x addresses (mirror/inventory/loopback.py).
     loopback_only: bool = False
+    tunnel_bind: str = DEFAULT_TUNNEL_BIND
 
     @property
     def known_hosts_path(self) -> Path:
@@ -61,11 +70,12 @@ class Settings:
         port = env.get("MIRROR_PORT", "8077")
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"MIRROR_PORT must be a port number 1-65535, got {port!r}")
+        bind_host = env.get("MIRROR_BIND", "127.0.0.1")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             inventory_path=Path(env.get("MIRROR_INVENTORY", "inventory.yaml")).expanduser(),
-            bind_host=env.get("MIRROR_BIND", "127.0.0.1"),
+            bind_host=bind_host,
             bind_port=int(port),
             retention_raw_s=_duration(env, "MIRROR_RETENTION_RAW", "48h"),
             retention_1m_s=_duration(env, "MIRROR_RETENTION_1M", "30d"),
@@ -74,7 +84,35 @@ class Settings:
             retention_commands_s=_duration(env, "MIRROR_RETENTION_COMMANDS", "90d"),
             audit_keystrokes=_flag(env, "MIRROR_AUDIT_KEYSTROKES"),
             inventory_watch_s=_seconds(env, "MIRROR_INVENTORY_WATCH_S", 3.0),
+            tunnel_bind=tunnel_bind(
+                env.get("MIRROR_TUNNEL_BIND") or DEFAULT_TUNNEL_BIND, bind_host
+            ),
         )
+
+
+def tunnel_bind(address: str, ego_bind: str) -> str:
+    """Where tunnels may listen: an IP address (not a name) that is not EGO's own address
+    nor a wildcard that includes it, so no browser ever sends EGO's cookie to a tunnel."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        raise ConfigError(
+            f"MIRROR_TUNNEL_BIND must be an IP address (default {DEFAULT_TUNNEL_BIND}), "
+            f"got {address!r}"
+        ) from None
+    if ip.is_unspecified:
+        raise ConfigError(
+            f"MIRROR_TUNNEL_BIND={address} would include EGO's own address: a device page "
+            "reached through a tunnel would get EGO's session cookie. Name one address."
+        )
+    ego = "127.0.0.1" if ego_bind.strip() == "localhost" else ego_bind.strip()
+    if str(ip) == ego:
+        raise ConfigError(
+            f"MIRROR_TUNNEL_BIND={address} is EGO's own address (MIRROR_BIND): browsers send "
+            "a host's cookies to all its ports, so a device page reached through a tunnel "
+            f"would get EGO's session cookie. Use another address (default {DEFAULT_TUNNEL_BIND})."
+        )
+    return str(ip)
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdwy])$")

@@ -38,6 +38,7 @@ from mirror.control.output import (
 )
 from mirror.errors import CollectError, ConfigError, MirrorError
 from mirror.inventory import HostConfig
+from mirror.settings import DEFAULT_TUNNEL_BIND
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ class SshTerminal:
 class SshCommandRunner:
     """What the API is handed (``mirror.control.CommandRunner``)."""
 
-    def __init__(self, source: ConnectionSource, tunnel_bind: str = "127.0.0.1") -> None:
+    def __init__(self, source: ConnectionSource, tunnel_bind: str = DEFAULT_TUNNEL_BIND) -> None:
         from poller.tunnels import TunnelManager
 
         self.source = source

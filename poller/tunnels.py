@@ -1,6 +1,7 @@
 """Local port forwards through a host's SSH connection (``mirror tunnel``, the API).
 
-A tunnel listens on EGO's side (loopback unless told otherwise) and carries each
+A tunnel listens on EGO's side, on an address of its own (``MIRROR_TUNNEL_BIND``, default
+127.0.0.2, never EGO's: a browser would send EGO's cookie to the device's page) and carries each
 connection over a ``direct-tcpip`` channel of the host's existing connection to a port on
 that host (``localhost``) or on a machine behind it, so a device's own web UI can be
 opened without exposing it.
@@ -25,6 +26,7 @@ import asyncssh
 
 from mirror.control.model import TunnelInfo
 from mirror.errors import ConfigError
+from mirror.settings import DEFAULT_TUNNEL_BIND
 from poller.ssh import map_error
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ class _Tunnel:
 
 
 class TunnelManager:
-    def __init__(self, source: ConnectionSource, bind: str = "127.0.0.1") -> None:
+    def __init__(self, source: ConnectionSource, bind: str = DEFAULT_TUNNEL_BIND) -> None:
         self._source = source
         self._bind = bind
         self._open: dict[str, _Tunnel] = {}
