@@ -7,6 +7,7 @@ the live hub and the inventory, so the poller and the API can later run apart.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
+from api import proxies
 from api.admin import AdminController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
@@ -62,6 +64,7 @@ def create_app(
     audit_keystrokes: bool = False,
     audit: AuditLog | None = None,
     reloader: InventoryReloader | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -69,6 +72,7 @@ def create_app(
     login and health; the static files (code, no data) are public so the login page loads.
     ``reloader`` (``mirror serve``) re-reads the inventory file; ``inventory`` is then the
     ``CurrentInventory`` it swaps, which every route reads on each request.
+    ``trusted_proxies``: whose ``X-Forwarded-For`` to believe (api/proxies.py).
     """
     version = _version()
     database = store.dialect
@@ -119,7 +123,8 @@ def create_app(
             minimum_size=1024,
             exclude_opt_key=PRECOMPRESSED,  # api/webfiles.py: gzipped already
         ),
-        state=State({"audit": audit}),  # for the audit guard of routes outside api/control
+        # The audit guard of routes outside api/control; whose X-Forwarded-For to believe.
+        state=State({"audit": audit, proxies.STATE_KEY: proxies.networks(trusted_proxies)}),
         on_shutdown=[jobs.close] if jobs is not None else [],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(

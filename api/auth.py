@@ -37,6 +37,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_429_TOO_MANY_REQUESTS
 
+from api.proxies import request_address
 from mirror.auth import ROLES, AuthError, AuthService, Identity, NewLogin, RateLimited
 
 SESSION_COOKIE = "mirror_session"
@@ -60,10 +61,6 @@ class Me(msgspec.Struct, kw_only=True):
     via: str
     csrf: str | None  # send as X-CSRF-Token on POST/PUT/PATCH/DELETE (sessions only)
     expires: float | None = None
-
-
-def _address(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    return connection.client.host if connection.client else None
 
 
 def _same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
@@ -95,7 +92,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     async def _identify(
         self, connection: ASGIConnection[Any, Any, Any, Any], websocket: bool
     ) -> Identity:
-        address = _address(connection)
+        address = request_address(connection)
         method = "GET" if websocket else connection.scope.get("method", "GET")
         header = connection.headers.get("authorization", "")
         if header:
@@ -195,7 +192,7 @@ class AuthController(Controller):
                 form.name,
                 form.password,
                 form.code,
-                _address(request),
+                request_address(request),
                 request.headers.get("user-agent", ""),
             )
         except RateLimited as exc:
@@ -223,7 +220,7 @@ class AuthController(Controller):
             login = await anyio.to_thread.run_sync(
                 auth_service.login_with_link,
                 token,
-                _address(request),
+                request_address(request),
                 request.headers.get("user-agent", ""),
             )
         except AuthError:
@@ -244,7 +241,7 @@ class AuthController(Controller):
     ) -> Response[Any]:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            await anyio.to_thread.run_sync(auth_service.logout, cookie, _address(request))
+            await anyio.to_thread.run_sync(auth_service.logout, cookie, request_address(request))
         response = Response({"ok": True}, media_type=MediaType.JSON)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -37,6 +37,7 @@ from mirror.control.targets import select_hosts, summary
 from mirror.errors import ConfigError
 from mirror.inventory import Inventory, load_inventory
 from mirror.settings import Settings, parse_duration, tunnel_bind
+from mirror.text import printable
 
 if TYPE_CHECKING:
     from mirror.audit import AuditLog
@@ -447,7 +448,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.ts))
         detail = json.dumps(e.detail, ensure_ascii=False) if e.detail else ""
         fields = [str(e.id), when, e.actor, e.action, e.target or "-", e.result or "", detail]
-        print("\t".join(fields))
+        print("\t".join(map(printable, fields)))  # a TAB in a value adds no column
     return 0
 
 

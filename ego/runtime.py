@@ -13,6 +13,7 @@ import logging
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,6 +39,10 @@ from poller.ssh import KnownHosts
 from poller.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+# Uvicorn believes X-Forwarded-For from 127.0.0.1 by default: EGO decides itself whose to
+# believe (api/proxies.py, MIRROR_TRUSTED_PROXIES). Tests serve the app with these too.
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
 @dataclass
@@ -146,6 +151,7 @@ async def start(
         control=control,
         audit=audit,
         reloader=reloader,
+        trusted_proxies=settings.trusted_proxies,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()
@@ -184,6 +190,7 @@ async def serve(
         # graceful shutdown can wait forever on a connection that never detached (seen once
         # in a dozen bench/ui.py runs: `mirror demo` ignored SIGTERM, polling on).
         timeout_graceful_shutdown=5,
+        **SERVER_OPTIONS,
     )
     server = uvicorn.Server(config)
     hangup = _on_sighup(running.reloader)

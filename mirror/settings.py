@@ -9,6 +9,9 @@ trimmed. ``MIRROR_AUDIT_KEYSTROKES=1`` records what operators type into web term
 ``MIRROR_INVENTORY_WATCH_S`` (default 3, 0 = off) is how often a running EGO checks the
 inventory file for changes to reload.
 
+``MIRROR_TRUSTED_PROXIES`` (default: none) lists the reverse proxies whose
+``X-Forwarded-For`` is believed; from anyone else the header is ignored.
+
 ``MIRROR_TUNNEL_BIND`` (default ``127.0.0.2``) is the address tunnels listen on: never EGO's
 own (``MIRROR_BIND``), because browsers send a host's cookies to every port of it, so a
 device page reached through a tunnel on EGO's address would get EGO's session cookie.
@@ -45,6 +48,8 @@ class Settings:
     # `mirror demo`: a reload may only bring 127.x addresses (mirror/inventory/loopback.py).
     loopback_only: bool = False
     tunnel_bind: str = DEFAULT_TUNNEL_BIND
+    # Proxies whose X-Forwarded-For EGO believes (addresses or networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def known_hosts_path(self) -> Path:
@@ -84,6 +89,7 @@ class Settings:
             retention_commands_s=_duration(env, "MIRROR_RETENTION_COMMANDS", "90d"),
             audit_keystrokes=_flag(env, "MIRROR_AUDIT_KEYSTROKES"),
             inventory_watch_s=_seconds(env, "MIRROR_INVENTORY_WATCH_S", 3.0),
+            trusted_proxies=_networks(env, "MIRROR_TRUSTED_PROXIES"),
             tunnel_bind=tunnel_bind(
                 env.get("MIRROR_TUNNEL_BIND") or DEFAULT_TUNNEL_BIND, bind_host
             ),
@@ -141,6 +147,21 @@ def _flag(env: dict[str, str], name: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}")
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (``127.0.0.1, 10.0.0.0/24``)."""
+    found = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must list IP addresses or networks (a,b/24), got {item.strip()!r}"
+            ) from None
+    return tuple(found)
 
 
 def _seconds(env: dict[str, str], name: str, default: float) -> float:

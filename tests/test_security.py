@@ -1,0 +1,137 @@
+"""What an attacker on the LAN or a low-privilege user tried (issue 10), each now refused.
+
+Real app over real HTTP (uvicorn with EGO's own server options), real SQLite; the clock of
+the auth service is injected where limits and windows matter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api import proxies
+from api.app import create_app
+from cli.main import main
+from mirror.audit import AuditLog
+from mirror.auth import AuthService, crypto
+from mirror.inventory import Inventory
+from mirror.live import LiveHub
+from mirror.settings import Settings
+from mirror.storage import Store
+from mirror.text import printable
+from tests.test_api import _serve
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'mirror.db'}")
+    store.upgrade()
+    yield store
+    store.close()
+
+
+async def _app(store: Store, **options: Any) -> AsyncIterator[tuple[str, AuthService]]:
+    auth = AuthService(store.engine)
+    inventory = Inventory.from_dict({"hosts": [{"name": "alpha", "address": "127.77.0.1"}]})
+    async for address in _serve(create_app(store, LiveHub(), inventory, auth=auth, **options)):
+        yield address, auth
+
+
+@pytest.fixture
+async def served(store: Store) -> AsyncIterator[tuple[str, AuthService]]:
+    async for pair in _app(store):
+        yield pair
+
+
+def _code(secret: str) -> str:
+    return crypto.totp_code(secret, time.time())
+
+
+# --- X-Forwarded-For: believed only from proxies the owner lists --------------------------
+
+
+def test_client_address_walks_only_trusted_hops() -> None:
+    trusted = proxies.networks(["127.0.0.1", "127.8.0.0/16"])
+    walk = proxies.client_address
+    assert walk("127.0.0.9", "127.5.5.5", trusted) == "127.0.0.9"  # peer not a proxy
+    assert walk("127.0.0.1", None, trusted) == "127.0.0.1"
+    assert walk("127.0.0.1", "127.5.5.5", trusted) == "127.5.5.5"
+    # The client may prepend anything: only the hops our proxies added count.
+    assert walk("127.0.0.1", "127.6.6.6, 127.5.5.5, 127.8.0.3", trusted) == "127.5.5.5"
+    assert walk("127.0.0.1", "127.5.5.5\tforged", trusted) == "127.0.0.1"  # not an address
+    assert walk("127.0.0.1", "x, 127.8.0.3", trusted) == "127.8.0.3"
+    assert walk("127.0.0.1", "127.5.5.5", ()) == "127.0.0.1"
+
+
+def test_trusted_proxies_setting() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    env = {"MIRROR_TRUSTED_PROXIES": "127.0.0.1, 127.8.0.0/16"}
+    assert Settings.from_env(env).trusted_proxies == ("127.0.0.1/32", "127.8.0.0/16")
+    from mirror.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="MIRROR_TRUSTED_PROXIES"):
+        Settings.from_env({"MIRROR_TRUSTED_PROXIES": "proxy.example"})
+
+
+async def test_forged_forwarded_for_neither_dodges_limits_nor_reaches_the_log(
+    served: tuple[str, AuthService],
+) -> None:
+    address, auth = served
+    auth.add_user("owner", PASSWORD)
+    statuses = []
+    async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+        for i in range(30):
+            forged = f"127.66.0.{i}\tFAKE\tCOLUMN"
+            response = await client.post(
+                "/api/auth/login",
+                json={"name": f"nobody{i}", "password": "wrong password", "code": "000000"},
+                headers={"X-Forwarded-For": forged},
+            )
+            statuses.append(response.status_code)
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}, statuses
+    logins = [e for e in auth.events(100) if e["kind"].startswith("login")]
+    assert {e["address"] for e in logins} == {"127.0.0.1"}
+
+
+async def test_a_listed_proxy_is_believed(store: Store) -> None:
+    async for address, auth in _app(store, trusted_proxies=["127.0.0.1"]):
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            for forwarded in ("127.66.0.7", "junk\tjunk"):
+                await client.post(
+                    "/api/auth/login",
+                    json={"name": "x", "password": "y", "code": "000000"},
+                    headers={"X-Forwarded-For": forwarded},
+                )
+        assert [e["address"] for e in auth.events(2)] == ["127.0.0.1", "127.66.0.7"]
+
+
+def test_printable_escapes_what_would_add_columns_or_drive_the_terminal() -> None:
+    assert printable("alice") == "alice" and printable("하늘") == "하늘"
+    assert printable("a\tb\nc") == "a\\x09b\\x0ac"
+    assert printable("\x1b[31mred") == "\\x1b[31mred"
+    assert printable("rtl\u202eevil") == "rtl\\u202eevil"
+    assert printable("back\\x09slash") == "back\\\\x09slash"  # no forged escapes either
+
+
+def test_audit_list_prints_one_row_of_seven_columns_whatever_the_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "mirror.db"
+    monkeypatch.setenv("MIRROR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MIRROR_DATABASE_URL", f"sqlite:///{db}")
+    with Store.open(f"sqlite:///{db}") as store:
+        store.upgrade()
+        AuditLog(store.engine).record(
+            "eve\tadmin", "session", "command", "web1\tfake\nline", {"k": "\x1b]0;t\x07"}, "ok\t1"
+        )
+    assert main(["audit", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and len(lines[0].split("\t")) == 7, lines
+    assert "\x1b" not in lines[0]
