@@ -135,3 +135,35 @@ def test_audit_list_prints_one_row_of_seven_columns_whatever_the_values(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and len(lines[0].split("\t")) == 7, lines
     assert "\x1b" not in lines[0]
+
+
+# --- TOTP: ASCII digits only; no password oracle -----------------------------------------
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６", "۱۲۳۴۵۶", "12345\u0667", "½23456"])
+async def test_non_ascii_digits_are_a_refusal_that_counts(
+    served: tuple[str, AuthService], code: str
+) -> None:
+    address, auth = served
+    auth.add_user("owner", PASSWORD)
+    async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+        answers = [
+            await client.post(
+                "/api/auth/login", json={"name": "owner", "password": password, "code": code}
+            )
+            for password in (PASSWORD, "wrong password")
+        ]
+    # The right and the wrong password look the same: no oracle, no 500.
+    assert [a.status_code for a in answers] == [401, 401]
+    assert answers[0].json() == answers[1].json()
+    failed = [e["detail"] for e in auth.events(10) if e["kind"] == "login-failed"]
+    assert failed == ["wrong-password", "wrong-totp"]  # both counted towards the limits
+
+
+def test_match_totp_takes_ascii_digits_only() -> None:
+    secret = crypto.new_totp_secret()
+    now = 1_700_000_000.0
+    code = crypto.totp_code(secret, now)
+    assert crypto.match_totp(secret, code, now) is not None
+    arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert crypto.match_totp(secret, arabic, now) is None

@@ -7,6 +7,7 @@ clock is injected so expiry, TOTP steps and rate limits are tested without sleep
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from mirror.auth.tables import api_tokens, auth_events, login_links, sessions, u
 from mirror.errors import MirrorError, StorageError
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "operator", "admin")
 SCOPES = ("read", "operate")
@@ -282,7 +284,13 @@ class AuthService:
         now = self._clock()
         # The failure is recorded in the same transaction and raised once it has committed.
         with self._lock, self._engine.begin() as conn:
-            outcome = self._login(conn, name, password, code, address, user_agent, now)
+            try:
+                outcome = self._login(conn, name, password, code, address, user_agent, now)
+            except sa.exc.SQLAlchemyError:
+                raise
+            except Exception as exc:  # any other error is a refusal that counts, never a 500
+                log.warning("login for %r refused on an error", name[:64], exc_info=exc)
+                outcome = self._refuse(conn, name, address, f"error: {type(exc).__name__}")
         if isinstance(outcome, AuthError):
             raise outcome
         return outcome
