@@ -19,6 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from api import proxies
+from api.access import LiveAccess
 from api.admin import AdminController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
@@ -92,6 +93,7 @@ def create_app(
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
+    access = LiveAccess(auth)  # terminals, runs, streams, tunnels: ended when access ends
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
         route_handlers += _static_routers(web_dir)
@@ -112,6 +114,7 @@ def create_app(
             "audit": _value(audit),
             "inventory": Provide(current.get, use_cache=False, sync_to_thread=False),
             "reloader": _value(reloader),  # None without a poller: reload answers 503
+            "access": _value(access),
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),
@@ -125,7 +128,7 @@ def create_app(
         ),
         # The audit guard of routes outside api/control; whose X-Forwarded-For to believe.
         state=State({"audit": audit, proxies.STATE_KEY: proxies.networks(trusted_proxies)}),
-        on_shutdown=[jobs.close] if jobs is not None else [],
+        on_shutdown=[access.close, *([jobs.close] if jobs is not None else [])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="MIRROR STAGE",

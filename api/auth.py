@@ -37,6 +37,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_429_TOO_MANY_REQUESTS
 
+from api.access import LiveAccess
 from api.proxies import request_address
 from mirror.auth import ROLES, AuthError, AuthService, Identity, NewLogin, RateLimited
 
@@ -237,11 +238,16 @@ class AuthController(Controller):
 
     @post("/logout", status_code=200)
     async def logout(
-        self, request: Request[Identity, Any, Any], auth_service: NamedDependency[AuthService]
+        self,
+        request: Request[Identity, Any, Any],
+        auth_service: NamedDependency[AuthService],
+        access: NamedDependency[LiveAccess],
     ) -> Response[Any]:
+        """Ends the session and what it holds open (terminals, runs, tunnels)."""
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             await anyio.to_thread.run_sync(auth_service.logout, cookie, request_address(request))
+            await access.end("logged out", key=AuthService.session_key(cookie))
         response = Response({"ok": True}, media_type=MediaType.JSON)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

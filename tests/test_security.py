@@ -6,6 +6,8 @@ the auth service is injected where limits and windows matter.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -167,3 +169,105 @@ def test_match_totp_takes_ascii_digits_only() -> None:
     assert crypto.match_totp(secret, code, now) is not None
     arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     assert crypto.match_totp(secret, arabic, now) is None
+
+
+# --- live work ends when access does -----------------------------------------------------
+
+
+@pytest.fixture
+async def control(sshd: Any, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    from tests.test_control_api import serve_control
+
+    async for served in serve_control(sshd, tmp_path):
+        yield served
+
+
+async def _closed_reason(sock: Any, timeout: float = 15) -> str:
+    from websockets.exceptions import ConnectionClosed
+
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(timeout):
+            while True:
+                await sock.recv()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.reason
+
+
+async def _open_everything(env: dict[str, Any], who: str) -> dict[str, Any]:
+    """A terminal, a long command run with its stream, and a tunnel, all held by ``who``."""
+    from tests.test_control_api import client, ws
+
+    async with client(env, who) as c:
+        run = await c.post("/api/commands", json={"command": "sleep 60", "hosts": ["box"]})
+        tunnel = await c.post("/api/tunnels", json={"host": "box", "port": 22, "to": "127.0.0.1"})
+    assert run.status_code == 202 and tunnel.status_code == 201, (run.text, tunnel.text)
+    term = await ws(env, who, "/api/hosts/box/terminal").__aenter__()
+    stream = await ws(env, who, f"/api/commands/{run.json()['id']}/stream").__aenter__()
+    return {"run": run.json()["id"], "tunnel": tunnel.json()["id"], "term": term, "stream": stream}
+
+
+async def _stream_end(stream: Any) -> dict[str, Any]:
+    async with asyncio.timeout(15):
+        while True:
+            message = json.loads(await stream.recv())
+            if message["type"] in ("ended", "done"):
+                return message
+
+
+async def test_disabling_a_user_ends_their_terminal_run_stream_and_tunnel(
+    control: dict[str, Any],
+) -> None:
+    from tests.test_control_api import client
+
+    held = await _open_everything(control, "operator")
+    async with client(control, "admin") as admin:
+        changed = await admin.patch("/api/admin/users/operator", json={"disabled": True})
+        assert changed.status_code == 200, changed.text
+        assert await _closed_reason(held["term"]) == "user disabled by admin"
+        ended = await _stream_end(held["stream"])
+        assert ended == {"type": "ended", "reason": "user disabled by admin"}
+        for _ in range(100):
+            run = (await admin.get(f"/api/commands/{held['run']}")).json()
+            if run["done"]:
+                break
+            await asyncio.sleep(0.1)
+        assert run["cancelled"] and run["results"][0]["state"] == "cancelled", run
+        [tunnel] = (await admin.get("/api/tunnels")).json()
+        assert tunnel["state"] == "closed" and tunnel["close_reason"] == "user disabled by admin"
+    await held["stream"].close()
+
+
+async def test_demoting_to_viewer_ends_the_terminal(control: dict[str, Any]) -> None:
+    from tests.test_control_api import client, ws
+
+    async with ws(control, "operator", "/api/hosts/box/terminal") as term:
+        async with client(control, "admin") as admin:
+            await admin.patch("/api/admin/users/operator", json={"role": "viewer"})
+        assert await _closed_reason(term) == "user made viewer by admin"
+
+
+async def test_a_change_behind_the_apis_back_is_caught_by_the_recheck(
+    control: dict[str, Any],
+) -> None:
+    """`mirror user disable` writes the database directly: the re-check ends the terminal."""
+    from tests.test_control_api import ws
+
+    async with ws(control, "operator", "/api/hosts/box/terminal") as term:
+        AuthService(control["store"].engine).update_user("operator", disabled=True)
+        assert await _closed_reason(term) == "access withdrawn"
+
+
+async def test_logout_ends_the_sessions_terminal(control: dict[str, Any]) -> None:
+    from websockets.asyncio.client import connect as ws_connect
+
+    auth = AuthService(control["store"].engine)
+    login = auth.login_with_link(auth.create_login_link("operator"), "127.0.0.1")
+    address = control["address"]
+    cookie = {"Cookie": f"mirror_session={login.token}", "Origin": f"http://{address}"}
+    async with ws_connect(
+        f"ws://{address}/api/hosts/box/terminal", additional_headers=cookie
+    ) as term:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as c:
+            out = await c.post("/api/auth/logout", headers={**cookie, "X-CSRF-Token": login.csrf})
+            assert out.status_code == 200
+        assert await _closed_reason(term) == "logged out"

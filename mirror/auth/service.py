@@ -85,6 +85,8 @@ class Identity:
     scope: str | None = None  # tokens only: read | operate
     token_id: int | None = None
     csrf: str | None = None  # sessions only: the value X-CSRF-Token must carry
+    # Which session ("s:<digest>") or token ("t:<id>"): what live work is held by.
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +411,8 @@ class AuthService:
                     .where(sessions.c.digest == key)
                     .values(last_seen_ms=_ms(now))
                 )
-        return Identity(row.name, row.role, "session", csrf=crypto.csrf_for(token))
+        csrf = crypto.csrf_for(token)
+        return Identity(row.name, row.role, "session", csrf=csrf, key=f"s:{key}")
 
     @_storage_errors
     def logout(self, token: str, address: str | None = None) -> None:
@@ -424,6 +427,37 @@ class AuthService:
             if name is not None:
                 self._event(conn, "logout", name, address, None)
         self._touched.pop(key, None)
+
+    @staticmethod
+    def session_key(token: str) -> str:
+        """The ``Identity.key`` of a session cookie."""
+        return f"s:{crypto.digest(token)}"
+
+    @_storage_errors
+    def current_role(self, key: str) -> str | None:
+        """The role a session or token (``Identity.key``) acts with now, or None once it is
+        gone: logged out, expired, revoked, its user disabled or deleted."""
+        now = _ms(self._clock())
+        kind, _, value = key.partition(":")
+        with self._engine.connect() as conn:
+            if kind == "s":
+                row = conn.execute(
+                    sa.select(sessions.c.expires_ms, users.c.role, users.c.disabled)
+                    .join(users, users.c.id == sessions.c.user_id)
+                    .where(sessions.c.digest == value)
+                ).first()
+                ok = row is not None and not row.disabled and row.expires_ms >= now
+                return row.role if ok else None
+            if kind == "t" and value.isdigit():
+                row = conn.execute(self._token_query().where(api_tokens.c.id == int(value))).first()
+                if row is None or row.revoked_ms is not None or row.user_disabled:
+                    return None
+                if row.expires_ms is not None and row.expires_ms < now:
+                    return None
+                if row.scope != "operate":
+                    return "viewer"
+                return row.role or "operator"
+        return None
 
     # -- API tokens ----------------------------------------------------------------------
 
@@ -524,7 +558,7 @@ class AuthService:
         # audited under that name, a run reads the same with EGO as without it.
         cli = row.name.startswith(CLI_TOKEN_PREFIX)
         name = row.user or (row.name if cli else f"token:{row.id}")
-        return Identity(name, role, "token", scope=row.scope, token_id=row.id)
+        return Identity(name, role, "token", scope=row.scope, token_id=row.id, key=f"t:{row.id}")
 
     # -- the record ----------------------------------------------------------------------
 
