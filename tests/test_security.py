@@ -271,3 +271,73 @@ async def test_logout_ends_the_sessions_terminal(control: dict[str, Any]) -> Non
             out = await c.post("/api/auth/logout", headers={**cookie, "X-CSRF-Token": login.csrf})
             assert out.status_code == 200
         assert await _closed_reason(term) == "logged out"
+
+
+# --- login limits hold back the source, not the account ---------------------------------
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _fail(auth: AuthService, name: str, address: str, times: int) -> None:
+    from mirror.auth import LoginRefused
+
+    for _ in range(times):
+        with pytest.raises(LoginRefused):
+            auth.login(name, "wrong password", "000000", address)
+
+
+def test_an_attacker_cannot_lock_the_owner_out(store: Store) -> None:
+    from mirror.auth import RateLimited
+    from mirror.auth.ratelimit import PER_SOURCE
+
+    clock = Clock()
+    auth = AuthService(store.engine, clock)
+    secret = auth.add_user("owner", PASSWORD).totp_secret
+    attacker, owner_home = "127.0.66.6", "127.0.5.5"
+    _fail(auth, "owner", attacker, PER_SOURCE.max_failures)
+    with pytest.raises(RateLimited, match="for this account from this address"):
+        auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), attacker)
+    # ... for as long as the attacker keeps trying: limited attempts are not failures.
+    clock.now += 600
+    with pytest.raises(RateLimited):
+        auth.login("owner", "wrong password", "000000", attacker)
+    # The owner, from anywhere else, gets in with the right password and code.
+    auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), owner_home)
+
+
+def test_a_crowd_of_addresses_does_not_hold_back_a_familiar_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mirror.auth import RateLimited, ratelimit
+
+    monkeypatch.setattr(ratelimit, "PER_ACCOUNT", ratelimit.Limit(8, 900))  # fewer hashes
+    clock = Clock()
+    auth = AuthService(store.engine, clock)
+    secret = auth.add_user("owner", PASSWORD).totp_secret
+    auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.5.5")
+    clock.now += 3600
+    for i in range(8):
+        _fail(auth, "owner", f"127.0.70.{i}", 1)
+    with pytest.raises(RateLimited, match="addresses new to it"):
+        auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.71.1")
+    auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.5.5")
+
+
+def test_one_address_guessing_many_accounts_is_held_back_alone(store: Store) -> None:
+    from mirror.auth import RateLimited
+    from mirror.auth.ratelimit import PER_ADDRESS
+
+    clock = Clock()
+    auth = AuthService(store.engine, clock)
+    secret = auth.add_user("owner", PASSWORD).totp_secret
+    for i in range(PER_ADDRESS.max_failures):
+        _fail(auth, f"guess{i}", "127.0.66.6", 1)
+    with pytest.raises(RateLimited, match="from this address"):
+        auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.66.6")
+    auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.5.5")

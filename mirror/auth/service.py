@@ -609,23 +609,29 @@ class AuthService:
     def _check_limits(
         self, conn: Connection, name: str | None, address: str | None, now: float
     ) -> RateLimited | None:
-        for who, column, value, limit in (
-            ("this account", auth_events.c.user_name, name, ratelimit.PER_ACCOUNT),
-            ("this address", auth_events.c.address, address, ratelimit.PER_ADDRESS),
-        ):
-            if value is None:
-                continue
+        """Hold back the source of the failures, not the account (ratelimit's docstring)."""
+        by_user, by_address = auth_events.c.user_name, auth_events.c.address
+        checks: list[tuple[str, list[Any], ratelimit.Limit]] = []
+        if name is not None and address is not None:
+            where = [by_user == name[:64], by_address == address]
+            checks.append(("for this account from this address", where, ratelimit.PER_SOURCE))
+        if address is not None:
+            checks.append(("from this address", [by_address == address], ratelimit.PER_ADDRESS))
+        if name is not None and not self._familiar(conn, name, address, now):
+            crowd = "for this account from addresses new to it"
+            checks.append((crowd, [by_user == name[:64]], ratelimit.PER_ACCOUNT))
+        for who, where, limit in checks:
             since = now - limit.window_s
             last_ok = conn.execute(
                 sa.select(sa.func.max(auth_events.c.ts_ms)).where(
-                    column == value, auth_events.c.kind == "login-ok"
+                    *where, auth_events.c.kind == "login-ok"
                 )
             ).scalar()
             if last_ok is not None:
                 since = max(since, last_ok / 1000)
             failures = conn.execute(
                 sa.select(auth_events.c.ts_ms).where(
-                    column == value,
+                    *where,
                     auth_events.c.kind == "login-failed",
                     auth_events.c.ts_ms > _ms(since),
                 )
@@ -634,10 +640,28 @@ class AuthService:
             if wait > 0:
                 self._event(conn, "login-limited", name, address, f"{who}: {wait:.0f} s")
                 return RateLimited(
-                    f"too many failed logins from {who}: try again in {ratelimit.human_wait(wait)}",
+                    f"too many failed logins {who}: try again in {ratelimit.human_wait(wait)}",
                     wait,
                 )
         return None
+
+    @staticmethod
+    def _familiar(conn: Connection, name: str, address: str | None, now: float) -> bool:
+        """Has ``name`` logged in from ``address`` lately (then a guessing crowd elsewhere
+        does not hold it back)?"""
+        if address is None:
+            return False
+        ok = conn.execute(
+            sa.select(auth_events.c.id)
+            .where(
+                auth_events.c.user_name == name[:64],
+                auth_events.c.address == address,
+                auth_events.c.kind == "login-ok",
+                auth_events.c.ts_ms > _ms(now - ratelimit.KNOWN_ADDRESS_S),
+            )
+            .limit(1)
+        ).first()
+        return ok is not None
 
     def _new_session(
         self, conn: Connection, user: Any, address: str | None, user_agent: str, now: float
