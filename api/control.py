@@ -30,6 +30,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.access import LiveAccess
 from api.errors import ApiError, BadRequest, NotFound
 from api.jobs import Job, JobBoard
+from api.proxies import request_address
 from mirror.audit import AuditLog
 from mirror.auth import Identity
 from mirror.control.actions import ActionError, inventory_actions, offered_to, render
@@ -43,6 +44,12 @@ from mirror.control.model import (
     CommandRunner,
 )
 from mirror.control.targets import select_hosts
+from mirror.control.tunnel_rules import (
+    TunnelRequestError,
+    allowed_networks,
+    check_destination,
+    check_ports,
+)
 from mirror.errors import MirrorError
 from mirror.inventory import Inventory
 
@@ -113,6 +120,8 @@ class TunnelBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: int
     to: str = "localhost"
     listen_port: int = 0
+    # Who may connect to the tunnel: addresses or networks; default, the opener's address.
+    allowed_from: list[str] = []
 
 
 T = TypeVar("T")
@@ -246,15 +255,18 @@ class ControlController(Controller):
     ) -> dict[str, Any]:
         control = _serving(runner)
         _host(inventory, data.host)
-        if not 1 <= data.port <= 65535 or not 0 <= data.listen_port <= 65535:
-            raise BadRequest("port must be 1-65535 (listen_port 0: any free port)")
-        if not data.to.strip() or len(data.to) > 253:
-            raise BadRequest("to must be a host name or address (1-253 characters)")
-        detail = {"port": data.port, "to": data.to, "listen_port": data.listen_port}
+        try:
+            check_ports(data.port, data.listen_port)
+            to = check_destination(data.to)
+            allowed = allowed_networks(data.allowed_from, request_address(request))
+        except TunnelRequestError as exc:
+            raise BadRequest(str(exc)) from None
+        detail = {"port": data.port, "to": to, "listen_port": data.listen_port}
+        detail["allowed_from"] = list(allowed)
         await record(request, "tunnel.open", data.host, detail, "requested")
         try:
             info = await control.open_tunnel(
-                data.host, data.port, data.to, data.listen_port, request.user.name
+                data.host, data.port, to, data.listen_port, request.user.name, allowed
             )
         except MirrorError as exc:
             raise BadRequest(f"{data.host}: {exc}") from None

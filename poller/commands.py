@@ -379,9 +379,17 @@ class SshCommandRunner:
             raise map_error(exc) from exc
 
     async def open_tunnel(
-        self, host: str, dest_port: int, dest_host: str, listen_port: int, opened_by: str
+        self,
+        host: str,
+        dest_port: int,
+        dest_host: str,
+        listen_port: int,
+        opened_by: str,
+        allowed_from: tuple[str, ...] = (),
     ) -> TunnelInfo:
-        return await self._tunnels.open(host, dest_port, dest_host, listen_port, opened_by)
+        return await self._tunnels.open(
+            host, dest_port, dest_host, listen_port, opened_by, allowed_from
+        )
 
     def tunnels(self) -> list[TunnelInfo]:
         return self._tunnels.list()

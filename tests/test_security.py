@@ -341,3 +341,76 @@ def test_one_address_guessing_many_accounts_is_held_back_alone(store: Store) -> 
     with pytest.raises(RateLimited, match="from this address"):
         auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.66.6")
     auth.login("owner", PASSWORD, crypto.totp_code(secret, clock.now), "127.0.5.5")
+
+
+# --- tunnels: who may use them, which ports, where they lead -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"listen_port": 81}, "listen_port must be 0 (any free port) or 1024-65535"),
+        ({"listen_port": 70000}, "listen_port must be 0"),
+        ({"port": 0}, "port must be 1-65535"),
+        ({"to": "127.0.0.1\nX-Injected: 1"}, "to must be an IP address or a host name"),
+        ({"to": "bad host"}, "to must be an IP address or a host name"),
+        ({"to": ""}, "to must be an IP address or a host name"),
+        ({"allowed_from": ["everyone"]}, "allowed_from must list IP addresses or networks"),
+    ],
+)
+async def test_tunnel_requests_are_validated(
+    control: dict[str, Any], body: dict[str, Any], said: str
+) -> None:
+    from tests.test_control_api import client
+
+    async with client(control, "operator") as c:
+        answer = await c.post("/api/tunnels", json={"host": "box", "port": 22, **body})
+    assert answer.status_code == 400 and said in answer.json()["error"], answer.text
+
+
+async def _echo_through(host: str, port: int, source: str) -> bytes:
+    reader, writer = await asyncio.open_connection(host, port, local_addr=(source, 0))
+    writer.write(b"hello")
+    await writer.drain()
+    try:
+        async with asyncio.timeout(5):
+            return await reader.read(10)
+    except ConnectionResetError:
+        return b""  # closed unread: the kernel resets
+    finally:
+        writer.close()
+
+
+async def test_only_the_allowed_clients_use_a_tunnel(control: dict[str, Any]) -> None:
+    from tests.test_control_api import client
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(await reader.readexactly(5))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client(control, "operator") as c:
+            default = (await c.post("/api/tunnels", json={"host": "box", "port": port})).json()
+            # Opened from EGO's machine: any loopback client (that is, this machine) may use it.
+            assert default["allowed_from"] == ["127.0.0.0/8", "::1/128"]
+            answer = await c.post(
+                "/api/tunnels",
+                json={
+                    "host": "box",
+                    "port": port,
+                    "to": "127.0.0.1",
+                    "allowed_from": ["127.0.0.9"],
+                },
+            )
+            tunnel = answer.json()
+            assert tunnel["allowed_from"] == ["127.0.0.9/32"], tunnel
+            where = (tunnel["listen_host"], tunnel["listen_port"])
+            assert await _echo_through(*where, "127.0.0.9") == b"hello"
+            assert await _echo_through(*where, "127.0.0.1") == b""  # closed at once
+            listed = {t["id"]: t for t in (await c.get("/api/tunnels")).json()}
+            assert (listed[tunnel["id"]]["connections"], listed[tunnel["id"]]["refused"]) == (1, 1)
+    finally:
+        server.close()
