@@ -150,8 +150,10 @@ class AdminController(Controller):
         request: Request[Identity, Any, Any],
         data: JSONBody[NewToken],
         auth_service: NamedDependency[AuthService],
+        audit: NamedDependency[AuditLog],
     ) -> dict[str, Any]:
-        """The answer carries ``secret``: shown this once, never stored."""
+        """The answer carries ``secret``: shown this once, never stored. Audited as
+        ``token.create`` under the admin who made it (whoever the token is for)."""
         if data.name.startswith(CLI_TOKEN_PREFIX):
             raise BadRequest(
                 f"token names starting with {CLI_TOKEN_PREFIX!r} are reserved for the mirror "
@@ -165,6 +167,9 @@ class AdminController(Controller):
             )
         except AuthError as exc:
             raise BadRequest(str(exc)) from None
+        detail = {"name": info.name, "scope": info.scope, "user": info.user}
+        detail["expires"] = info.expires
+        await audit_as(audit, request.user, "token.create", f"token {info.id}", detail, "created")
         return {**asdict(info), "secret": secret, "created_by": request.user.name}
 
     @delete("/tokens/{token_id:int}", status_code=200)

@@ -414,3 +414,24 @@ async def test_only_the_allowed_clients_use_a_tunnel(control: dict[str, Any]) ->
             assert (listed[tunnel["id"]]["connections"], listed[tunnel["id"]]["refused"]) == (1, 1)
     finally:
         server.close()
+
+
+async def test_a_token_made_for_another_user_is_audited_under_its_maker(
+    control: dict[str, Any],
+) -> None:
+    from tests.test_control_api import client
+
+    async with client(control, "admin") as admin:
+        made = await admin.post(
+            "/api/admin/tokens", json={"name": "backup", "scope": "operate", "user": "operator"}
+        )
+    assert made.status_code == 201, made.text
+    [entry] = AuditLog(control["store"].engine).entries(action="token.create")
+    assert (entry.actor, entry.target) == ("admin", f"token {made.json()['id']}")
+    assert entry.detail == {
+        "name": "backup",
+        "scope": "operate",
+        "user": "operator",
+        "expires": None,
+    }
+    assert made.json()["secret"] not in json.dumps(entry.detail)
