@@ -187,6 +187,8 @@ class AuthController(Controller):
             form = msgspec.json.decode(await request.body(), type=LoginRequest)
         except msgspec.DecodeError as exc:
             return _error(400, f"bad login request: {exc}")
+        except RecursionError:
+            return _error(400, "bad login request: JSON nested too deeply")
         try:
             login = await anyio.to_thread.run_sync(
                 auth_service.login,

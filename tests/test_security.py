@@ -435,3 +435,43 @@ async def test_a_token_made_for_another_user_is_audited_under_its_maker(
         "expires": None,
     }
     assert made.json()["secret"] not in json.dumps(entry.detail)
+
+
+# --- bad input is a 4xx with a message, never a 500 ------------------------------------
+
+DEEP = "[" * 1000 + "]" * 1000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/hosts/alpha/series?metric=cpu.busy_pct&from=-" + "9" * 400 + "s", None),
+        ("GET", "/api/hosts/alpha/series?metric=cpu.busy_pct&from=1e18&to=2e18", None),
+        ("GET", "/api/hosts/alpha/series?metric=cpu.busy_pct&from=0001-01-01", None),
+        ("GET", "/api/hosts/alpha/trend?metric=cpu.busy_pct&from=1e18&to=2e18", None),
+        ("GET", "/api/hosts/alpha/trend?metric=cpu.busy_pct&from=-" + "9" * 400 + "s", None),
+        ("GET", "/api/hosts/alpha/trend?metric=cpu.busy_pct&limit=inf", None),
+        ("POST", "/api/admin/tokens", '{"name": "t", "scope": "read", "expires_in_s": 1e17}'),
+        ("POST", "/api/admin/tokens", '{"name": "t", "scope": "read", "expires_in_s": 1e308}'),
+        ("POST", "/api/admin/tokens", '{"name": "t", "scope": "read", "expires_in_s": -1}'),
+        ("POST", "/api/commands", '{"command": "true", "hosts": ' + DEEP + "}"),
+        ("POST", "/api/commands", '{"zz": ' + DEEP + "}"),
+        ("POST", "/api/auth/login", '{"zz": ' + DEEP + ', "name": "a", "password": "b"}'),
+    ],
+)
+async def test_bad_input_is_a_4xx_with_a_message(
+    served: tuple[str, AuthService],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    body: str | None,
+) -> None:
+    address, auth = served
+    auth.add_user("owner", PASSWORD)
+    token = auth.create_token("t", "operate", user="owner")[1]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+        answer = await client.request(method, path, content=body, headers=headers)
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+    assert answer.json()["error"]
+    assert "Traceback" not in caplog.text and "unhandled error" not in caplog.text

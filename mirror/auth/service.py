@@ -40,6 +40,7 @@ LINK_PREFIX = "msl_"
 # Names of the CLI's own short-lived tokens (cli/client.py): cli:<local user>. Reserved:
 # a token with such a name is audited as that user, so nobody else may create one.
 CLI_TOKEN_PREFIX = "cli:"
+MAX_TOKEN_LIFETIME_S = 10 * 365 * 86400  # expires_in_s beyond this: use no expiry at all
 
 _NAME = re.compile(r"^[\w.@-]{1,64}$")
 GENERIC_REFUSAL = "wrong name, password or code (each code works only once: wait for the next)"
@@ -473,6 +474,11 @@ class AuthService:
         """A new token; the returned secret is shown once and never stored."""
         if scope not in SCOPES:
             raise AuthError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}")
+        if expires_in_s is not None and not 0 < expires_in_s <= MAX_TOKEN_LIFETIME_S:
+            raise AuthError(
+                f"expires_in_s must be > 0 and at most {MAX_TOKEN_LIFETIME_S} (10 years); "
+                "leave it out for a token that does not expire"
+            )
         token = crypto.new_token(TOKEN_PREFIX)
         now = self._clock()
         with self._engine.begin() as conn:
