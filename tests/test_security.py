@@ -475,3 +475,42 @@ async def test_bad_input_is_a_4xx_with_a_message(
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
     assert answer.json()["error"]
     assert "Traceback" not in caplog.text and "unhandled error" not in caplog.text
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("oper1\n", "bad user name"),
+        ("аdmin", "bad user name"),  # Cyrillic а
+        ("ego", "reserved"),
+        ("EGO", "reserved"),
+        ("-", "bad user name"),
+        (".hidden", "bad user name"),
+        ("x" * 65, "bad user name"),
+        ("", "bad user name"),
+    ],
+)
+def test_user_names_are_plain(store: Store, name: str, said: str) -> None:
+    from mirror.auth import AuthError
+
+    with pytest.raises(AuthError, match=said):
+        AuthService(store.engine).add_user(name, PASSWORD)
+
+
+@pytest.mark.parametrize("name", ["\x1b[2Jgone", "tab\there", "new\nline", "", " pad", "x" * 65])
+def test_token_names_are_printable(store: Store, name: str) -> None:
+    from mirror.auth import AuthError
+
+    with pytest.raises(AuthError, match="bad token name"):
+        AuthService(store.engine).create_token(name, "read")
+
+
+def test_good_names_still_work(store: Store) -> None:
+    auth = AuthService(store.engine)
+    for name in ("oper1", "first.last", "me@lab", "a_b-c"):
+        auth.add_user(name, PASSWORD)
+    auth.create_token("nightly backup (nas)", "read")
+    auth.create_token("백업", "read")  # printable in any script

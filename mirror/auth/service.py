@@ -42,12 +42,34 @@ LINK_PREFIX = "msl_"
 CLI_TOKEN_PREFIX = "cli:"
 MAX_TOKEN_LIFETIME_S = 10 * 365 * 86400  # expires_in_s beyond this: use no expiry at all
 
-_NAME = re.compile(r"^[\w.@-]{1,64}$")
+# ASCII only (no lookalikes of another account's name in other scripts), starting with a
+# letter or digit; names the audit log uses for EGO itself are not anyone's.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+RESERVED_NAMES = frozenset({"ego", "auth", "cli", "system", "root", "mirror"})
+MAX_TOKEN_NAME = 64
 GENERIC_REFUSAL = "wrong name, password or code (each code works only once: wait for the next)"
 
 
 class AuthError(MirrorError):
     """A request about users or tokens that cannot be done (unknown name, bad scope, …)."""
+
+
+def check_user_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise AuthError(
+            f"bad user name {name[:80]!r}: 1-64 ASCII letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise AuthError(f"user name {name!r} is reserved (the audit log uses it for EGO itself)")
+
+
+def check_token_name(name: str) -> None:
+    if not 1 <= len(name) <= MAX_TOKEN_NAME or not name.isprintable() or name != name.strip():
+        raise AuthError(
+            f"bad token name {name[:80]!r}: 1-{MAX_TOKEN_NAME} printable characters "
+            "(no control characters, no leading or trailing spaces)"
+        )
 
 
 class LoginRefused(AuthError):
@@ -167,8 +189,7 @@ class AuthService:
         self, name: str, password: str, role: str = "admin", *, replace: bool = False
     ) -> NewUser:
         """Create ``name`` with a fresh TOTP seed (``replace``: reset an existing one)."""
-        if not _NAME.match(name):
-            raise AuthError(f"bad user name {name!r}: 1-64 letters, digits, '.', '_', '@' or '-'")
+        check_user_name(name)
         if role not in ROLES:
             raise AuthError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         if len(password) < 8:
@@ -474,6 +495,7 @@ class AuthService:
         """A new token; the returned secret is shown once and never stored."""
         if scope not in SCOPES:
             raise AuthError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}")
+        check_token_name(name)
         if expires_in_s is not None and not 0 < expires_in_s <= MAX_TOKEN_LIFETIME_S:
             raise AuthError(
                 f"expires_in_s must be > 0 and at most {MAX_TOKEN_LIFETIME_S} (10 years); "
