@@ -132,7 +132,7 @@ def open_audit(settings: Settings) -> AuditLog:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.database_url)
     store.upgrade()
-    return AuditLog(store.engine)
+    return AuditLog(store.engine, seal=settings.audit_seal())
 
 
 def _via_ego(

@@ -139,7 +139,7 @@ async def start(
     # scheduler's mapping is live, so they follow a reload.
     control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.tunnel_bind)
     current = CurrentInventory(inventory)
-    audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes)
+    audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes, seal=settings.audit_seal())
     guard = off_loopback if settings.loopback_only else None
     reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit, guard)
     app = create_app(

@@ -9,6 +9,9 @@ trimmed. ``MIRROR_AUDIT_KEYSTROKES=1`` records what operators type into web term
 ``MIRROR_INVENTORY_WATCH_S`` (default 3, 0 = off) is how often a running EGO checks the
 inventory file for changes to reload.
 
+``MIRROR_AUDIT_KEY_FILE`` and ``MIRROR_AUDIT_SEAL_FILE`` (default ``audit.key`` and
+``audit.seals`` in the data directory) seal the audit log outside the database.
+
 ``MIRROR_TRUSTED_PROXIES`` (default: none) lists the reverse proxies whose
 ``X-Forwarded-For`` is believed; from anyone else the header is ignored.
 
@@ -25,6 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirror.audit_seal import AuditSeal
 from mirror.errors import ConfigError
 
 # Tunnels listen here (README "Security"): a loopback address of its own, never EGO's.
@@ -50,10 +54,20 @@ class Settings:
     tunnel_bind: str = DEFAULT_TUNNEL_BIND
     # Proxies whose X-Forwarded-For EGO believes (addresses or networks); none by default.
     trusted_proxies: tuple[str, ...] = ()
+    # The audit log's seals (mirror/audit_seal.py): None = in data_dir.
+    audit_key_file: Path | None = None
+    audit_seal_file: Path | None = None
 
     @property
     def known_hosts_path(self) -> Path:
         return self.data_dir / "known_hosts"
+
+    def audit_seal(self) -> AuditSeal:
+        """Where the audit log's key and seals live: outside the database."""
+        return AuditSeal(
+            self.audit_key_file or self.data_dir / "audit.key",
+            self.audit_seal_file or self.data_dir / "audit.seals",
+        )
 
     @staticmethod
     def redacted_url(url: str) -> str:
@@ -90,6 +104,8 @@ class Settings:
             audit_keystrokes=_flag(env, "MIRROR_AUDIT_KEYSTROKES"),
             inventory_watch_s=_seconds(env, "MIRROR_INVENTORY_WATCH_S", 3.0),
             trusted_proxies=_networks(env, "MIRROR_TRUSTED_PROXIES"),
+            audit_key_file=_path(env, "MIRROR_AUDIT_KEY_FILE"),
+            audit_seal_file=_path(env, "MIRROR_AUDIT_SEAL_FILE"),
             tunnel_bind=tunnel_bind(
                 env.get("MIRROR_TUNNEL_BIND") or DEFAULT_TUNNEL_BIND, bind_host
             ),
@@ -147,6 +163,11 @@ def _flag(env: dict[str, str], name: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}")
+
+
+def _path(env: dict[str, str], name: str) -> Path | None:
+    value = env.get(name, "").strip()
+    return Path(value).expanduser() if value else None
 
 
 def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
