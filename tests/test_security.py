@@ -514,3 +514,37 @@ def test_good_names_still_work(store: Store) -> None:
         auth.add_user(name, PASSWORD)
     auth.create_token("nightly backup (nas)", "read")
     auth.create_token("백업", "read")  # printable in any script
+
+
+# --- a refused adopt leaves the inventory file as it was ---------------------------------
+
+
+async def test_a_refused_adopt_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    import yaml
+
+    from mirror.inventory import InventoryError
+    from mirror.inventory.adopt import adopt_host
+    from mirror.inventory.current import CurrentInventory
+    from mirror.inventory.loopback import off_loopback
+    from mirror.inventory.reload import InventoryReloader
+
+    data = {"hosts": [{"name": "a", "address": "127.77.0.10"}]}
+    path = tmp_path / "inventory.yaml"
+    path.write_text("# the owner's comment\n" + yaml.safe_dump(data))
+    before = path.read_bytes()
+
+    async def apply(new: Inventory, change: object) -> None:
+        pass
+
+    reloader = InventoryReloader(
+        path, CurrentInventory(Inventory.from_dict(data)), apply, guard=off_loopback
+    )
+    with pytest.raises(InventoryError):  # the demo's guard: loopback IPv4 only
+        await reloader.edit_and_reload(lambda p: adopt_host(p, "v6", "::1"), "admin", "session")
+    assert path.read_bytes() == before
+    # The next reload (of an adopt the guard allows) works: nothing broken was left behind.
+    await reloader.edit_and_reload(
+        lambda p: adopt_host(p, "b", "127.77.0.11", tags=["🚀 rack", "새 서버"]), "admin", "session"
+    )
+    assert [h.name for h in reloader.current.get().hosts] == ["a", "b"]
+    assert reloader.current.get().hosts[1].tags == ["🚀 rack", "새 서버"]

@@ -23,6 +23,21 @@ from mirror.errors import ConfigError
 from mirror.inventory.yamlfile import check_file
 
 
+def _quoted(value: str) -> str:
+    """A YAML double-quoted string. JSON's quoting, but characters beyond U+FFFF written as
+    themselves: JSON escapes them as surrogate pairs, which YAML reads as two broken
+    characters (an emoji tag failed the whole adopt)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(
+        ch
+        if ch.isprintable() or ch == " "
+        else f"\\u{ord(ch):04x}"
+        if ord(ch) <= 0xFFFF
+        else f"\\U{ord(ch):08x}"
+        for ch in text
+    )
+
+
 def host_line(
     name: str,
     address: str,
@@ -32,13 +47,13 @@ def host_line(
     tags: Sequence[str] = (),
 ) -> str:
     """The entry as one YAML flow mapping; every string JSON-quoted, so any text is safe."""
-    fields = [f"name: {json.dumps(name)}", f"address: {json.dumps(address)}"]
+    fields = [f"name: {_quoted(name)}", f"address: {_quoted(address)}"]
     if mac:
-        fields.append(f"mac: {json.dumps(mac)}")
+        fields.append(f"mac: {_quoted(mac)}")
     if groups:
-        fields.append(f"groups: [{', '.join(json.dumps(g) for g in groups)}]")
+        fields.append(f"groups: [{', '.join(_quoted(g) for g in groups)}]")
     if tags:
-        fields.append(f"tags: [{', '.join(json.dumps(t) for t in tags)}]")
+        fields.append(f"tags: [{', '.join(_quoted(t) for t in tags)}]")
     return "{" + ", ".join(fields) + "}"
 
 
