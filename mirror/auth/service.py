@@ -529,6 +529,8 @@ class AuthService:
 
     @_storage_errors
     def revoke_token(self, token_id: int) -> TokenInfo:
+        if not 0 < token_id < 2**63:  # beyond the database's integers: no such token
+            raise AuthError(f"no token with id {token_id} (see `mirror token list`)")
         with self._engine.begin() as conn:
             done = conn.execute(
                 sa.update(api_tokens)
