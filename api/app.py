@@ -27,6 +27,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.inventory_admin import adopt_discovered, reload_inventory
 from api.jobs import JobBoard
 from api.network import NetworkController, NetworkService, WakeActions
+from api.openapi_errors import document_errors
 from api.overview import AnswerCache, overview, targets, warm_for_page
 from api.routes import HostController, health, live
 from api.services import HostService
@@ -97,7 +98,7 @@ def create_app(
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
         route_handlers += _static_routers(web_dir)
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         dependencies={
             "hosts": _value(hosts),
@@ -141,6 +142,8 @@ def create_app(
         # config would replace the root logger's handlers at start-up.
         logging_config=None,
     )
+    document_errors(app.openapi_schema)  # error bodies and statuses as they really are
+    return app
 
 
 def _static_routers(web_dir: Path) -> list[Any]:

@@ -211,13 +211,13 @@ class AuthController(Controller):
         )
         return _session_response(request, body, login)
 
-    @get("/link")
+    @get("/link", status_code=302)
     async def link(
         self,
         request: Request[Any, Any, Any],
         auth_service: NamedDependency[AuthService],
         token: FromQuery[str] = "",
-    ) -> Response[Any]:
+    ) -> Redirect:
         """A one-time login link (``mirror demo`` prints one): sets the session, goes to /."""
         try:
             login = await anyio.to_thread.run_sync(

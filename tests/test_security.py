@@ -549,3 +549,25 @@ async def test_a_refused_adopt_leaves_the_file_as_it_was(tmp_path: Path) -> None
     )
     assert [h.name for h in reloader.current.get().hosts] == ["a", "b"]
     assert reloader.current.get().hosts[1].tags == ["🚀 rack", "새 서버"]
+
+
+async def test_the_openapi_document_describes_real_error_bodies(
+    served: tuple[str, AuthService],
+) -> None:
+    address, auth = served
+    token = auth.create_token("t", "read")[1]
+    async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+        doc = (
+            await client.get("/schema/openapi.json", headers={"Authorization": f"Bearer {token}"})
+        ).json()
+        unknown = await client.get(
+            "/api/hosts/nosuch", headers={"Authorization": f"Bearer {token}"}
+        )
+    error = doc["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"] and set(unknown.json()) <= set(error["properties"])
+    hosts = doc["paths"]["/api/hosts/{name}"]["get"]["responses"]
+    assert {"400", "401", "403", "404", "503"} <= set(hosts)
+    assert hosts["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    login = doc["paths"]["/api/auth/login"]["post"]["responses"]
+    assert {"401", "415", "429"} <= set(login)
+    assert "302" in doc["paths"]["/api/auth/link"]["get"]["responses"]
