@@ -22,6 +22,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_409_CONFLICT
 
+from api.access import OPERATE_ROLES, LiveAccess
 from api.errors import ApiError, BadRequest, NotFound
 from mirror.audit import AuditLog
 from mirror.auth import AuthError, AuthService, Identity, LastAdmin, NoSuchUser, UserExists
@@ -103,6 +104,7 @@ class AdminController(Controller):
         data: JSONBody[UserChange],
         auth_service: NamedDependency[AuthService],
         audit: NamedDependency[AuditLog],
+        access: NamedDependency[LiveAccess],
     ) -> dict[str, Any]:
         """``{"role": …}`` and/or ``{"disabled": true|false}``; disabling logs it out."""
         if data.role is None and data.disabled is None:
@@ -113,6 +115,9 @@ class AdminController(Controller):
             )
         except AuthError as exc:
             raise _user_error(exc) from None
+        if user["disabled"] or user["role"] not in OPERATE_ROLES:  # before the re-check does
+            what = "disabled" if user["disabled"] else f"made {user['role']}"
+            await access.end(f"user {what} by {request.user.name}", user=name)
         asked = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         await audit_as(audit, request.user, "user.change", name, asked, "changed")
         return user
@@ -124,12 +129,14 @@ class AdminController(Controller):
         name: FromPath[str],
         auth_service: NamedDependency[AuthService],
         audit: NamedDependency[AuditLog],
+        access: NamedDependency[LiveAccess],
     ) -> dict[str, Any]:
-        """Removes the account with its sessions and tokens."""
+        """Removes the account with its sessions and tokens (and ends what they hold open)."""
         try:
             user = await anyio.to_thread.run_sync(auth_service.delete_user, name)
         except AuthError as exc:
             raise _user_error(exc) from None
+        await access.end(f"user deleted by {request.user.name}", user=name)
         await audit_as(audit, request.user, "user.delete", name, {"role": user["role"]}, "deleted")
         return user
 
@@ -143,8 +150,10 @@ class AdminController(Controller):
         request: Request[Identity, Any, Any],
         data: JSONBody[NewToken],
         auth_service: NamedDependency[AuthService],
+        audit: NamedDependency[AuditLog],
     ) -> dict[str, Any]:
-        """The answer carries ``secret``: shown this once, never stored."""
+        """The answer carries ``secret``: shown this once, never stored. Audited as
+        ``token.create`` under the admin who made it (whoever the token is for)."""
         if data.name.startswith(CLI_TOKEN_PREFIX):
             raise BadRequest(
                 f"token names starting with {CLI_TOKEN_PREFIX!r} are reserved for the mirror "
@@ -158,6 +167,9 @@ class AdminController(Controller):
             )
         except AuthError as exc:
             raise BadRequest(str(exc)) from None
+        detail = {"name": info.name, "scope": info.scope, "user": info.user}
+        detail["expires"] = info.expires
+        await audit_as(audit, request.user, "token.create", f"token {info.id}", detail, "created")
         return {**asdict(info), "secret": secret, "created_by": request.user.name}
 
     @delete("/tokens/{token_id:int}", status_code=200)
@@ -167,11 +179,13 @@ class AdminController(Controller):
         token_id: FromPath[int],
         auth_service: NamedDependency[AuthService],
         audit: NamedDependency[AuditLog],
+        access: NamedDependency[LiveAccess],
     ) -> dict[str, Any]:
         try:
             info = await anyio.to_thread.run_sync(auth_service.revoke_token, token_id)
         except AuthError as exc:
             raise NotFound(str(exc)) from None
+        await access.end(f"token revoked by {request.user.name}", key=f"t:{token_id}")
         await audit_as(audit, request.user, "token.revoke", f"token {token_id}", None, "revoked")
         return asdict(info)
 

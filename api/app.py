@@ -7,6 +7,7 @@ the live hub and the inventory, so the poller and the API can later run apart.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from api import proxies
+from api.access import LiveAccess
 from api.admin import AdminController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
@@ -27,6 +30,7 @@ from api.jobs import JobBoard
 from api.live_schema import live_components
 from api.metrics import metrics
 from api.network import NetworkController, NetworkService, WakeActions
+from api.openapi_errors import document_errors
 from api.overview import AnswerCache, overview, targets, warm_for_page
 from api.routes import HostController, health, live, live_schema
 from api.services import HostService
@@ -65,6 +69,7 @@ def create_app(
     audit_keystrokes: bool = False,
     audit: AuditLog | None = None,
     reloader: InventoryReloader | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -72,6 +77,7 @@ def create_app(
     login and health; the static files (code, no data) are public so the login page loads.
     ``reloader`` (``mirror serve``) re-reads the inventory file; ``inventory`` is then the
     ``CurrentInventory`` it swaps, which every route reads on each request.
+    ``trusted_proxies``: whose ``X-Forwarded-For`` to believe (api/proxies.py).
     """
     version = _version()
     database = store.dialect
@@ -92,6 +98,7 @@ def create_app(
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
+    access = LiveAccess(auth)  # terminals, runs, streams, tunnels: ended when access ends
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
         route_handlers += _static_routers(web_dir)
@@ -112,6 +119,7 @@ def create_app(
             "audit": _value(audit),
             "inventory": Provide(current.get, use_cache=False, sync_to_thread=False),
             "reloader": _value(reloader),  # None without a poller: reload answers 503
+            "access": _value(access),
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),
@@ -123,8 +131,9 @@ def create_app(
             minimum_size=1024,
             exclude_opt_key=PRECOMPRESSED,  # api/webfiles.py: gzipped already
         ),
-        state=State({"audit": audit}),  # for the audit guard of routes outside api/control
-        on_shutdown=[jobs.close] if jobs is not None else [],
+        # The audit guard of routes outside api/control; whose X-Forwarded-For to believe.
+        state=State({"audit": audit, proxies.STATE_KEY: proxies.networks(trusted_proxies)}),
+        on_shutdown=[access.close, *([jobs.close] if jobs is not None else [])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="MIRROR STAGE",
@@ -141,6 +150,7 @@ def create_app(
     # What /api/live sends: a WebSocket has no OpenAPI path, so its events are components.
     # (Litestar rebuilds components from the routes, dropping OpenAPIConfig's own.)
     app.openapi_schema.components.schemas.update(live_components())
+    document_errors(app.openapi_schema)  # error bodies and statuses as they really are
     return app
 
 

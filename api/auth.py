@@ -37,6 +37,8 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_429_TOO_MANY_REQUESTS
 
+from api.access import LiveAccess
+from api.proxies import request_address
 from mirror.auth import ROLES, AuthError, AuthService, Identity, NewLogin, RateLimited
 
 SESSION_COOKIE = "mirror_session"
@@ -60,10 +62,6 @@ class Me(msgspec.Struct, kw_only=True):
     via: str
     csrf: str | None  # send as X-CSRF-Token on POST/PUT/PATCH/DELETE (sessions only)
     expires: float | None = None
-
-
-def _address(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    return connection.client.host if connection.client else None
 
 
 def _same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
@@ -95,7 +93,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     async def _identify(
         self, connection: ASGIConnection[Any, Any, Any, Any], websocket: bool
     ) -> Identity:
-        address = _address(connection)
+        address = request_address(connection)
         method = "GET" if websocket else connection.scope.get("method", "GET")
         header = connection.headers.get("authorization", "")
         if header:
@@ -189,13 +187,15 @@ class AuthController(Controller):
             form = msgspec.json.decode(await request.body(), type=LoginRequest)
         except msgspec.DecodeError as exc:
             return _error(400, f"bad login request: {exc}")
+        except RecursionError:
+            return _error(400, "bad login request: JSON nested too deeply")
         try:
             login = await anyio.to_thread.run_sync(
                 auth_service.login,
                 form.name,
                 form.password,
                 form.code,
-                _address(request),
+                request_address(request),
                 request.headers.get("user-agent", ""),
             )
         except RateLimited as exc:
@@ -211,19 +211,19 @@ class AuthController(Controller):
         )
         return _session_response(request, body, login)
 
-    @get("/link")
+    @get("/link", status_code=302)
     async def link(
         self,
         request: Request[Any, Any, Any],
         auth_service: NamedDependency[AuthService],
         token: FromQuery[str] = "",
-    ) -> Response[Any]:
+    ) -> Redirect:
         """A one-time login link (``mirror demo`` prints one): sets the session, goes to /."""
         try:
             login = await anyio.to_thread.run_sync(
                 auth_service.login_with_link,
                 token,
-                _address(request),
+                request_address(request),
                 request.headers.get("user-agent", ""),
             )
         except AuthError:
@@ -240,11 +240,16 @@ class AuthController(Controller):
 
     @post("/logout", status_code=200)
     async def logout(
-        self, request: Request[Identity, Any, Any], auth_service: NamedDependency[AuthService]
+        self,
+        request: Request[Identity, Any, Any],
+        auth_service: NamedDependency[AuthService],
+        access: NamedDependency[LiveAccess],
     ) -> Response[Any]:
+        """Ends the session and what it holds open (terminals, runs, tunnels)."""
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            await anyio.to_thread.run_sync(auth_service.logout, cookie, _address(request))
+            await anyio.to_thread.run_sync(auth_service.logout, cookie, request_address(request))
+            await access.end("logged out", key=AuthService.session_key(cookie))
         response = Response({"ok": True}, media_type=MediaType.JSON)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -27,8 +27,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from api.access import LiveAccess
 from api.errors import ApiError, BadRequest, NotFound
-from api.jobs import JobBoard
+from api.jobs import Job, JobBoard
+from api.proxies import request_address
 from mirror.audit import AuditLog
 from mirror.auth import Identity
 from mirror.control.actions import ActionError, inventory_actions, offered_to, render
@@ -42,6 +44,12 @@ from mirror.control.model import (
     CommandRunner,
 )
 from mirror.control.targets import select_hosts
+from mirror.control.tunnel_rules import (
+    TunnelRequestError,
+    allowed_networks,
+    check_destination,
+    check_ports,
+)
 from mirror.errors import MirrorError
 from mirror.inventory import Inventory
 
@@ -112,6 +120,8 @@ class TunnelBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: int
     to: str = "localhost"
     listen_port: int = 0
+    # Who may connect to the tunnel: addresses or networks; default, the opener's address.
+    allowed_from: list[str] = []
 
 
 T = TypeVar("T")
@@ -145,6 +155,7 @@ class ControlController(Controller):
         data: JSONBody[CommandBody],
         inventory: NamedDependency[Inventory],
         jobs: NamedDependency[JobBoard | None],
+        access: NamedDependency[LiveAccess],
     ) -> dict[str, Any]:
         """Start a command on hosts and/or groups; follow it at ``/api/commands/{id}/stream``."""
         board = _serving(jobs)
@@ -161,6 +172,7 @@ class ControlController(Controller):
         who = request.user
         detail = {"command": data.command}
         job = await board.start(job_request, who.name, who.via, "command", detail)
+        _hold_job(access, who, job)
         return job.as_dict()
 
     @get("/commands/{job_id:str}")
@@ -205,6 +217,7 @@ class ControlController(Controller):
         data: JSONBody[ActionBody],
         inventory: NamedDependency[Inventory],
         jobs: NamedDependency[JobBoard | None],
+        access: NamedDependency[LiveAccess],
     ) -> dict[str, Any]:
         board = _serving(jobs)
         host = _host(inventory, name)
@@ -221,6 +234,7 @@ class ControlController(Controller):
         detail = {"action": spec.name, "params": data.params, "command": command}
         who = request.user
         job = await board.start(job_request, who.name, who.via, f"action:{spec.name}", detail)
+        _hold_job(access, who, job)
         return job.as_dict()
 
     @get("/tunnels")
@@ -237,21 +251,30 @@ class ControlController(Controller):
         data: JSONBody[TunnelBody],
         runner: NamedDependency[CommandRunner | None],
         inventory: NamedDependency[Inventory],
+        access: NamedDependency[LiveAccess],
     ) -> dict[str, Any]:
         control = _serving(runner)
         _host(inventory, data.host)
-        if not 1 <= data.port <= 65535 or not 0 <= data.listen_port <= 65535:
-            raise BadRequest("port must be 1-65535 (listen_port 0: any free port)")
-        if not data.to.strip() or len(data.to) > 253:
-            raise BadRequest("to must be a host name or address (1-253 characters)")
-        detail = {"port": data.port, "to": data.to, "listen_port": data.listen_port}
+        try:
+            check_ports(data.port, data.listen_port)
+            to = check_destination(data.to)
+            allowed = allowed_networks(data.allowed_from, request_address(request))
+        except TunnelRequestError as exc:
+            raise BadRequest(str(exc)) from None
+        detail = {"port": data.port, "to": to, "listen_port": data.listen_port}
+        detail["allowed_from"] = list(allowed)
         await record(request, "tunnel.open", data.host, detail, "requested")
         try:
             info = await control.open_tunnel(
-                data.host, data.port, data.to, data.listen_port, request.user.name
+                data.host, data.port, to, data.listen_port, request.user.name, allowed
             )
         except MirrorError as exc:
             raise BadRequest(f"{data.host}: {exc}") from None
+
+        async def stop(reason: str) -> None:
+            await control.close_tunnel(info.id, reason)
+
+        access.hold(request.user, "tunnel", stop)
         return asdict(info)
 
     @delete("/tunnels/{tunnel_id:str}", status_code=200)
@@ -297,6 +320,35 @@ class ControlController(Controller):
         }
 
 
+def _hold_job(access: LiveAccess, who: Identity, job: Job) -> None:
+    """A run is cancelled when its starter's access ends (disabled, logged out, …)."""
+    held = access.hold(who, "command", job.cancel.cancel)
+    if job.task is not None:
+        job.task.add_done_callback(lambda _: access.release(held))
+
+
+async def _until_ended(
+    messages: AsyncGenerator[dict[str, Any], None], ended: asyncio.Event
+) -> AsyncGenerator[dict[str, Any], None]:
+    """``messages`` until they end or ``ended`` is set, whichever is first."""
+    stop = asyncio.create_task(ended.wait())
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(messages))
+            await asyncio.wait([following, stop], return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+                return
+            try:
+                yield following.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        stop.cancel()
+        await messages.aclose()
+
+
 def _host(inventory: Inventory, name: str) -> Any:
     host = next((h for h in inventory.hosts_resolved() if h.name == name), None)
     if host is None:
@@ -306,16 +358,32 @@ def _host(inventory: Inventory, name: str) -> Any:
 
 @websocket_stream("/api/commands/{job_id:str}/stream", guards=[require_operate])
 async def command_stream(
-    job_id: FromPath[str], jobs: NamedDependency[JobBoard | None]
+    socket: WebSocket[Identity, Any, Any],
+    job_id: FromPath[str],
+    jobs: NamedDependency[JobBoard | None],
+    access: NamedDependency[LiveAccess],
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """Output as it comes (``{"type": "output", host, stream, text}``), then ``done``."""
+    """Output as it comes (``{"type": "output", host, stream, text}``), then ``done``; or
+    ``{"type": "ended", "reason"}`` when the watcher's access ends first."""
     board = _serving(jobs)
     job = board.get(job_id)
     if job is None:
         yield {"type": "error", "error": f"no command run {job_id!r}"}
         return
-    async for message in board.stream(job):
-        yield message
+    ended, why = asyncio.Event(), []
+
+    def stop(reason: str) -> None:
+        why.append(reason)
+        ended.set()
+
+    held = access.hold(identity_of(socket), "command stream", stop)
+    try:
+        async for message in _until_ended(board.stream(job), ended):
+            yield message
+        if why:
+            yield {"type": "ended", "reason": why[0]}
+    finally:
+        access.release(held)
 
 
 @websocket("/api/hosts/{name:str}/terminal", guards=[require_operate])
@@ -325,6 +393,7 @@ async def terminal(
     runner: NamedDependency[CommandRunner | None],
     inventory: NamedDependency[Inventory],
     audit: NamedDependency[AuditLog],
+    access: NamedDependency[LiveAccess],
     cols: FromQuery[int] = 80,
     rows: FromQuery[int] = 24,
 ) -> None:
@@ -340,9 +409,18 @@ async def terminal(
     cols, rows = max(10, min(cols, 500)), max(2, min(rows, 200))
     await record(socket, "terminal.start", name, {"cols": cols, "rows": rows}, "open")
     started, sent, result = time.monotonic(), 0, "closed by the user"
+    # Held from before the shell opens: access withdrawn meanwhile ends it at once.
+    ended, why = asyncio.Event(), []
+
+    def stop(reason: str) -> None:
+        why.append(reason)
+        ended.set()
+
+    held = access.hold(identity_of(socket), "terminal", stop)
     try:
         session = await runner.open_terminal(name, cols, rows)
     except MirrorError as exc:
+        access.release(held)
         await socket.send_text(f"\r\n[mirror] {name}: {exc}\r\n")
         await socket.close(code=4502, reason=str(exc)[:120])
         await record(socket, "terminal.end", name, None, f"error: {exc}")
@@ -387,12 +465,18 @@ async def terminal(
                     new_cols = max(10, min(int(message["cols"]), 500))
                     session.resize(new_cols, max(2, min(int(message["rows"]), 200)))
 
-    tasks = [asyncio.create_task(pump_out()), asyncio.create_task(pump_in())]
+    async def withdrawn() -> str:
+        await ended.wait()
+        await socket.send_text(f"\r\n[mirror] {why[0]}: terminal closed\r\n")
+        return why[0]
+
+    tasks = [asyncio.create_task(t) for t in (pump_out(), pump_in(), withdrawn())]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         first = next(iter(done))
         result = "error" if first.exception() else first.result()
     finally:
+        access.release(held)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -74,6 +74,16 @@ def internal_error_handler(
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
 
 
+def nesting_error_handler(
+    request: Request[Any, Any, Any], exc: RecursionError
+) -> Response[dict[str, Any]]:
+    """msgspec gives up on JSON nested thousands deep with RecursionError: the client's
+    doing when the request has a body; anything else is ours."""
+    if request.method in ("POST", "PUT", "PATCH"):
+        return _json(HTTP_400_BAD_REQUEST, "request body nested too deeply")
+    return internal_error_handler(request, exc)
+
+
 def storage_error_handler(
     request: Request[Any, Any, Any], exc: StorageError
 ) -> Response[dict[str, Any]]:
@@ -105,5 +115,6 @@ EXCEPTION_HANDLERS = {
     ApiError: api_error_handler,
     StorageError: storage_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: nesting_error_handler,
     Exception: internal_error_handler,
 }

@@ -12,6 +12,7 @@ its history is never lost to the API.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,8 @@ class HostService:
     ) -> timeseries.Trend:
         from api import timeseries
 
+        if limit is not None and not math.isfinite(limit):
+            raise BadRequest(f"limit must be a finite number, got {limit}")
         timeseries.check_series(self._store, name, metric, self._configs_by_name().__contains__)
         start_ts, end_ts = _time_range(start, end, self._clock(), timeseries.DEFAULT_TREND_S)
         return timeseries.host_trend(self._store, name, metric, start_ts, end_ts, limit)

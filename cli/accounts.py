@@ -16,6 +16,7 @@ from typing import TextIO
 import segno
 
 from mirror.auth.service import AuthError, NewUser, TokenInfo
+from mirror.text import printable
 
 
 def read_new_password(password_env: str | None) -> str:
@@ -70,7 +71,7 @@ def token_table(tokens: list[TokenInfo]) -> str:
         rows.append(
             (
                 str(t.id),
-                t.name,
+                printable(t.name),  # names come from the API too: no escape sequences
                 t.prefix + "…",
                 t.scope,
                 t.user or "-",
@@ -87,7 +88,7 @@ def token_table(tokens: list[TokenInfo]) -> str:
 
 def print_token(info: TokenInfo, secret: str, out: TextIO = sys.stdout) -> None:
     print(
-        f"token {info.id} ({info.name}, scope {info.scope}) — shown only this once:\n\n"
+        f"token {info.id} ({printable(info.name)}, scope {info.scope}) — shown only this once:\n\n"
         f"  {secret}\n\n"
         f"use it as: curl -H 'Authorization: Bearer {secret[:10]}…' http://127.0.0.1:8077/api/hosts",
         file=out,

@@ -36,7 +36,8 @@ from mirror.control.model import (
 from mirror.control.targets import select_hosts, summary
 from mirror.errors import ConfigError
 from mirror.inventory import Inventory, load_inventory
-from mirror.settings import Settings, parse_duration
+from mirror.settings import Settings, parse_duration, tunnel_bind
+from mirror.text import printable
 
 if TYPE_CHECKING:
     from mirror.audit import AuditLog
@@ -97,7 +98,9 @@ def add_control_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     p.add_argument("port", type=int, help="port on the host (or on --to)")
     p.add_argument("--to", default="localhost", help="a machine behind the host (default: it)")
     p.add_argument("--local-port", type=int, default=0, help="default: any free port")
-    p.add_argument("--bind", help="local address with --direct (default 127.0.0.1)")
+    p.add_argument(
+        "--bind", help="local address with --direct (default $MIRROR_TUNNEL_BIND, 127.0.0.2)"
+    )
     p.set_defaults(func=cmd_tunnel)
 
     audit = sub.add_parser("audit", help="the audit log: list it, verify its hash chain")
@@ -129,7 +132,7 @@ def open_audit(settings: Settings) -> AuditLog:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.database_url)
     store.upgrade()
-    return AuditLog(store.engine)
+    return AuditLog(store.engine, seal=settings.audit_seal())
 
 
 def _via_ego(
@@ -375,7 +378,7 @@ def cmd_tunnel(args: argparse.Namespace) -> int:
     if not args.direct and args.bind:
         raise ConfigError(
             "--bind goes with --direct: through EGO the tunnel listens where EGO's do "
-            "($MIRROR_BIND of `mirror serve`)"
+            "($MIRROR_TUNNEL_BIND of `mirror serve`)"
         )
     body = {"host": args.host, "port": args.port, "to": args.to, "listen_port": args.local_port}
 
@@ -400,9 +403,11 @@ def _tunnel_direct(args: argparse.Namespace, settings: Settings, where: str) -> 
     audit = open_audit(settings)
     actor = cli_actor()
 
+    bind = tunnel_bind(args.bind, settings.bind_host) if args.bind else settings.tunnel_bind
+
     async def hold() -> None:
         source = OwnConnections(inventory.hosts_resolved(), KnownHosts(settings.known_hosts_path))
-        tunnels = TunnelManager(source, args.bind or "127.0.0.1")
+        tunnels = TunnelManager(source, bind)
         try:
             info = await tunnels.open(host, args.port, args.to, args.local_port, actor)
             detail = {"listen": f"{info.listen_host}:{info.listen_port}", "dest": where}
@@ -443,7 +448,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.ts))
         detail = json.dumps(e.detail, ensure_ascii=False) if e.detail else ""
         fields = [str(e.id), when, e.actor, e.action, e.target or "-", e.result or "", detail]
-        print("\t".join(fields))
+        print("\t".join(map(printable, fields)))  # a TAB in a value adds no column
     return 0
 
 

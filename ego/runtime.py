@@ -13,6 +13,7 @@ import logging
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,6 +40,10 @@ from poller.ssh import KnownHosts
 from poller.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+# Uvicorn believes X-Forwarded-For from 127.0.0.1 by default: EGO decides itself whose to
+# believe (api/proxies.py, MIRROR_TRUSTED_PROXIES). Tests serve the app with these too.
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
 @dataclass
@@ -136,9 +141,9 @@ async def start(
     ego.network = NetworkWatch.build(inventory, ego.writer.submit, ego.hub.publish, rows)
     # Commands, terminals and tunnels ride the poll loops' own connections (issue 6); the
     # scheduler's mapping is live, so they follow a reload.
-    control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.bind_host)
+    control = SshCommandRunner(PollerConnections(ego.scheduler.by_name), settings.tunnel_bind)
     current = CurrentInventory(inventory)
-    audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes)
+    audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes, seal=settings.audit_seal())
     guard = off_loopback if settings.loopback_only else None
     reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit, guard)
     app = create_app(
@@ -150,6 +155,7 @@ async def start(
         control=control,
         audit=audit,
         reloader=reloader,
+        trusted_proxies=settings.trusted_proxies,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()
@@ -198,6 +204,7 @@ async def serve(
         # graceful shutdown can wait forever on a connection that never detached (seen once
         # in a dozen bench/ui.py runs: `mirror demo` ignored SIGTERM, polling on).
         timeout_graceful_shutdown=5,
+        **SERVER_OPTIONS,
     )
     server = uvicorn.Server(config)
     hangup = _on_sighup(running.reloader)

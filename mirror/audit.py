@@ -7,8 +7,10 @@ fields and ``prev_hash``, so editing or deleting a row breaks the chain at that 
 them. Logins and token uses are written by ``mirror.auth`` to ``auth_events``; they are
 taken into the chain (``ingest_auth_events``) before every append, list and verify.
 
-Not caught by the chain alone: removing the newest entries (there is nothing after them
-to disagree). Keep a copy of ``verify``'s head hash elsewhere to catch that.
+Not caught by the chain alone: rewriting it (recomputing the hashes after an edit), or
+removing the newest entries (there is nothing after them to disagree). The keyed seals of
+``mirror.audit_seal`` (a key and a file outside the database, ``mirror serve`` and the CLI
+write them) catch both.
 
 Command results (capped output, exit status, duration) live in ``command_results``; the
 audit entry of a run names its ``run_id``.
@@ -22,7 +24,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,8 +32,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 import mirror.auth.tables  # noqa: F401 - auth_events is read from here
+from mirror.audit_seal import AuditSeal
 from mirror.control.model import HostResult
-from mirror.errors import StorageError
+from mirror.errors import ConfigError, StorageError
 from mirror.storage.schema import metadata
 
 GENESIS = "0" * 64
@@ -98,10 +101,14 @@ class VerifyReport:
     head_hash: str
     broken_id: int | None = None
     reason: str | None = None
+    sealed: int | None = None  # seals checked (None: no seal file configured)
 
     def text(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.checked} entries, head {self.head_hash[:16]}…"
+            seals = "" if self.sealed is None else f", {self.sealed} seals match"
+            return f"audit log intact: {self.checked} entries, head {self.head_hash[:16]}…{seals}"
+        if self.broken_id is None:
+            return f"audit log BROKEN: {self.reason}"
         return f"audit log BROKEN at entry {self.broken_id}: {self.reason}"
 
 
@@ -181,10 +188,16 @@ class AuditLog:
     """Synchronous (SQLAlchemy Core, like the store): the API calls it from a worker thread."""
 
     def __init__(
-        self, engine: Engine, clock: Callable[[], float] = time.time, *, keystrokes: bool = False
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.time,
+        *,
+        keystrokes: bool = False,
+        seal: AuditSeal | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._seal = seal  # keyed seals outside the database (mirror.audit_seal)
         # MIRROR_AUDIT_KEYSTROKES: web terminals record what is typed (echoed lines only).
         self.keystrokes = keystrokes
         self._lock = threading.Lock()
@@ -234,7 +247,18 @@ class AuditLog:
         self.ingest_auth_events()
         with self._errors(), self._engine.connect() as conn:
             rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).yield_per(1000)
-            return verify_rows(rows)
+            report = verify_rows(rows)
+            if not report.ok or self._seal is None:
+                return report
+            query = sa.select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id)
+            chain = {r.id: r.hash for r in conn.execute(query)}
+        try:
+            sealed = self._seal.check(chain, max(chain, default=0))
+        except ConfigError as exc:
+            return replace(report, ok=False, reason=str(exc))
+        if not sealed.ok:
+            return replace(report, ok=False, reason=sealed.reason, sealed=sealed.checked)
+        return replace(report, sealed=sealed.checked)
 
     def save_results(
         self, run_id: str, actor: str, command: str, results: Sequence[HostResult]
@@ -317,9 +341,12 @@ class AuditLog:
         for attempt in range(APPEND_RETRIES):
             try:
                 with self._engine.begin() as conn:
-                    return self._append_in(
+                    entry = self._append_in(
                         conn, actor, via, action, target, detail, result, auth_event_id, ts_ms
                     )
+                if self._seal is not None:
+                    self._seal.seal(entry.id, entry.hash)
+                return entry
             except sa.exc.IntegrityError:
                 # Another process appended the same id first: read the new head, try again.
                 if attempt == APPEND_RETRIES - 1:

@@ -9,16 +9,31 @@ trimmed. ``MIRROR_AUDIT_KEYSTROKES=1`` records what operators type into web term
 ``MIRROR_INVENTORY_WATCH_S`` (default 3, 0 = off) is how often a running EGO checks the
 inventory file for changes to reload. ``MIRROR_BACKUP_KEEP`` (default 7, 0 = off) is how
 many daily backups (``mirror db backup``) a running EGO keeps in ``DATA_DIR/backups``.
+
+``MIRROR_AUDIT_KEY_FILE`` and ``MIRROR_AUDIT_SEAL_FILE`` (default ``audit.key`` and
+``audit.seals`` in the data directory) seal the audit log outside the database.
+
+``MIRROR_TRUSTED_PROXIES`` (default: none) lists the reverse proxies whose
+``X-Forwarded-For`` is believed; from anyone else the header is ignored.
+
+``MIRROR_TUNNEL_BIND`` (default ``127.0.0.2``) is the address tunnels listen on: never EGO's
+own (``MIRROR_BIND``), because browsers send a host's cookies to every port of it, so a
+device page reached through a tunnel on EGO's address would get EGO's session cookie.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirror.audit_seal import AuditSeal
 from mirror.errors import ConfigError
+
+# Tunnels listen here (README "Security"): a loopback address of its own, never EGO's.
+DEFAULT_TUNNEL_BIND = "127.0.0.2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +53,12 @@ class Settings:
     inventory_watch_s: float = 3.0  # how often `mirror serve` checks the inventory file; 0: never
     # `mirror demo`: a reload may only bring 127.x addresses (mirror/inventory/loopback.py).
     loopback_only: bool = False
+    tunnel_bind: str = DEFAULT_TUNNEL_BIND
+    # Proxies whose X-Forwarded-For EGO believes (addresses or networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # The audit log's seals (mirror/audit_seal.py): None = in data_dir.
+    audit_key_file: Path | None = None
+    audit_seal_file: Path | None = None
 
     @property
     def backup_dir(self) -> Path:
@@ -46,6 +67,13 @@ class Settings:
     @property
     def known_hosts_path(self) -> Path:
         return self.data_dir / "known_hosts"
+
+    def audit_seal(self) -> AuditSeal:
+        """Where the audit log's key and seals live: outside the database."""
+        return AuditSeal(
+            self.audit_key_file or self.data_dir / "audit.key",
+            self.audit_seal_file or self.data_dir / "audit.seals",
+        )
 
     @staticmethod
     def redacted_url(url: str) -> str:
@@ -67,11 +95,12 @@ class Settings:
         port = env.get("MIRROR_PORT", "8077")
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"MIRROR_PORT must be a port number 1-65535, got {port!r}")
+        bind_host = env.get("MIRROR_BIND", "127.0.0.1")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             inventory_path=Path(env.get("MIRROR_INVENTORY", "inventory.yaml")).expanduser(),
-            bind_host=env.get("MIRROR_BIND", "127.0.0.1"),
+            bind_host=bind_host,
             bind_port=int(port),
             retention_raw_s=_duration(env, "MIRROR_RETENTION_RAW", "48h"),
             retention_1m_s=_duration(env, "MIRROR_RETENTION_1M", "30d"),
@@ -81,7 +110,38 @@ class Settings:
             audit_keystrokes=_flag(env, "MIRROR_AUDIT_KEYSTROKES"),
             inventory_watch_s=_seconds(env, "MIRROR_INVENTORY_WATCH_S", 3.0),
             backup_keep=_count(env, "MIRROR_BACKUP_KEEP", 7),
+            trusted_proxies=_networks(env, "MIRROR_TRUSTED_PROXIES"),
+            audit_key_file=_path(env, "MIRROR_AUDIT_KEY_FILE"),
+            audit_seal_file=_path(env, "MIRROR_AUDIT_SEAL_FILE"),
+            tunnel_bind=tunnel_bind(
+                env.get("MIRROR_TUNNEL_BIND") or DEFAULT_TUNNEL_BIND, bind_host
+            ),
         )
+
+
+def tunnel_bind(address: str, ego_bind: str) -> str:
+    """Where tunnels may listen: an IP address (not a name) that is not EGO's own address
+    nor a wildcard that includes it, so no browser ever sends EGO's cookie to a tunnel."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        raise ConfigError(
+            f"MIRROR_TUNNEL_BIND must be an IP address (default {DEFAULT_TUNNEL_BIND}), "
+            f"got {address!r}"
+        ) from None
+    if ip.is_unspecified:
+        raise ConfigError(
+            f"MIRROR_TUNNEL_BIND={address} would include EGO's own address: a device page "
+            "reached through a tunnel would get EGO's session cookie. Name one address."
+        )
+    ego = "127.0.0.1" if ego_bind.strip() == "localhost" else ego_bind.strip()
+    if str(ip) == ego:
+        raise ConfigError(
+            f"MIRROR_TUNNEL_BIND={address} is EGO's own address (MIRROR_BIND): browsers send "
+            "a host's cookies to all its ports, so a device page reached through a tunnel "
+            f"would get EGO's session cookie. Use another address (default {DEFAULT_TUNNEL_BIND})."
+        )
+    return str(ip)
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdwy])$")
@@ -119,6 +179,26 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) > 10_000:
         raise ConfigError(f"{name} must be a whole number 0-10000, got {text!r}")
     return int(text)
+
+
+def _path(env: dict[str, str], name: str) -> Path | None:
+    value = env.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (``127.0.0.1, 10.0.0.0/24``)."""
+    found = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must list IP addresses or networks (a,b/24), got {item.strip()!r}"
+            ) from None
+    return tuple(found)
 
 
 def _seconds(env: dict[str, str], name: str, default: float) -> float:

@@ -38,6 +38,7 @@ from mirror.control.output import (
 )
 from mirror.errors import CollectError, ConfigError, MirrorError
 from mirror.inventory import HostConfig
+from mirror.settings import DEFAULT_TUNNEL_BIND
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ class SshTerminal:
 class SshCommandRunner:
     """What the API is handed (``mirror.control.CommandRunner``)."""
 
-    def __init__(self, source: ConnectionSource, tunnel_bind: str = "127.0.0.1") -> None:
+    def __init__(self, source: ConnectionSource, tunnel_bind: str = DEFAULT_TUNNEL_BIND) -> None:
         from poller.tunnels import TunnelManager
 
         self.source = source
@@ -378,9 +379,17 @@ class SshCommandRunner:
             raise map_error(exc) from exc
 
     async def open_tunnel(
-        self, host: str, dest_port: int, dest_host: str, listen_port: int, opened_by: str
+        self,
+        host: str,
+        dest_port: int,
+        dest_host: str,
+        listen_port: int,
+        opened_by: str,
+        allowed_from: tuple[str, ...] = (),
     ) -> TunnelInfo:
-        return await self._tunnels.open(host, dest_port, dest_host, listen_port, opened_by)
+        return await self._tunnels.open(
+            host, dest_port, dest_host, listen_port, opened_by, allowed_from
+        )
 
     def tunnels(self) -> list[TunnelInfo]:
         return self._tunnels.list()

@@ -1,6 +1,7 @@
 """Local port forwards through a host's SSH connection (``mirror tunnel``, the API).
 
-A tunnel listens on EGO's side (loopback unless told otherwise) and carries each
+A tunnel listens on EGO's side, on an address of its own (``MIRROR_TUNNEL_BIND``, default
+127.0.0.2, never EGO's: a browser would send EGO's cookie to the device's page) and carries each
 connection over a ``direct-tcpip`` channel of the host's existing connection to a port on
 that host (``localhost``) or on a machine behind it, so a device's own web UI can be
 opened without exposing it.
@@ -24,7 +25,15 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from mirror.control.model import TunnelInfo
+from mirror.control.tunnel_rules import (
+    TunnelRequestError,
+    allowed_networks,
+    check_destination,
+    check_ports,
+    permitted,
+)
 from mirror.errors import ConfigError
+from mirror.settings import DEFAULT_TUNNEL_BIND
 from poller.ssh import map_error
 
 if TYPE_CHECKING:
@@ -44,6 +53,7 @@ class _Tunnel:
     watcher: asyncio.Task[None] | None = None
     writers: set[asyncio.StreamWriter] = field(default_factory=set)
     accepted: int = 0
+    refused: int = 0
     to_host: int = 0
     from_host: int = 0
 
@@ -51,6 +61,7 @@ class _Tunnel:
         return replace(
             self.info,
             connections=self.accepted,
+            refused=self.refused,
             active=len(self.writers),
             bytes_to_host=self.to_host,
             bytes_from_host=self.from_host,
@@ -58,7 +69,7 @@ class _Tunnel:
 
 
 class TunnelManager:
-    def __init__(self, source: ConnectionSource, bind: str = "127.0.0.1") -> None:
+    def __init__(self, source: ConnectionSource, bind: str = DEFAULT_TUNNEL_BIND) -> None:
         self._source = source
         self._bind = bind
         self._open: dict[str, _Tunnel] = {}
@@ -71,9 +82,15 @@ class TunnelManager:
         dest_host: str = "localhost",
         listen_port: int = 0,
         opened_by: str = "",
+        allowed_from: tuple[str, ...] = (),
     ) -> TunnelInfo:
-        if not 1 <= dest_port <= 65535 or not 0 <= listen_port <= 65535:
-            raise ConfigError("ports must be 1-65535 (listen port 0: any free one)")
+        """``allowed_from``: networks whose clients may connect (default: loopback only)."""
+        try:
+            check_ports(dest_port, listen_port)
+            dest_host = check_destination(dest_host)
+            allowed = allowed_networks(allowed_from, None)
+        except TunnelRequestError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             conn = await self._source.connection(host)
         except (asyncssh.Error, OSError, TimeoutError) as exc:
@@ -87,6 +104,7 @@ class TunnelManager:
             dest_port=dest_port,
             opened_by=opened_by,
             opened_at=time.time(),
+            allowed_from=allowed,
         )
         tunnel = _Tunnel(info, conn)
 
@@ -141,6 +159,12 @@ class TunnelManager:
     async def _carry(
         self, tunnel: _Tunnel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        peer = writer.get_extra_info("peername")
+        if not (peer and permitted(str(peer[0]), tunnel.info.allowed_from)):
+            tunnel.refused += 1  # not the opener (nor a network they allowed)
+            log.info("tunnel %s: refused a connection from %s", tunnel.info.id, peer)
+            writer.close()
+            return
         tunnel.accepted += 1
         tunnel.writers.add(writer)
         try:

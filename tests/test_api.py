@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from api.app import create_app
 from api.timeparse import parse_time
+from ego.runtime import SERVER_OPTIONS
 from mirror.auth import AuthService
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
@@ -101,7 +102,8 @@ async def _serve(app: Any) -> AsyncIterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **SERVER_OPTIONS)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):

@@ -313,8 +313,8 @@ async def test_tunnel_carries_http_to_a_loopback_server(env: dict[str, Any]) -> 
             )
             assert response.status_code == 201, response.text
             tunnel = response.json()
-            assert tunnel["listen_host"] == "127.0.0.1" and tunnel["listen_port"] != port
-            url = f"http://127.0.0.1:{tunnel['listen_port']}/"
+            assert tunnel["listen_host"] == "127.0.0.2"  # never EGO's address (its cookie)
+            url = f"http://127.0.0.2:{tunnel['listen_port']}/"
             async with httpx.AsyncClient() as plain:
                 answer = await plain.get(url)
             assert answer.text == "device web ui"

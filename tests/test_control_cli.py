@@ -297,7 +297,7 @@ async def test_tunnel_through_ego_until_ctrl_c(ego: dict[str, Any]) -> None:
     assert proc.stdout is not None and proc.stderr is not None
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()
-        assert line.startswith("tunnel 127.0.0.1:") and "held by EGO" in line, line
+        assert line.startswith("tunnel 127.0.0.2:") and "held by EGO" in line, line
         listen = line.split()[1]
         async with httpx.AsyncClient() as plain:
             assert (await plain.get(f"http://{listen}/")).text == "ok"

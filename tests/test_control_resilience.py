@@ -118,7 +118,7 @@ async def test_a_dead_connection_ends_each_session_with_the_reason(poller: HostP
     assert closed.id == tunnel.id and closed.close_reason == "connection lost"
     async with httpx.AsyncClient() as plain:
         with pytest.raises(httpx.ConnectError):
-            await plain.get(f"http://127.0.0.1:{tunnel.listen_port}/")
+            await plain.get(f"http://{tunnel.listen_host}:{tunnel.listen_port}/")
 
     # The poll loop notices, and the next poll logs in again.
     await poller.poll()
@@ -140,7 +140,7 @@ async def test_a_tunnel_counts_bytes_and_is_listed_closed_after_close(
     runner = SshCommandRunner(PollerConnections([poller]))
     try:
         tunnel = await runner.open_tunnel("box", port, "127.0.0.1", 0, "tester")
-        reader, writer = await asyncio.open_connection("127.0.0.1", tunnel.listen_port)
+        reader, writer = await asyncio.open_connection(tunnel.listen_host, tunnel.listen_port)
         writer.write(b"hello")
         assert await asyncio.wait_for(reader.read(), 5) == b"hellohello"
         writer.close()

@@ -317,7 +317,7 @@ def test_operator_opens_lists_and_closes_a_tunnel(demo: web.Demo) -> None:
             form.locator("input[name=port]").fill("8080")
             form.locator("#open-tunnel").click()
             opened = page.wait_for_selector("#tunnel-opened", timeout=15_000)
-            route = re.search(r"127\.0\.0\.1:(\d+) → localhost:8080", opened.inner_text())
+            route = re.search(r"127\.0\.0\.2:(\d+) → localhost:8080", opened.inner_text())
             assert route, opened.inner_text()
 
             # Listed on the tunnels page with who opened it, then closed there.
@@ -327,7 +327,7 @@ def test_operator_opens_lists_and_closes_a_tunnel(demo: web.Demo) -> None:
             assert row.count() == 1
             cells = row.locator("td")
             assert cells.nth(0).inner_text() == "lab-01"
-            assert cells.nth(1).inner_text() == f"127.0.0.1:{route[1]} → localhost:8080"
+            assert cells.nth(1).inner_text() == f"127.0.0.2:{route[1]} → localhost:8080"
             assert cells.nth(2).inner_text() == "demo"
             page.screenshot(path=str(web.ARTIFACTS / "tunnels.png"), full_page=True)
             row.locator("button.close-tunnel").click()
@@ -336,7 +336,7 @@ def test_operator_opens_lists_and_closes_a_tunnel(demo: web.Demo) -> None:
             assert "closed by demo" in closed.locator(".closed-reason").inner_text()
             assert page.locator("table.tunnel-list tr[data-state=open]").count() == 0
             with pytest.raises(OSError):  # nothing listens there any more
-                socket.create_connection(("127.0.0.1", int(route[1])), timeout=2).close()
+                socket.create_connection(("127.0.0.2", int(route[1])), timeout=2).close()
 
             audit = page.evaluate(
                 "async () => (await (await fetch('/api/audit?action=tunnel')).json())"

@@ -73,9 +73,12 @@ def totp_step(now: float) -> int:
 
 
 def match_totp(secret: str, code: str, now: float) -> int | None:
-    """The time step ``code`` belongs to (within the allowed drift), or None."""
+    """The time step ``code`` belongs to (within the allowed drift), or None.
+
+    Only the ASCII digits 0-9: ``str.isdigit`` also takes Arabic-Indic or full-width
+    digits, which ``hmac.compare_digest`` then refuses with a TypeError."""
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     here = totp_step(now)

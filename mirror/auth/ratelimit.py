@@ -1,4 +1,11 @@
-"""Login rate limits: a pure decision from the recent failures of an address or an account."""
+"""Login rate limits: a pure decision from recent failures (of one account from one address,
+of one address, or of one account from everywhere).
+
+Designed so that an attacker cannot lock a legitimate user out (README "Security"): failures
+hold back the source that made them. An account guessed at from many addresses is held
+back only for addresses it has never logged in from (``KNOWN_ADDRESS_S``), so its owner,
+at home, still gets in.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,10 @@ class Limit:
     window_s: float
 
 
-PER_ACCOUNT = Limit(max_failures=5, window_s=15 * 60)
-PER_ADDRESS = Limit(max_failures=20, window_s=15 * 60)
+PER_SOURCE = Limit(max_failures=5, window_s=15 * 60)  # one account from one address
+PER_ADDRESS = Limit(max_failures=20, window_s=15 * 60)  # any accounts from one address
+PER_ACCOUNT = Limit(max_failures=100, window_s=15 * 60)  # one account, unfamiliar addresses
+KNOWN_ADDRESS_S = 30 * 86400  # a login from an address makes it familiar this long
 
 
 def retry_after_s(failures: Sequence[float], limit: Limit, now: float) -> float:

@@ -7,6 +7,7 @@ clock is injected so expiry, TOTP steps and rate limits are tested without sleep
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from mirror.auth.tables import api_tokens, auth_events, login_links, sessions, u
 from mirror.errors import MirrorError, StorageError
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "operator", "admin")
 SCOPES = ("read", "operate")
@@ -38,13 +40,36 @@ LINK_PREFIX = "msl_"
 # Names of the CLI's own short-lived tokens (cli/client.py): cli:<local user>. Reserved:
 # a token with such a name is audited as that user, so nobody else may create one.
 CLI_TOKEN_PREFIX = "cli:"
+MAX_TOKEN_LIFETIME_S = 10 * 365 * 86400  # expires_in_s beyond this: use no expiry at all
 
-_NAME = re.compile(r"^[\w.@-]{1,64}$")
+# ASCII only (no lookalikes of another account's name in other scripts), starting with a
+# letter or digit; names the audit log uses for EGO itself are not anyone's.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+RESERVED_NAMES = frozenset({"ego", "auth", "cli", "system", "root", "mirror"})
+MAX_TOKEN_NAME = 64
 GENERIC_REFUSAL = "wrong name, password or code (each code works only once: wait for the next)"
 
 
 class AuthError(MirrorError):
     """A request about users or tokens that cannot be done (unknown name, bad scope, …)."""
+
+
+def check_user_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise AuthError(
+            f"bad user name {name[:80]!r}: 1-64 ASCII letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise AuthError(f"user name {name!r} is reserved (the audit log uses it for EGO itself)")
+
+
+def check_token_name(name: str) -> None:
+    if not 1 <= len(name) <= MAX_TOKEN_NAME or not name.isprintable() or name != name.strip():
+        raise AuthError(
+            f"bad token name {name[:80]!r}: 1-{MAX_TOKEN_NAME} printable characters "
+            "(no control characters, no leading or trailing spaces)"
+        )
 
 
 class LoginRefused(AuthError):
@@ -83,6 +108,8 @@ class Identity:
     scope: str | None = None  # tokens only: read | operate
     token_id: int | None = None
     csrf: str | None = None  # sessions only: the value X-CSRF-Token must carry
+    # Which session ("s:<digest>") or token ("t:<id>"): what live work is held by.
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +189,7 @@ class AuthService:
         self, name: str, password: str, role: str = "admin", *, replace: bool = False
     ) -> NewUser:
         """Create ``name`` with a fresh TOTP seed (``replace``: reset an existing one)."""
-        if not _NAME.match(name):
-            raise AuthError(f"bad user name {name!r}: 1-64 letters, digits, '.', '_', '@' or '-'")
+        check_user_name(name)
         if role not in ROLES:
             raise AuthError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         if len(password) < 8:
@@ -282,7 +308,13 @@ class AuthService:
         now = self._clock()
         # The failure is recorded in the same transaction and raised once it has committed.
         with self._lock, self._engine.begin() as conn:
-            outcome = self._login(conn, name, password, code, address, user_agent, now)
+            try:
+                outcome = self._login(conn, name, password, code, address, user_agent, now)
+            except sa.exc.SQLAlchemyError:
+                raise
+            except Exception as exc:  # any other error is a refusal that counts, never a 500
+                log.warning("login for %r refused on an error", name[:64], exc_info=exc)
+                outcome = self._refuse(conn, name, address, f"error: {type(exc).__name__}")
         if isinstance(outcome, AuthError):
             raise outcome
         return outcome
@@ -401,7 +433,8 @@ class AuthService:
                     .where(sessions.c.digest == key)
                     .values(last_seen_ms=_ms(now))
                 )
-        return Identity(row.name, row.role, "session", csrf=crypto.csrf_for(token))
+        csrf = crypto.csrf_for(token)
+        return Identity(row.name, row.role, "session", csrf=csrf, key=f"s:{key}")
 
     @_storage_errors
     def logout(self, token: str, address: str | None = None) -> None:
@@ -417,6 +450,37 @@ class AuthService:
                 self._event(conn, "logout", name, address, None)
         self._touched.pop(key, None)
 
+    @staticmethod
+    def session_key(token: str) -> str:
+        """The ``Identity.key`` of a session cookie."""
+        return f"s:{crypto.digest(token)}"
+
+    @_storage_errors
+    def current_role(self, key: str) -> str | None:
+        """The role a session or token (``Identity.key``) acts with now, or None once it is
+        gone: logged out, expired, revoked, its user disabled or deleted."""
+        now = _ms(self._clock())
+        kind, _, value = key.partition(":")
+        with self._engine.connect() as conn:
+            if kind == "s":
+                row = conn.execute(
+                    sa.select(sessions.c.expires_ms, users.c.role, users.c.disabled)
+                    .join(users, users.c.id == sessions.c.user_id)
+                    .where(sessions.c.digest == value)
+                ).first()
+                ok = row is not None and not row.disabled and row.expires_ms >= now
+                return row.role if ok else None
+            if kind == "t" and value.isdigit():
+                row = conn.execute(self._token_query().where(api_tokens.c.id == int(value))).first()
+                if row is None or row.revoked_ms is not None or row.user_disabled:
+                    return None
+                if row.expires_ms is not None and row.expires_ms < now:
+                    return None
+                if row.scope != "operate":
+                    return "viewer"
+                return row.role or "operator"
+        return None
+
     # -- API tokens ----------------------------------------------------------------------
 
     @_storage_errors
@@ -431,6 +495,12 @@ class AuthService:
         """A new token; the returned secret is shown once and never stored."""
         if scope not in SCOPES:
             raise AuthError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}")
+        check_token_name(name)
+        if expires_in_s is not None and not 0 < expires_in_s <= MAX_TOKEN_LIFETIME_S:
+            raise AuthError(
+                f"expires_in_s must be > 0 and at most {MAX_TOKEN_LIFETIME_S} (10 years); "
+                "leave it out for a token that does not expire"
+            )
         token = crypto.new_token(TOKEN_PREFIX)
         now = self._clock()
         with self._engine.begin() as conn:
@@ -459,6 +529,8 @@ class AuthService:
 
     @_storage_errors
     def revoke_token(self, token_id: int) -> TokenInfo:
+        if not 0 < token_id < 2**63:  # beyond the database's integers: no such token
+            raise AuthError(f"no token with id {token_id} (see `mirror token list`)")
         with self._engine.begin() as conn:
             done = conn.execute(
                 sa.update(api_tokens)
@@ -516,7 +588,7 @@ class AuthService:
         # audited under that name, a run reads the same with EGO as without it.
         cli = row.name.startswith(CLI_TOKEN_PREFIX)
         name = row.user or (row.name if cli else f"token:{row.id}")
-        return Identity(name, role, "token", scope=row.scope, token_id=row.id)
+        return Identity(name, role, "token", scope=row.scope, token_id=row.id, key=f"t:{row.id}")
 
     # -- the record ----------------------------------------------------------------------
 
@@ -567,23 +639,29 @@ class AuthService:
     def _check_limits(
         self, conn: Connection, name: str | None, address: str | None, now: float
     ) -> RateLimited | None:
-        for who, column, value, limit in (
-            ("this account", auth_events.c.user_name, name, ratelimit.PER_ACCOUNT),
-            ("this address", auth_events.c.address, address, ratelimit.PER_ADDRESS),
-        ):
-            if value is None:
-                continue
+        """Hold back the source of the failures, not the account (ratelimit's docstring)."""
+        by_user, by_address = auth_events.c.user_name, auth_events.c.address
+        checks: list[tuple[str, list[Any], ratelimit.Limit]] = []
+        if name is not None and address is not None:
+            where = [by_user == name[:64], by_address == address]
+            checks.append(("for this account from this address", where, ratelimit.PER_SOURCE))
+        if address is not None:
+            checks.append(("from this address", [by_address == address], ratelimit.PER_ADDRESS))
+        if name is not None and not self._familiar(conn, name, address, now):
+            crowd = "for this account from addresses new to it"
+            checks.append((crowd, [by_user == name[:64]], ratelimit.PER_ACCOUNT))
+        for who, where, limit in checks:
             since = now - limit.window_s
             last_ok = conn.execute(
                 sa.select(sa.func.max(auth_events.c.ts_ms)).where(
-                    column == value, auth_events.c.kind == "login-ok"
+                    *where, auth_events.c.kind == "login-ok"
                 )
             ).scalar()
             if last_ok is not None:
                 since = max(since, last_ok / 1000)
             failures = conn.execute(
                 sa.select(auth_events.c.ts_ms).where(
-                    column == value,
+                    *where,
                     auth_events.c.kind == "login-failed",
                     auth_events.c.ts_ms > _ms(since),
                 )
@@ -592,10 +670,28 @@ class AuthService:
             if wait > 0:
                 self._event(conn, "login-limited", name, address, f"{who}: {wait:.0f} s")
                 return RateLimited(
-                    f"too many failed logins from {who}: try again in {ratelimit.human_wait(wait)}",
+                    f"too many failed logins {who}: try again in {ratelimit.human_wait(wait)}",
                     wait,
                 )
         return None
+
+    @staticmethod
+    def _familiar(conn: Connection, name: str, address: str | None, now: float) -> bool:
+        """Has ``name`` logged in from ``address`` lately (then a guessing crowd elsewhere
+        does not hold it back)?"""
+        if address is None:
+            return False
+        ok = conn.execute(
+            sa.select(auth_events.c.id)
+            .where(
+                auth_events.c.user_name == name[:64],
+                auth_events.c.address == address,
+                auth_events.c.kind == "login-ok",
+                auth_events.c.ts_ms > _ms(now - ratelimit.KNOWN_ADDRESS_S),
+            )
+            .limit(1)
+        ).first()
+        return ok is not None
 
     def _new_session(
         self, conn: Connection, user: Any, address: str | None, user_agent: str, now: float

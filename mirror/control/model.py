@@ -89,6 +89,8 @@ class TunnelInfo:
     state: Literal["open", "closed"] = "open"
     closed_at: float | None = None
     close_reason: str | None = None  # "closed by alice", "connection lost: …"
+    allowed_from: tuple[str, ...] = ()  # networks whose clients may connect (tunnel_rules)
+    refused: int = 0  # connections from anyone else, closed at once
 
 
 @dataclass
@@ -142,7 +144,13 @@ class CommandRunner(Protocol):
     async def open_terminal(self, host: str, cols: int, rows: int) -> TerminalSession: ...
 
     async def open_tunnel(
-        self, host: str, dest_port: int, dest_host: str, listen_port: int, opened_by: str
+        self,
+        host: str,
+        dest_port: int,
+        dest_host: str,
+        listen_port: int,
+        opened_by: str,
+        allowed_from: tuple[str, ...] = (),
     ) -> TunnelInfo: ...
 
     def tunnels(self) -> list[TunnelInfo]: ...

@@ -85,6 +85,9 @@ def _address(value: str) -> str:
     return value
 
 
+address_or_name = _address  # public: a tunnel's destination (mirror/control/tunnel_rules.py)
+
+
 def _mac(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 10:20:30:40:50:60 as a base-60 integer.

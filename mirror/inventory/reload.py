@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,14 @@ def file_signature(path: Path) -> FileSignature:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+def _restore(path: Path, content: bytes) -> None:
+    """Put ``content`` back at ``path`` atomically (write beside it, then rename)."""
+    tmp = path.with_name(f".{path.name}.restore")
+    tmp.write_bytes(content)
+    shutil.copymode(path, tmp)
+    os.replace(tmp, path)
+
+
 class InventoryReloader:
     def __init__(
         self,
@@ -91,10 +100,18 @@ class InventoryReloader:
     async def edit_and_reload(
         self, edit: Callable[[Path], R], actor: str, via: str
     ) -> tuple[R, ReloadResult]:
-        """Run ``edit(path)`` (in a worker thread: file I/O) and then reload, under one lock."""
+        """Run ``edit(path)`` (in a worker thread: file I/O) and then reload, under one lock.
+        A reload that refuses the edited file puts the file back as it was, so a refused
+        edit (an adopt the demo's loopback guard refuses) does not break every later reload."""
         async with self._lock:
+            before = await asyncio.to_thread(self.path.read_bytes)
             done = await asyncio.to_thread(edit, self.path)
-            return done, await self._reload(actor, via)
+            try:
+                return done, await self._reload(actor, via)
+            except BaseException:
+                await asyncio.to_thread(_restore, self.path, before)
+                self._seen = file_signature(self.path)
+                raise
 
     def reload_soon(self, actor: str, via: str) -> None:
         """From a signal handler: reload in the background; the outcome is logged."""
