@@ -19,6 +19,7 @@ gives; ``enabled: false`` switches it off.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -35,7 +36,6 @@ from pydantic import (
 )
 
 from mirror.alerts.metrics import KNOWN_METRICS
-from mirror.inventory.problems import did_you_mean
 from mirror.settings import parse_duration
 
 Severity = Literal["info", "warning", "critical"]
@@ -48,6 +48,12 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPR = re.compile(r"^\s*([A-Za-z0-9_.]+)(\[[^\]]*\])?\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 _PATTERN = re.compile(r"^\s*([A-Za-z0-9_.]+)(\[[^\]]*\])?\s*$")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    # As mirror.inventory.problems.did_you_mean; not imported: the inventory imports this.
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def seconds(value: object) -> float:
