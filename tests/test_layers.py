@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mirror", "collectors", "lab", "poller", "api", "ego", "cli")
+PACKAGES = ("mirror", "collectors", "lab", "poller", "notify", "api", "ego", "cli")
 MAY_IMPORT: dict[str, set[str]] = {
     "mirror": set(),
     "collectors": {"mirror"},
     "lab": {"mirror", "collectors"},
     "poller": {"mirror", "collectors"},
+    "notify": {"mirror"},  # alert notifications (issue 12)
     "api": {"mirror"},  # never the poller: the running EGO hands the API what it needs
-    "ego": {"mirror", "collectors", "poller", "api", "lab"},
-    "cli": {"mirror", "collectors", "poller", "ego", "lab"},
+    "ego": {"mirror", "collectors", "poller", "notify", "api", "lab"},
+    "cli": {"mirror", "collectors", "poller", "notify", "ego", "lab"},
 }
 
 

@@ -85,11 +85,20 @@ class StateCondition:
         return [Finding(None, None, hit, hit)]
 
 
+# A failing poll has no data by definition; the state rules speak for it.
+_FAILING = frozenset({"unreachable", "timeout", "auth-failed", "hostkey-changed", "error"})
+
+
 @dataclass(frozen=True, slots=True)
 class AbsentCondition:
+    """No sample for ``polls`` intervals while no poll failure explains it (a stalled loop,
+    a host that answers but sends nothing, a target that was never polled)."""
+
     polls: int
 
     def check(self, target: Target, now: float) -> list[Finding]:
+        if target.state in _FAILING:
+            return []
         last = target.sample_ts if target.sample_ts is not None else target.seen_ts
         if last is None:
             return []

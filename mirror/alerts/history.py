@@ -113,19 +113,26 @@ class AlertHistory:
         except SQLAlchemyError as e:
             raise StorageError(f"alert history: {e.__class__.__name__}: {e}") from None
 
-    def load_active(self) -> dict[AlertKey, AlertState]:
-        """Pending and firing alerts as stored (EGO's start)."""
+    def load_active(self) -> tuple[dict[AlertKey, AlertState], set[AlertKey]]:
+        """Pending and firing alerts as stored (EGO's start), and those acknowledged."""
         query = sa.select(alerts).where(alerts.c.resolved_ms.is_(None))
         out: dict[AlertKey, AlertState] = {}
+        acked: set[AlertKey] = set()
         with self._errors(), self._engine.connect() as conn:
             for row in conn.execute(query):
                 key = (row.rule, row.target, row.instance)
                 self._ids[key] = row.id
+                if row.ack_by is not None:
+                    acked.add(key)
                 out[key] = AlertState(
                     row.status, row.since_ms / 1000, row.value, row.last_true_ms / 1000,
                     _s(row.fired_ms),
                 )  # fmt: skip
-        return out
+        return out, acked
+
+    def key_of(self, alert_id: int) -> AlertKey:
+        row = self.get(alert_id)
+        return (row.rule, row.target, row.instance or "")
 
     def record(self, transitions: Iterable[Transition]) -> dict[AlertKey, int]:
         """Store each transition (insert a new alert, update a known one); their ids."""
