@@ -9,6 +9,7 @@ from __future__ import annotations
 KNOWN_METRICS: frozenset[str] = frozenset(
     {
         "uptime_s",
+        "uptime_seconds",  # SNMP sysUpTime
         "load.1",
         "load.5",
         "load.15",
