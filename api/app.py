@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from api.admin import AdminController
+from api.alerts import AlertsController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
@@ -30,6 +31,7 @@ from api.services import HostService
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
 from api.webfiles import PRECOMPRESSED, assets_route
+from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.control import CommandRunner
@@ -62,6 +64,7 @@ def create_app(
     audit_keystrokes: bool = False,
     audit: AuditLog | None = None,
     reloader: InventoryReloader | None = None,
+    alerts: AlertService | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -85,6 +88,7 @@ def create_app(
     # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
+    route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -108,6 +112,7 @@ def create_app(
             "audit": _value(audit),
             "inventory": Provide(current.get, use_cache=False, sync_to_thread=False),
             "reloader": _value(reloader),  # None without a poller: reload answers 503
+            "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),

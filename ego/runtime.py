@@ -19,6 +19,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from litestar import Litestar
 
 from api.app import built_web_dir, create_app
+from mirror.alerts.engine import AlertEngine
+from mirror.alerts.history import AlertHistory
+from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.inventory import Inventory
 from mirror.inventory.current import CurrentInventory
@@ -29,6 +32,7 @@ from mirror.live import LiveHub
 from mirror.settings import Settings
 from mirror.storage import Store
 from mirror.storage.retention import Retention
+from notify.dispatcher import Dispatcher
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
 from poller.jobs import start_jobs
@@ -100,11 +104,16 @@ class Running:
     jobs: AsyncIOScheduler  # rollups and retention
     writer_task: asyncio.Task[None]
     watch_task: asyncio.Task[None] | None
+    alerts: AlertEngine | None = None
+    alert_tasks: tuple[asyncio.Task[None], ...] = ()  # evaluation, notification
 
     async def stop(self) -> None:
         if self.watch_task is not None:
             self.watch_task.cancel()
             await asyncio.gather(self.watch_task, return_exceptions=True)
+        for task in self.alert_tasks:
+            task.cancel()
+        await asyncio.gather(*self.alert_tasks, return_exceptions=True)
         await self.reloader.close()
         await self.control.close()  # tunnels; the connections are the scheduler's
         await self.ego.scheduler.stop()
@@ -137,6 +146,12 @@ async def start(
     audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes)
     guard = off_loopback if settings.loopback_only else None
     reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit, guard)
+    # Alerts (issue 12): the engine follows the live hub and re-reads `current` after a
+    # reload; the dispatcher sends in tasks of its own, so a channel never slows evaluation.
+    dispatcher = Dispatcher(current)
+    history = AlertHistory(store.engine)
+    alerts = AlertEngine(current, history, dispatcher)
+    service = AlertService(history, alerts, audit, dispatcher, reloader)
     app = create_app(
         store,
         ego.hub,
@@ -146,6 +161,7 @@ async def start(
         control=control,
         audit=audit,
         reloader=reloader,
+        alerts=service,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()
@@ -162,7 +178,11 @@ async def start(
     # ~135 ms pauses on the fleet overview in a 254-host process (bench/storage.py).
     gc.collect()
     gc.freeze()
-    return Running(ego, app, control, reloader, jobs, writer_task, watch_task)
+    alert_tasks = (
+        asyncio.create_task(alerts.run(ego.hub), name="alerts"),
+        asyncio.create_task(dispatcher.run(), name="notify"),
+    )
+    return Running(ego, app, control, reloader, jobs, writer_task, watch_task, alerts, alert_tasks)
 
 
 async def serve(

@@ -1,0 +1,183 @@
+"""Alerts over HTTP: thin controllers over :class:`mirror.alerts.service.AlertService`.
+
+Anyone signed in reads; acknowledging and silencing need role operator (or admin); rule
+edits and channel tests need admin. Channel URLs are never in an answer: a channel is its
+name and its status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from api.admin import require_admin
+from api.control import require_operate
+from api.errors import ApiError, BadRequest, NotFound
+from api.inventory_admin import Unprocessable
+from mirror.alerts.history import NoSuchAlert
+from mirror.alerts.service import AlertService
+from mirror.auth import Identity
+from mirror.errors import MirrorError
+from mirror.inventory import InventoryError
+from mirror.settings import parse_duration
+
+
+class NoAlerts(ApiError):
+    status_code = 503
+
+
+class AckRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    comment: str = ""
+
+
+class SilenceRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    matchers: dict[str, str]
+    duration: str  # "2h", "7d"
+    comment: str
+    weekly: dict[str, Any] | None = None  # {"days": ["sat"], "start": "02:00", "duration_s": 7200}
+
+
+def _service(alerts: AlertService | None) -> AlertService:
+    if alerts is None:
+        raise NoAlerts("alerts are evaluated by the running EGO: run `mirror serve`")
+    return alerts
+
+
+class AlertsController(Controller):
+    path = "/api/alerts"
+    tags = ["alerts"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/")
+    async def list_alerts(
+        self,
+        alerts: NamedDependency[AlertService | None],
+        scope: str = Parameter(default="active", query="state"),
+        host: str | None = None,
+        limit: int = Parameter(default=200, ge=1, le=5000),
+    ) -> list[dict[str, Any]]:
+        """``state``: active (pending and firing), history (resolved) or all."""
+        if scope not in ("active", "history", "all"):
+            raise BadRequest(f"state must be active, history or all, got {scope!r}")
+        return await _service(alerts).list(scope, host, limit)
+
+    @get("/summary")
+    async def summary(self, alerts: NamedDependency[AlertService | None]) -> dict[str, int]:
+        """Counts for the badge: firing, pending, and firing by severity."""
+        return _service(alerts).summary()
+
+    @post("/{alert_id:int}/ack", guards=[require_operate], status_code=200)
+    async def ack(
+        self,
+        request: Request[Identity, Any, Any],
+        alert_id: FromPath[int],
+        data: JSONBody[AckRequest],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        try:
+            return await _service(alerts).ack(
+                alert_id, request.user.name, request.user.via, data.comment
+            )
+        except NoSuchAlert as e:
+            raise NotFound(str(e)) from None
+
+    @get("/silences")
+    async def silences(
+        self, alerts: NamedDependency[AlertService | None], expired: bool = False
+    ) -> list[dict[str, Any]]:
+        return await _service(alerts).silences(expired)
+
+    @post("/silences", guards=[require_operate], status_code=201)
+    async def add_silence(
+        self,
+        request: Request[Identity, Any, Any],
+        data: JSONBody[SilenceRequest],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        try:
+            duration_s = parse_duration(data.duration)
+            return await _service(alerts).silence(
+                data.matchers, duration_s, request.user.name, request.user.via, data.comment,
+                data.weekly,
+            )  # fmt: skip
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
+
+    @delete("/silences/{silence_id:int}", guards=[require_operate], status_code=200)
+    async def expire_silence(
+        self,
+        request: Request[Identity, Any, Any],
+        silence_id: FromPath[int],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        try:
+            return await _service(alerts).expire(silence_id, request.user.name, request.user.via)
+        except NoSuchAlert as e:
+            raise NotFound(str(e)) from None
+
+    @get("/rules")
+    async def rules(self, alerts: NamedDependency[AlertService | None]) -> list[dict[str, Any]]:
+        return _service(alerts).rules()
+
+    @put("/rules/{name:str}", guards=[require_admin], status_code=200)
+    async def put_rule(
+        self,
+        request: Request[Identity, Any, Any],
+        name: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        """Write the rule into inventory.yaml (comments kept) and reload it."""
+        rule = {"name": name, **{k: v for k, v in data.items() if k != "name"}}
+        try:
+            result = await _service(alerts).put_rule(rule, request.user.name, request.user.via)
+        except InventoryError as e:
+            raise Unprocessable(
+                "the rule was refused; the file and the running rules stay",
+                {"problems": [str(p) for p in e.problems]},
+            ) from None
+        except (RuntimeError, ValueError) as e:
+            raise NoAlerts(str(e)) from None
+        return result.as_dict()
+
+    @delete("/rules/{name:str}", guards=[require_admin], status_code=200)
+    async def delete_rule(
+        self,
+        request: Request[Identity, Any, Any],
+        name: FromPath[str],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        try:
+            result = await _service(alerts).delete_rule(name, request.user.name, request.user.via)
+        except LookupError as e:
+            raise NotFound(str(e)) from None
+        except InventoryError as e:
+            raise Unprocessable("refused", {"problems": [str(p) for p in e.problems]}) from None
+        return result.as_dict()
+
+    @get("/channels")
+    async def channels(
+        self, alerts: NamedDependency[AlertService | None]
+    ) -> dict[str, dict[str, Any]]:
+        service = _service(alerts)
+        return service.channels.status() if service.channels is not None else {}
+
+    @post("/channels/{name:str}/test", guards=[require_admin], status_code=200)
+    async def test_channel(
+        self,
+        request: Request[Identity, Any, Any],
+        name: FromPath[str],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        """Send a test message through the channel now (the UI's "send test" button)."""
+        service = _service(alerts)
+        if service.channels is None:
+            raise NoAlerts("no notification dispatcher in this process")
+        try:
+            await service.channels.test(name)
+        except MirrorError as e:
+            raise Unprocessable(str(e)) from None
+        return {"channel": name, "sent": True}
