@@ -7,12 +7,12 @@ name and its status.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.admin import require_admin
 from api.control import require_operate
@@ -55,14 +55,16 @@ class AlertsController(Controller):
     async def list_alerts(
         self,
         alerts: NamedDependency[AlertService | None],
-        scope: str = Parameter(default="active", query="state"),
-        host: str | None = None,
-        limit: int = Parameter(default=200, ge=1, le=5000),
+        which: Annotated[str, QueryParameter(name="state")] = "active",
+        host: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 200,
     ) -> list[dict[str, Any]]:
         """``state``: active (pending and firing), history (resolved) or all."""
-        if scope not in ("active", "history", "all"):
-            raise BadRequest(f"state must be active, history or all, got {scope!r}")
-        return await _service(alerts).list(scope, host, limit)
+        if which not in ("active", "history", "all"):
+            raise BadRequest(f"state must be active, history or all, got {which!r}")
+        if not 1 <= limit <= 5000:
+            raise BadRequest(f"limit must be 1-5000, got {limit}")
+        return await _service(alerts).list(which, host, limit)
 
     @get("/summary")
     async def summary(self, alerts: NamedDependency[AlertService | None]) -> dict[str, int]:
@@ -86,7 +88,7 @@ class AlertsController(Controller):
 
     @get("/silences")
     async def silences(
-        self, alerts: NamedDependency[AlertService | None], expired: bool = False
+        self, alerts: NamedDependency[AlertService | None], expired: FromQuery[bool] = False
     ) -> list[dict[str, Any]]:
         return await _service(alerts).silences(expired)
 

@@ -1,0 +1,168 @@
+"""Alerts in a running EGO against the simulated lab: a host that stops answering fires,
+the webhook receives it, the API lists, acknowledges (audited, role-checked) and silences
+it, and a rule written over the API lands in inventory.yaml with its comments kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from ego.runtime import Running, start
+from lab import LabServer, ensure_keys, lab_ssh, make_lab
+from mirror.audit import AuditLog
+from mirror.auth import AuthService
+from mirror.inventory import load_inventory
+from mirror.settings import Settings
+from tests.support.receivers import HttpReceiver, http_receiver
+from tests.test_api import _serve
+
+HEADER = "# the lab under test: this comment must survive a rule edit\n"
+
+
+@dataclass
+class Ego:
+    running: Running
+    address: str
+    tokens: dict[str, str]
+    path: Path
+    hook: HttpReceiver
+
+    def client(self, who: str) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        return httpx.AsyncClient(base_url=f"http://{self.address}", headers=headers, timeout=15)
+
+
+@pytest.fixture
+async def ego(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Ego]:
+    host_key, client_key, client_pub = ensure_keys(tmp_path / "keys")
+    hosts = make_lab(1, subnet="127.78.9.0/24", start=10, seed="alerts")
+    with http_receiver() as hook:
+        monkeypatch.setenv("MIRROR_TEST_HOOK", f"json://127.0.0.1:{hook.port}/alerts")
+        async with LabServer(hosts, 0, host_key, client_pub) as server:
+            path = tmp_path / "inventory.yaml"
+            data = {
+                "poll": {"interval_s": 1, "timeout_s": 1, "slow_every_s": 30},
+                "defaults": {"ssh": lab_ssh(client_key, server.port)},
+                "hosts": [
+                    {"name": hosts[0].name, "address": hosts[0].address},
+                    # nothing listens on this port: SSH is refused
+                    {"name": "ghost", "address": "127.78.9.99", "ssh": {"port": 9}},
+                ],
+                "alerts": {
+                    "evaluate_every_s": 0.2,
+                    "defaults": False,
+                    "rules": [
+                        {
+                            "name": "ssh-silent",
+                            "state": ["unreachable", "timeout"],
+                            "severity": "critical",
+                            "summary": "SSH does not answer",
+                        },
+                    ],
+                },
+                "notify": {
+                    "link_base": "http://ego.test",
+                    "channels": {"hook": {"url_env": "MIRROR_TEST_HOOK"}},
+                    "routes": [{"channels": ["hook"], "group_wait": 0}],
+                },
+            }
+            path.write_text(HEADER + yaml.safe_dump(data, sort_keys=False))
+            settings = Settings(
+                data_dir=tmp_path / "data",
+                database_url=f"sqlite:///{tmp_path / 'mirror.db'}",
+                inventory_path=path,
+                bind_host="127.0.0.1",
+                bind_port=0,
+                inventory_watch_s=0,
+            )
+            running = await start(settings, load_inventory(path))
+            try:
+                auth = AuthService(running.ego.store.engine)
+                tokens = {}
+                for role in ("viewer", "operator", "admin"):
+                    auth.add_user(role, "correct horse battery", role)
+                    tokens[role] = auth.create_token(role, "operate", user=role)[1]
+                async for address in _serve(running.app):
+                    yield Ego(running, address, tokens, path, hook)
+            finally:
+                await running.stop()
+
+
+async def test_a_dead_host_fires_notifies_and_is_acked_and_silenced(ego: Ego) -> None:
+    got = await ego.hook.arrived(1, 20)
+    assert got, "no notification arrived"
+    body = json.loads(got[0].body)
+    assert "ssh-silent on ghost: SSH does not answer" in body["message"]
+    assert "http://ego.test/#/host/ghost" in body["message"]
+    assert got[0].path == "/alerts"
+
+    async with ego.client("viewer") as viewer:
+        listed = (await viewer.get("/api/alerts")).json()
+        [alert] = [a for a in listed if a["target"] == "ghost"]
+        assert (alert["rule"], alert["status"], alert["severity"]) == (
+            "ssh-silent",
+            "firing",
+            "critical",
+        )
+        summary = (await viewer.get("/api/alerts/summary")).json()
+        assert summary["firing"] == 1 and summary["critical"] == 1
+        refused = await viewer.post(f"/api/alerts/{alert['id']}/ack", json={"comment": "x"})
+        assert refused.status_code == 403
+        channels = (await viewer.get("/api/alerts/channels")).json()
+        assert channels["hook"]["sent"] >= 1 and "MIRROR_TEST_HOOK" not in json.dumps(channels)
+        assert str(ego.hook.port) not in json.dumps(channels)
+
+    async with ego.client("operator") as op:
+        acked = await op.post(f"/api/alerts/{alert['id']}/ack", json={"comment": "on it"})
+        assert acked.status_code == 200, acked.text
+        assert (acked.json()["ack_by"], acked.json()["ack_comment"]) == ("operator", "on it")
+        bad = await op.post(
+            "/api/alerts/silences",
+            json={"matchers": {"host": "ghost"}, "duration": "forever", "comment": "x"},
+        )
+        assert bad.status_code == 400 and "not a duration" in bad.json()["error"]
+        made = await op.post(
+            "/api/alerts/silences",
+            json={"matchers": {"host": "ghost"}, "duration": "2h", "comment": "moving it"},
+        )
+        assert made.status_code == 201, made.text
+        listed = (await op.get("/api/alerts")).json()
+        assert listed[0]["silenced_by"] == made.json()["id"]
+        gone = await op.delete(f"/api/alerts/silences/{made.json()['id']}")
+        assert gone.status_code == 200 and gone.json()["active"] is False
+
+    audit = AuditLog(ego.running.ego.store.engine)
+    actions = [(e.actor, e.action, e.target) for e in audit.entries(action="alert.")]
+    assert ("operator", "alert.ack", "ghost") in actions
+    assert ("operator", "alert.silence", "host=ghost") in actions
+    assert ("operator", "alert.unsilence", "host=ghost") in actions
+
+
+async def test_rule_edits_over_the_api_land_in_the_file(ego: Ego) -> None:
+    rule = {"expr": "mem.used_pct > 99", "for": "5m", "severity": "warning"}
+    async with ego.client("operator") as op:
+        assert (await op.put("/api/alerts/rules/mem-high", json=rule)).status_code == 403
+    async with ego.client("admin") as admin:
+        done = await admin.put("/api/alerts/rules/mem-high", json=rule)
+        assert done.status_code == 200, done.text
+        text = ego.path.read_text()
+        assert text.startswith(HEADER) and "name: mem-high" in text
+        names = [r["name"] for r in (await admin.get("/api/alerts/rules")).json()]
+        assert names == ["ssh-silent", "mem-high"]
+        before = ego.path.read_text()
+        bad = await admin.put("/api/alerts/rules/typo", json={"expr": "mem.usd_pct > 1"})
+        assert bad.status_code == 422
+        [problem] = bad.json()["detail"]["problems"]
+        assert problem.startswith(f"{ego.path}:") and "did you mean 'mem.used_pct'" in problem
+        assert ego.path.read_text() == before
+        assert (await admin.delete("/api/alerts/rules/mem-high")).status_code == 200
+        assert "mem-high" not in ego.path.read_text()
+        test = await admin.post("/api/alerts/channels/hook/test")
+        assert test.status_code == 200
+        assert (await admin.post("/api/alerts/channels/nope/test")).status_code == 422
