@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from cli.alerts import add_alert_commands
 from cli.control import add_control_commands
 from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_auth_commands(sub)
     add_network_commands(sub)  # sweep, wake, adopt (cli.network)
     add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
+    add_alert_commands(sub)  # alerts, notify test (cli.alerts)
     return parser
 
 

@@ -4,6 +4,7 @@ it, and a rule written over the API lands in inventory.yaml with its comments ke
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -166,3 +167,53 @@ async def test_rule_edits_over_the_api_land_in_the_file(ego: Ego) -> None:
         test = await admin.post("/api/alerts/channels/hook/test")
         assert test.status_code == 200
         assert (await admin.post("/api/alerts/channels/nope/test")).status_code == 422
+
+
+async def _mirror(ego: Ego, *args: str) -> tuple[int, str, str]:
+    import os
+    import sys
+
+    env = dict(os.environ, MIRROR_TOKEN=ego.tokens["operator"])
+    mirror = str(Path(sys.executable).with_name("mirror"))
+    proc = await asyncio.create_subprocess_exec(
+        mirror, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_the_cli_lists_silences_and_tests_a_channel(ego: Ego) -> None:
+    await ego.hook.arrived(1, 20)
+    server = ["--server", f"http://{ego.address}"]
+    rc, out, err = await _mirror(ego, "alerts", "list", *server)
+    assert rc == 0, err
+    assert "firing" in out and "ssh-silent" in out and "ghost" in out
+    rc, out, err = await _mirror(
+        ego,
+        "alerts",
+        "silence",
+        *server,
+        "--match",
+        "host=ghost",
+        "--for",
+        "1h",
+        "--comment",
+        "cable swap",
+        "--weekly",
+        "sat@02:00+2h",
+    )
+    assert rc == 0, err
+    assert out.startswith("silence ")
+    rc, out, _ = await _mirror(ego, "alerts", "silences", *server)
+    assert "host=ghost" in out and "operator: cable swap" in out
+    rc, _, err = await _mirror(
+        ego, "alerts", "silence", *server, "--match", "ghost", "--for", "1h", "--comment", "x"
+    )
+    assert rc == 1 and err.strip() == "mirror: --match 'ghost': expected LABEL=GLOB, e.g. host=nas"
+    before = len(ego.hook.got)
+    rc, out, err = await _mirror(ego, "notify", "test", "hook", "-i", str(ego.path))
+    assert rc == 0, err
+    assert out.strip() == "hook: sent"
+    got = await ego.hook.arrived(before + 1)
+    assert "channel hook works" in json.loads(got[-1].body)["message"]

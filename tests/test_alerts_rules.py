@@ -207,6 +207,17 @@ def test_trend_fires_when_the_line_reaches_the_limit_in_time() -> None:
     assert 3 * day < t.state.value < 4.1 * day  # seconds until full: (100-80.4)/5 d
 
 
+def test_port_down_only_for_ports_that_were_up() -> None:
+    view = FleetView(up_metrics=frozenset({"net.oper_up"}))
+    view.configure([Target("sw", "snmp")], 0.0)
+    rules = _rules([{"name": "port", "expr": "net.oper_up[*] < 1", "was_up": True}])
+    view.observe_poll("sw", 0.0, "up", {"net.oper_up[p1]": 1.0, "net.oper_up[p2]": 0.0})
+    assert evaluate(rules, view, {}, 0.0).transitions == []  # p2 was never used
+    view.observe_poll("sw", 5.0, "up", {"net.oper_up[p1]": 0.0, "net.oper_up[p2]": 0.0})
+    [t] = evaluate(rules, view, {}, 5.0).transitions
+    assert t.key == ("port", "sw", "p1")
+
+
 def test_an_alert_whose_instance_vanished_resolves() -> None:
     view = _view(Target("a", "host"))
     rules = _rules([{"name": "port", "expr": "net.oper_up[*] < 1"}])

@@ -51,6 +51,7 @@ class ThresholdCondition:
     limit: float
     recover: float | None
     per_core: bool
+    was_up: bool = False
 
     def check(self, target: Target, now: float) -> list[Finding]:
         out = []
@@ -61,6 +62,8 @@ class ThresholdCondition:
                 return []
         for instance, name in target.series(self.series.metric):
             if not self.series.matches_instance(instance):
+                continue
+            if self.was_up and name not in target.was_up:
                 continue
             value = target.metrics[name] / divisor
             if value != value:
@@ -152,7 +155,9 @@ class AnomalyCondition:
 def compile_condition(rule: RuleEntry, anomaly: AnomalySource | None = None) -> Condition:
     if rule.expr is not None:
         t = parse_expr(rule.expr)
-        return ThresholdCondition(t.series, _OPS[t.op], t.value, rule.recover, rule.per_core)
+        return ThresholdCondition(
+            t.series, _OPS[t.op], t.value, rule.recover, rule.per_core, rule.was_up
+        )
     if rule.state is not None:
         return StateCondition(frozenset(rule.state), rule.ping)
     if rule.absent_polls is not None:

@@ -147,6 +147,7 @@ class RuleEntry(_Model):
     expr: str | None = None
     recover: float | None = None
     per_core: bool = False  # divide the value by the host's core count (load per core)
+    was_up: bool = False  # only instances seen at 1 or more before (a port that went down)
     state: list[StateName] | None = None
     ping: Literal["up", "down", "any"] = "any"
     absent_polls: Annotated[int, Field(ge=1)] | None = None

@@ -41,7 +41,7 @@ _RAW: list[dict[str, Any]] = [
      "for": "10m", "severity": "warning", "summary": "5-minute load over 2 per core"},
     {"name": "net-errors", "expr": "net.rx_errors_per_s[*] > 1", "for": "5m",
      "severity": "warning", "summary": "interface receive errors"},
-    {"name": "port-down", "expr": "net.oper_up[*] < 1", "recover": 1, "for": "30s",
+    {"name": "port-down", "expr": "net.oper_up[*] < 1", "was_up": True, "for": "30s",
      "kinds": ["snmp"], "severity": "warning", "summary": "switch port went down"},
 ]  # fmt: skip
 

@@ -24,6 +24,7 @@ from mirror.alerts.evaluate import (
     compile_rules,
     evaluate,
     trend_metrics,
+    up_metrics,
 )
 from mirror.alerts.events import follow
 from mirror.alerts.history import AlertHistory
@@ -104,6 +105,7 @@ class AlertEngine:
         rules = effective_rules(inventory.alerts)
         self.rules = compile_rules(rules, self.anomaly)
         self.view.trend_metrics = trend_metrics(rules)
+        self.view.up_metrics = up_metrics(rules)
         self.view.configure(targets_of(inventory), self.clock())
 
     def restore(self) -> None:

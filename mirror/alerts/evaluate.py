@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mirror.alerts.conditions import AnomalySource, Condition, compile_condition
-from mirror.alerts.config import RuleEntry, parse_pattern
+from mirror.alerts.config import RuleEntry, parse_expr, parse_pattern
 from mirror.alerts.lifecycle import AlertState, Status, advance
 from mirror.alerts.silences import Silence, silenced_by
 from mirror.alerts.view import FleetView, Target
@@ -50,6 +50,12 @@ def compile_rules(
 
 def trend_metrics(rules: Iterable[RuleEntry]) -> frozenset[str]:
     return frozenset(parse_pattern(r.trend).metric for r in rules if r.trend is not None)
+
+
+def up_metrics(rules: Iterable[RuleEntry]) -> frozenset[str]:
+    return frozenset(
+        parse_expr(r.expr).series.metric for r in rules if r.was_up and r.expr is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)

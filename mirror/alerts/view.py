@@ -35,6 +35,7 @@ class Target:
     # metric → [(instance, series name)], rebuilt when the set of series changes
     by_metric: dict[str, list[tuple[str | None, str]]] = field(default_factory=dict)
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    was_up: set[str] = field(default_factory=set)  # series of up_metrics ever seen >= 1
 
     def series(self, metric: str) -> list[tuple[str | None, str]]:
         return self.by_metric.get(metric, [])
@@ -55,10 +56,13 @@ def _index(metrics: dict[str, float]) -> dict[str, list[tuple[str | None, str]]]
 class FleetView:
     """Targets by name; ``trend_metrics`` are the metrics whose history is kept."""
 
-    def __init__(self, trend_metrics: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, trend_metrics: frozenset[str] = frozenset(), up_metrics: frozenset[str] = frozenset()
+    ) -> None:
         self.targets: dict[str, Target] = {}
         self.by_address: dict[str, list[str]] = {}
         self.trend_metrics = trend_metrics
+        self.up_metrics = up_metrics
 
     def configure(self, targets: list[Target], now: float) -> None:
         """Adopt the inventory's targets, keeping what is known of those already here."""
@@ -90,6 +94,10 @@ class FleetView:
                 target.by_metric = _index(metrics)
             target.metrics = metrics
             target.sample_ts = ts
+            for metric in self.up_metrics:
+                for _, series in target.by_metric.get(metric, ()):
+                    if metrics[series] >= 1:
+                        target.was_up.add(series)
             for metric in self.trend_metrics:
                 for _, series in target.by_metric.get(metric, ()):
                     points = target.history.get(series)
