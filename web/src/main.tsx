@@ -5,7 +5,8 @@ import { canOperate, parseRoute } from "./routes";
 import { Fleet } from "./Fleet";
 import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { getLang, initialLang, setLang, t } from "./i18n";
-import { AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
+import { AlertBadge } from "./AlertBadge";
+import { AlertsPage, AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -152,6 +153,7 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
             ))}
           </nav>
         )}
+        <AlertBadge active={current.page === "alerts"} />
         <span class={`link ${link}`} id="link">
           {link === "live" ? t("live") : link === "connecting" ? t("connecting") : t("offline")}
         </span>
@@ -186,6 +188,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <AuditPage target={current.target} />
         ) : current.page === "tunnels" ? (
           <TunnelsPage />
+        ) : current.page === "alerts" ? (
+          <AlertsPage tab={current.tab} role={me.role} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}
