@@ -20,9 +20,12 @@ from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.inventory import load_inventory
 from mirror.settings import Settings
+from tests.support.browser import CHROMIUM, launch_async
 from tests.support.receivers import HttpReceiver, http_receiver
 from tests.test_api import _serve
 
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
 HEADER = "# the lab under test: this comment must survive a rule edit\n"
 
 
@@ -217,3 +220,69 @@ async def test_the_cli_lists_silences_and_tests_a_channel(ego: Ego) -> None:
     assert out.strip() == "hook: sent"
     got = await ego.hook.arrived(before + 1)
     assert "channel hook works" in json.loads(got[-1].body)["message"]
+
+
+RECORD_NOTIFICATIONS = """
+window.__notes = [];
+const Real = window.Notification;
+class Recorded extends Real {
+  constructor(title, options) {
+    super(title, options);
+    window.__notes.push({ title, body: options && options.body, note: this });
+  }
+}
+Recorded.requestPermission = Real.requestPermission.bind(Real);
+Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+window.Notification = Recorded;
+"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+async def test_the_page_badges_notifies_and_opens_the_host(ego: Ego) -> None:
+    async_api = pytest.importorskip("playwright.async_api")
+    if not (ROOT / "web" / "dist" / "index.html").is_file():
+        pytest.fail("web/dist is not built: run `scripts/setup.sh --test`")
+    await ego.hook.arrived(1, 20)  # ghost fires
+    auth = AuthService(ego.running.ego.store.engine)
+    link = auth.create_login_link("operator")
+    url = f"http://{ego.address}/"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_api.async_playwright() as playwright:
+        browser = await launch_async(playwright)
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 720})
+            await context.grant_permissions(["notifications"], origin=url.rstrip("/"))
+            await context.add_init_script(RECORD_NOTIFICATIONS)
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{url}api/auth/link?token={link}")
+            await page.wait_for_selector("#alert-badge.badge.bad", timeout=15_000)
+            assert await page.inner_text("#alert-badge") == "1"
+            # Firing before the page opened: not announced. Silenced, then the silence ends:
+            # it is firing and unannounced again, and the page says so once.
+            async with ego.client("operator") as op:
+                made = await op.post(
+                    "/api/alerts/silences",
+                    json={"matchers": {"host": "ghost"}, "duration": "1h", "comment": "e2e"},
+                )
+                await page.wait_for_timeout(6000)
+                await op.delete(f"/api/alerts/silences/{made.json()['id']}")
+            await page.wait_for_function("window.__notes.length > 0", timeout=15_000)
+            notes = await page.evaluate("window.__notes.map(n => [n.title, n.body])")
+            assert notes == [["CRITICAL: ssh-silent on ghost", "SSH does not answer"]]
+            await page.evaluate("window.__notes[0].note.onclick()")
+            await page.wait_for_function("location.hash === '#/host/ghost'")
+
+            await page.click("#nav-alerts")
+            await page.wait_for_selector("#alerts-table tr[data-status=firing]")
+            await page.screenshot(path=str(ARTIFACTS / "alerts-desktop.png"))
+            page.on("dialog", lambda d: asyncio.ensure_future(d.accept("rebooting it")))
+            await page.click("button[data-ack]")
+            await page.wait_for_selector("#alerts-table td >> text=acked by operator")
+            await page.click("#tab-channels")
+            await page.wait_for_selector("#channels >> text=hook")
+            await page.screenshot(path=str(ARTIFACTS / "alerts-channels.png"))
+            assert errors == []
+        finally:
+            await browser.close()
