@@ -251,3 +251,17 @@ def test_weekly_maintenance_window() -> None:
     assert parse_weekly(["sun"], "23:00", 7200).covers(sun_night + 3600)  # into Monday
     with pytest.raises(ValueError, match="unknown day"):
         parse_weekly(["someday"], "02:00", 60)
+
+
+def test_evaluating_only_the_polled_targets_keeps_the_others() -> None:
+    view = _view(Target("a", "host"), Target("b", "host"))
+    rules = _rules([{"name": "mem", "expr": "mem.used_pct > 90", "for": "10s"}])
+    view.observe_poll("a", 0.0, "up", {"mem.used_pct": 95.0})
+    view.observe_poll("b", 0.0, "up", {"mem.used_pct": 95.0})
+    alerts = evaluate(rules, view, {}, 0.0).alerts
+    view.observe_poll("a", 10.0, "up", {"mem.used_pct": 96.0})
+    step = evaluate(rules, view, alerts, 10.0, only={"a"})
+    assert [(t.key, t.to) for t in step.transitions] == [(("mem", "a", ""), "firing")]
+    assert step.alerts[("mem", "b", "")] == alerts[("mem", "b", "")]  # untouched, pending
+    full = evaluate(rules, view, step.alerts, 10.0)
+    assert [(t.key, t.to) for t in full.transitions] == [(("mem", "b", ""), "firing")]

@@ -9,6 +9,7 @@ refuses, the transitions are kept and written on the next evaluation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from mirror.alerts.evaluate import (
     trend_metrics,
     up_metrics,
 )
-from mirror.alerts.events import follow
+from mirror.alerts.events import apply_events
 from mirror.alerts.history import AlertHistory
 from mirror.alerts.lifecycle import AlertState
 from mirror.alerts.silences import Silence, silenced_by
@@ -116,12 +117,13 @@ class AlertEngine:
         self.notified = {k for k, a in self.alerts.items() if a.status == "firing"}
         self.silences = self.history.silences()
 
-    def step(self, now: float | None = None) -> list[Transition]:
-        """One evaluation (pure part + bookkeeping); storage is left to :meth:`store`."""
+    def step(self, now: float | None = None, only: set[str] | None = None) -> list[Transition]:
+        """One evaluation (pure part + bookkeeping); storage is left to :meth:`store`.
+        ``only``: just the targets a batch of polls updated."""
         self.configure()
         now = self.clock() if now is None else now
         started = time.perf_counter()
-        result = evaluate(self.rules, self.view, self.alerts, now, self.silences)
+        result = evaluate(self.rules, self.view, self.alerts, now, self.silences, only)
         self.dropped = [
             k for k, a in self.alerts.items() if k not in result.alerts and a.status == "pending"
         ]
@@ -177,13 +179,13 @@ class AlertEngine:
             firing.append(Notice(self.ids.get(key), t, "firing"))
         self.sink.update(firing, resolved, now)
 
-    async def tick(self) -> list[Transition]:
+    async def tick(self, only: set[str] | None = None) -> list[Transition]:
         now = self.clock()
-        transitions = self.step(now)
+        transitions = self.step(now, only)
         if transitions or self._unstored or self.dropped:
             await asyncio.to_thread(self.store, transitions, self.dropped)
         self.notify(transitions, now)
-        if now - self._trimmed_at > HOUR_S and self.history is not None:
+        if only is None and now - self._trimmed_at > HOUR_S and self.history is not None:
             self._trimmed_at = now
             keep_s = self.current.get().alerts.history_days * 86400
             try:
@@ -194,21 +196,42 @@ class AlertEngine:
         return transitions
 
     async def run(self, hub: LiveHub) -> None:
-        """Follow ``hub`` and evaluate until cancelled."""
+        """Follow ``hub`` and evaluate until cancelled: the targets of each batch of polls
+        as it arrives, and every target every ``evaluate_every_s`` (``for:`` windows that
+        end between polls, no-data)."""
         self.configure()
         if self.history is not None:
             await asyncio.to_thread(self.restore)
-        feed = asyncio.create_task(follow(hub, self.view), name="alerts-feed")
+        touched: set[str] = set()
+        wake = asyncio.Event()
+
+        async def feed() -> None:
+            async for batch in hub.subscribe_batches():
+                apply_events(self.view, batch)
+                touched.update(str(e["host"]) for e in batch if isinstance(e, dict) and "host" in e)
+                wake.set()
+
+        loop = asyncio.get_running_loop()
+        feeder = asyncio.create_task(feed(), name="alerts-feed")
+        next_full = loop.time() + self.current.get().alerts.evaluate_every_s
         try:
             while True:
-                await asyncio.sleep(self.current.get().alerts.evaluate_every_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), max(0.0, next_full - loop.time()))
+                wake.clear()
+                only: set[str] | None = None
+                if loop.time() >= next_full:
+                    next_full = loop.time() + self.current.get().alerts.evaluate_every_s
+                else:
+                    only = set(touched)
+                touched.clear()
                 try:
-                    await self.tick()
+                    await self.tick(only)
                 except Exception:  # one bad evaluation must not end alerting
                     log.exception("alert evaluation failed")
         finally:
-            feed.cancel()
-            await asyncio.gather(feed, return_exceptions=True)
+            feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)
 
     def reload_silences(self) -> None:
         if self.history is not None:

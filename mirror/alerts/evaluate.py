@@ -105,15 +105,25 @@ def evaluate(
     alerts: Mapping[AlertKey, AlertState],
     now: float,
     silences: Iterable[Silence] = (),
+    only: set[str] | None = None,
 ) -> Step:
-    """Next alerts (resolved ones are dropped after their transition) and transitions."""
+    """Next alerts (resolved ones are dropped after their transition) and transitions.
+
+    ``only``: evaluate just these targets (those a batch of polls just updated), keeping
+    the others' alerts as they are; the engine runs this on every batch, so the poll that
+    completes a ``for:`` window is told at once, and everything every ``evaluate_every_s``.
+    """
     silences = [s for s in silences if s.active(now)]
     nxt: dict[AlertKey, AlertState] = {}
+    targets: Iterable[Target] = view.targets.values()
+    if only is not None:
+        targets = [view.targets[n] for n in only if n in view.targets]
+        nxt = {k: a for k, a in alerts.items() if k[1] not in only}
     changed: list[tuple[CompiledRule, Target, AlertKey, AlertState]] = []
     down: set[str] = set()
     by_rule: dict[str, CompiledRule] = {r.name: r for r in rules}
     seen: set[AlertKey] = set()
-    for target in view.targets.values():
+    for target in targets:
         for compiled in rules:
             if not compiled.applies(target):
                 continue
@@ -135,7 +145,7 @@ def evaluate(
                 if state is not None and state.status == "firing" and rule.state is not None:
                     down.add(target.name)
     for key, prev in alerts.items():  # the instance vanished, or the rule or target went
-        if key in seen:
+        if key in seen or (only is not None and key[1] not in only):
             continue
         compiled = by_rule.get(key[0])
         target = view.targets.get(key[1])
@@ -151,6 +161,8 @@ def evaluate(
         )
         _keep(nxt, changed, compiled, target, key, prev, state)
     step = Step(nxt)
+    stateful = {r.name for r in rules if r.rule.state is not None}
+    down |= {k[1] for k, a in nxt.items() if a.status == "firing" and k[0] in stateful}
     for compiled, target, key, state in changed:
         rule = compiled.rule
         labels = labels_of(rule, target, key[2] or None)
