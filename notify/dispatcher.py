@@ -12,19 +12,20 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mirror.alerts.engine import Notice
 from mirror.inventory.current import CurrentInventory
-from mirror.inventory.models import Inventory
+from mirror.inventory.models import Inventory, SecretRef
 from notify.channels import Channel, SendError, send
 from notify.message import render
 from notify.router import Group
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
+WEBPUSH = "webpush"  # a route's channel for every browser subscribed to Web Push
 
 
 @dataclass(slots=True)
@@ -42,9 +43,13 @@ class ChannelStatus:
         return {k: getattr(self, k) for k in self.__slots__} | {"queued": queued}
 
 
+Deliver = Callable[[str, str], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class _Worker:
     channel: Channel
+    deliver: Deliver | None = None  # None: the channel's Apprise URL
     queue: deque[tuple[str, str, float]] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     status: ChannelStatus = field(default_factory=ChannelStatus)
@@ -63,8 +68,10 @@ class Dispatcher:
         retry_base_s: float = 2.0,
         retry_max_s: float = 300.0,
         max_attempts: int = 8,
+        webpush: Deliver | None = None,
     ) -> None:
         self.current = current
+        self.webpush = webpush  # notify.webpush.WebPusher.push_all: the "webpush" channel
         self.clock = clock
         self.tick_s = tick_s
         self.retry_base_s = retry_base_s
@@ -110,7 +117,7 @@ class Dispatcher:
         if worker is None:
             raise SendError(f"no channel {name!r} in the inventory's notify.channels")
         title = "MIRROR STAGE: test message"
-        await send(worker.channel, title, f"channel {name} works ({time.strftime('%H:%M:%S')})")
+        await self._send(worker, title, f"channel {name} works ({time.strftime('%H:%M:%S')})")
         worker.status.state, worker.status.last_ok = "ok", self.clock()
         worker.status.sent += 1
 
@@ -133,10 +140,13 @@ class Dispatcher:
                 worker = self.workers.pop(name)
                 if worker.task is not None:
                     worker.task.cancel()
+        if self.webpush is not None:
+            wanted[WEBPUSH] = Channel(WEBPUSH, SecretRef(None, None), 600, 10.0)
         for name, channel in wanted.items():
             worker = self.workers.get(name)
             if worker is None:
-                worker = self.workers[name] = _Worker(channel)
+                deliver = self.webpush if name == WEBPUSH else None
+                worker = self.workers[name] = _Worker(channel, deliver)
                 worker.tokens = float(channel.rate_per_min)
                 worker.refilled = self.clock()
             worker.channel = channel
@@ -172,7 +182,7 @@ class Dispatcher:
             attempt = 0
             while True:
                 try:
-                    await send(worker.channel, title, body)
+                    await self._send(worker, title, body)
                 except SendError as e:
                     attempt += 1
                     self._failed(worker, str(e), attempt)
@@ -190,6 +200,12 @@ class Dispatcher:
                 break
             if worker.queue and worker.queue[0][2] == queued:
                 worker.queue.popleft()
+
+    async def _send(self, worker: _Worker, title: str, body: str) -> None:
+        if worker.deliver is not None:
+            await worker.deliver(title, body)
+        else:
+            await send(worker.channel, title, body)
 
     def _failed(self, worker: _Worker, error: str, attempt: int) -> None:
         status = worker.status

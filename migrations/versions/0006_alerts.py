@@ -1,4 +1,4 @@
-"""Alert history (active and resolved alerts, acknowledgements) and silences.
+"""Alert history (active and resolved alerts, acknowledgements), silences, Web Push subscriptions.
 
 Revision ID: 0006_alerts
 Revises: 0004_audit
@@ -57,8 +57,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_alert_silences"),
     )
     op.create_index("ix_alert_silences_ends_ms", "alert_silences", ["ends_ms"])
+    op.create_table(
+        "push_subscriptions",
+        sa.Column("id", sa.Integer, nullable=False),
+        sa.Column("user_name", sa.String(128), nullable=False),
+        sa.Column("endpoint", sa.Text, nullable=False),
+        sa.Column("p256dh", sa.String(256), nullable=False),
+        sa.Column("auth", sa.String(64), nullable=False),
+        sa.Column("created_ms", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_push_subscriptions"),
+        sa.UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("push_subscriptions")
     op.drop_table("alert_silences")
     op.drop_table("alerts")

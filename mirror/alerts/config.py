@@ -274,6 +274,7 @@ def cross_check(data: dict[str, Any], group_names: list[str]) -> list[tuple[tupl
         names = (
             sorted(c for c in channels if isinstance(c, str)) if isinstance(channels, dict) else []
         )
+        names.append("webpush")  # every browser subscribed to Web Push (notify/webpush.py)
         routes = notify.get("routes")
         for i, route in enumerate(routes if isinstance(routes, list) else []):
             targets = route.get("channels") if isinstance(route, dict) else None
