@@ -18,6 +18,7 @@ class Received:
     path: str
     body: bytes
     at: float  # time.time() when it arrived
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -25,6 +26,7 @@ class HttpReceiver:
     port: int
     got: list[Received] = field(default_factory=list)
     status: int = 200  # what it answers (500: a refusing channel)
+    ok_status: int = 200  # the success code (a push service answers 201)
     hang_s: float = 0.0  # wait this long before answering (a hanging channel)
     cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -53,9 +55,10 @@ def http_receiver() -> Iterator[HttpReceiver]:
                 time.sleep(receiver.hang_s)
             with receiver.cond:
                 if receiver.status == 200:
-                    receiver.got.append(Received(self.path, body, time.time()))
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    receiver.got.append(Received(self.path, body, time.time(), headers))
                     receiver.cond.notify_all()
-            self.send_response(receiver.status)
+            self.send_response(receiver.status if receiver.status != 200 else receiver.ok_status)
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
