@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
@@ -39,6 +40,29 @@ class SilenceRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     duration: str  # "2h", "7d"
     comment: str
     weekly: dict[str, Any] | None = None  # {"days": ["sat"], "start": "02:00", "duration_s": 7200}
+
+
+class PushKeys(msgspec.Struct, kw_only=True):
+    p256dh: str
+    auth: str
+
+
+class PushSubscription(msgspec.Struct, kw_only=True):
+    """The browser's PushSubscription.toJSON() (expirationTime and the like ignored)."""
+
+    endpoint: str
+    keys: PushKeys
+
+
+class PushEndpoint(msgspec.Struct, kw_only=True):
+    endpoint: str
+
+
+def _push(alerts: AlertService | None) -> tuple[Any, str]:
+    push = _service(alerts).push
+    if push is None:
+        raise NoAlerts("Web Push is sent by the running EGO: run `mirror serve`")
+    return push
 
 
 def _service(alerts: AlertService | None) -> AlertService:
@@ -183,3 +207,39 @@ class AlertsController(Controller):
         except MirrorError as e:
             raise Unprocessable(str(e)) from None
         return {"channel": name, "sent": True}
+
+    @get("/push/key")
+    async def push_key(self, alerts: NamedDependency[AlertService | None]) -> dict[str, str]:
+        """The VAPID public key a page subscribes with (applicationServerKey)."""
+        return {"public_key": _push(alerts)[1]}
+
+    @post("/push/subscriptions", status_code=201)
+    async def push_subscribe(
+        self,
+        request: Request[Identity, Any, Any],
+        data: JSONBody[PushSubscription],
+        alerts: NamedDependency[AlertService | None],
+    ) -> dict[str, Any]:
+        """This browser gets alert notifications by Web Push (routes naming ``webpush``)."""
+        subs = _push(alerts)[0]
+        try:
+            new_id = await anyio.to_thread.run_sync(
+                subs.add, request.user.name, data.endpoint, data.keys.p256dh, data.keys.auth
+            )
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
+        return {"id": new_id, "user": request.user.name}
+
+    @post("/push/unsubscribe", status_code=200)
+    async def push_unsubscribe(
+        self, data: JSONBody[PushEndpoint], alerts: NamedDependency[AlertService | None]
+    ) -> dict[str, Any]:
+        removed = await anyio.to_thread.run_sync(_push(alerts)[0].remove, data.endpoint)
+        return {"removed": removed}
+
+    @get("/push/subscriptions")
+    async def push_list(
+        self, alerts: NamedDependency[AlertService | None]
+    ) -> list[dict[str, object]]:
+        """Who gets Web Push (never the endpoints or keys)."""
+        return await anyio.to_thread.run_sync(_push(alerts)[0].listing)

@@ -21,6 +21,7 @@ from litestar import Litestar
 from api.app import built_web_dir, create_app
 from mirror.alerts.engine import AlertEngine
 from mirror.alerts.history import AlertHistory
+from mirror.alerts.push import PushSubscriptions
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.inventory import Inventory
@@ -33,6 +34,7 @@ from mirror.settings import Settings
 from mirror.storage import Store
 from mirror.storage.retention import Retention
 from notify.dispatcher import Dispatcher
+from notify.webpush import WebPusher, load_or_create_vapid
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
 from poller.jobs import start_jobs
@@ -148,10 +150,14 @@ async def start(
     reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit, guard)
     # Alerts (issue 12): the engine follows the live hub and re-reads `current` after a
     # reload; the dispatcher sends in tasks of its own, so a channel never slows evaluation.
-    dispatcher = Dispatcher(current)
+    subscriptions = PushSubscriptions(store.engine)
+    vapid = await asyncio.to_thread(load_or_create_vapid, settings.data_dir / "vapid_private.pem")
+    pusher = WebPusher(subscriptions, vapid)
+    dispatcher = Dispatcher(current, webpush=pusher.push_all)
     history = AlertHistory(store.engine)
     alerts = AlertEngine(current, history, dispatcher)
     service = AlertService(history, alerts, audit, dispatcher, reloader)
+    service.push = (subscriptions, pusher.public_key)
     app = create_app(
         store,
         ego.hub,

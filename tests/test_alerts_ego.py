@@ -286,3 +286,42 @@ async def test_the_page_badges_notifies_and_opens_the_host(ego: Ego) -> None:
             assert errors == []
         finally:
             await browser.close()
+
+
+async def test_a_browser_subscribes_to_web_push_and_gets_the_test_message(ego: Ego) -> None:
+    import base64
+
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    p256dh = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    auth = b"fedcba9876543210"
+    with http_receiver() as push_service:
+        push_service.ok_status = 201
+        endpoint = f"http://127.0.0.1:{push_service.port}/wpush/v2/xyz"
+        async with ego.client("viewer") as viewer:
+            vapid = (await viewer.get("/api/alerts/push/key")).json()["public_key"]
+            assert len(base64.urlsafe_b64decode(vapid + "==")) == 65
+            sub = {
+                "endpoint": endpoint,
+                "keys": {"p256dh": b64(p256dh), "auth": b64(auth)},
+                "expirationTime": None,
+            }
+            made = await viewer.post("/api/alerts/push/subscriptions", json=sub)
+            assert made.status_code == 201, made.text
+            listed = (await viewer.get("/api/alerts/push/subscriptions")).text
+            assert "viewer" in listed and endpoint not in listed and b64(auth) not in listed
+            channels = (await viewer.get("/api/alerts/channels")).json()
+            assert "webpush" in channels
+        async with ego.client("admin") as admin:
+            sent = await admin.post("/api/alerts/channels/webpush/test")
+            assert sent.status_code == 200, sent.text
+        [got] = push_service.got
+        message = json.loads(http_ece.decrypt(got.body, private_key=key, auth_secret=auth))
+        assert message["title"] == "MIRROR STAGE: test message"
+        assert message["url"] == "/#/alerts"

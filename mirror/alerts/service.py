@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from mirror.alerts.defaults import DEFAULTS, effective_rules
 from mirror.alerts.engine import AlertEngine
 from mirror.alerts.history import AlertHistory, AlertRow
+from mirror.alerts.push import PushSubscriptions
 from mirror.alerts.rules_file import delete_rule, put_rule
 from mirror.alerts.silences import Silence, parse_weekly
 from mirror.audit import AuditLog
@@ -61,6 +62,7 @@ class AlertService:
         self.channels = channels
         self.reloader = reloader
         self.clock = clock
+        self.push: tuple[PushSubscriptions, str] | None = None  # (subscriptions, VAPID key)
 
     async def _audit(self, who: str, via: str, action: str, target: str, detail: Any) -> None:
         if self.audit is not None:

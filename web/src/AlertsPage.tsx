@@ -291,6 +291,43 @@ function DesktopSwitch() {
   );
 }
 
+/** base64url (the VAPID public key) → the bytes pushManager.subscribe wants. */
+function keyBytes(text: string): Uint8Array<ArrayBuffer> {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  const raw = atob(b64);
+  const out = new Uint8Array(new ArrayBuffer(raw.length));
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+function PushSwitch() {
+  const supported = "serviceWorker" in navigator && "PushManager" in window && window.isSecureContext;
+  const [state, setState] = useState<string | null>(null);
+  if (!supported) return null;
+  const subscribe = async () => {
+    try {
+      const { public_key } = await getJSON<{ public_key: string }>("/api/alerts/push/key");
+      const registration = await navigator.serviceWorker.ready;
+      const sub = await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: keyBytes(public_key),
+      });
+      await postJSON("/api/alerts/push/subscriptions", sub.toJSON());
+      setState(t("pushOn"));
+    } catch (exc) {
+      setState((exc as Error).message);
+    }
+  };
+  return (
+    <>
+      <button class="ghost" id="push-subscribe" onClick={subscribe}>
+        {t("pushSubscribe")}
+      </button>
+      {state && <span class="muted">{state}</span>}
+    </>
+  );
+}
+
 export function AlertsPage({ tab, role }: { tab: string; role: string }) {
   const [reloads, setReloads] = useState(0);
   const operate = role === "operator" || role === "admin";
@@ -315,6 +352,7 @@ export function AlertsPage({ tab, role }: { tab: string; role: string }) {
           </nav>
           <span class="spacer" />
           <DesktopSwitch />
+          <PushSwitch />
         </div>
         {(tab === "active" || tab === "history") && (
           <>

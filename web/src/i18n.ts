@@ -142,6 +142,8 @@ const en = {
   channelQueued: "Queued",
   channelError: "Last error",
   firingCount: "{n} firing",
+  pushSubscribe: "Push to this device",
+  pushOn: "this device gets Web Push",
   verifyChain: "Verify chain",
   verifying: "verifying…",
   chainOk: "Chain intact: {n} entries checked",
