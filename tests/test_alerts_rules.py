@@ -265,3 +265,31 @@ def test_evaluating_only_the_polled_targets_keeps_the_others() -> None:
     assert step.alerts[("mem", "b", "")] == alerts[("mem", "b", "")]  # untouched, pending
     full = evaluate(rules, view, step.alerts, 10.0)
     assert [(t.key, t.to) for t in full.transitions] == [(("mem", "b", ""), "firing")]
+
+
+def test_the_hub_adapter_takes_poll_events_pings_and_typed_state_changes() -> None:
+    from dataclasses import dataclass as dc
+
+    from mirror.alerts.events import apply_events
+
+    @dc
+    class StateChange:  # the shape of mirror/events.py's typed event (branch house)
+        target: str
+        kind: str
+        to: str
+        reason: str | None
+        since: float
+
+    view = _view(Target("a", "host", address="127.0.0.2"))
+    apply_events(
+        view,
+        [
+            {"type": "host", "host": "a", "ts": 1.0, "state": "up", "metrics": {"load.1": 2.0}},
+            {"type": "ping", "host": "ping/127.0.0.2", "ts": 1.0, "metrics": {"ping.up": 1.0}},
+            {"type": "host", "host": "unknown", "ts": 1.0, "state": "up", "metrics": {}},
+        ],
+    )
+    a = view.targets["a"]
+    assert (a.state, a.metrics, a.ping_up) == ("up", {"load.1": 2.0}, True)
+    apply_events(view, [StateChange("a", "host", "timeout", "no answer in 4 s", 9.0)])
+    assert (a.state, a.state_since, a.error) == ("timeout", 9.0, "no answer in 4 s")
