@@ -22,3 +22,4 @@ lint:
 bench: setup-test
 	.venv/bin/python bench/host_cost.py
 	.venv/bin/python bench/poll_scale.py
+	scripts/isolated.sh .venv/bin/python bench/alerts.py

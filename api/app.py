@@ -22,6 +22,7 @@ from litestar.static_files import create_static_files_router
 from api import proxies
 from api.access import LiveAccess
 from api.admin import AdminController
+from api.alerts import AlertsController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
@@ -37,6 +38,7 @@ from api.services import HostService
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
 from api.webfiles import PRECOMPRESSED, assets_route
+from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.control import CommandRunner
@@ -70,6 +72,7 @@ def create_app(
     audit: AuditLog | None = None,
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
+    alerts: AlertService | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -95,6 +98,7 @@ def create_app(
     # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
+    route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -120,6 +124,7 @@ def create_app(
             "inventory": Provide(current.get, use_cache=False, sync_to_thread=False),
             "reloader": _value(reloader),  # None without a poller: reload answers 503
             "access": _value(access),
+            "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
 from cli.control import add_control_commands
 from cli.network import add_network_commands
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_auth_commands(sub)
     add_network_commands(sub)  # sweep, wake, adopt (cli.network)
     add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
+    add_alert_commands(sub)  # alerts, notify test (cli.alerts)
     return parser
 
 

@@ -58,6 +58,14 @@ def demo_inventory(lab, client_key: Path, sim_port: int = SIM_PORT, gear=None) -
                 for i, h in enumerate(lab)
             ),
         ],
+        # The default alert rules are on (issue 12); the flappy host's 40 s outages fire
+        # and resolve every two minutes with these shorter windows, so the demo shows them.
+        "alerts": {
+            "rules": [
+                {"name": "ssh-unreachable", "for": "20s"},
+                {"name": "host-down", "for": "20s"},
+            ]
+        },
         **(gear or {}),
     }
 

@@ -21,6 +21,10 @@ from litestar import Litestar
 
 from api.app import built_web_dir, create_app
 from bridge.mqtt import MqttBridge, MqttSettings
+from mirror.alerts.engine import AlertEngine
+from mirror.alerts.history import AlertHistory
+from mirror.alerts.push import PushSubscriptions
+from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.inventory import Inventory
 from mirror.inventory.current import CurrentInventory
@@ -31,6 +35,8 @@ from mirror.live import LiveHub
 from mirror.settings import Settings
 from mirror.storage import Store
 from mirror.storage.retention import Retention
+from notify.dispatcher import Dispatcher
+from notify.webpush import WebPusher, load_or_create_vapid
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
 from poller.jobs import start_jobs
@@ -107,9 +113,11 @@ class Running:
     writer_task: asyncio.Task[None]
     watch_task: asyncio.Task[None] | None
     bridge_task: asyncio.Task[None] | None = None  # Home Assistant over MQTT (MIRROR_MQTT)
+    alerts: AlertEngine | None = None
+    alert_tasks: tuple[asyncio.Task[None], ...] = ()  # evaluation, notification
 
     async def stop(self) -> None:
-        for task in (self.watch_task, self.bridge_task):
+        for task in (self.watch_task, self.bridge_task, *self.alert_tasks):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -146,6 +154,16 @@ async def start(
     audit = AuditLog(store.engine, keystrokes=settings.audit_keystrokes, seal=settings.audit_seal())
     guard = off_loopback if settings.loopback_only else None
     reloader = InventoryReloader(settings.inventory_path, current, ego.reconcile, audit, guard)
+    # Alerts (issue 12): the engine follows the live hub and re-reads `current` after a
+    # reload; the dispatcher sends in tasks of its own, so a channel never slows evaluation.
+    subscriptions = PushSubscriptions(store.engine)
+    vapid = await asyncio.to_thread(load_or_create_vapid, settings.data_dir / "vapid_private.pem")
+    pusher = WebPusher(subscriptions, vapid)
+    dispatcher = Dispatcher(current, webpush=pusher.push_all)
+    history = AlertHistory(store.engine)
+    alerts = AlertEngine(current, history, dispatcher)
+    service = AlertService(history, alerts, audit, dispatcher, reloader)
+    service.push = (subscriptions, pusher.public_key)
     app = create_app(
         store,
         ego.hub,
@@ -156,6 +174,7 @@ async def start(
         audit=audit,
         reloader=reloader,
         trusted_proxies=settings.trusted_proxies,
+        alerts=service,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()
@@ -182,7 +201,13 @@ async def start(
         bridge = MqttBridge(ego.hub, mqtt, names)
         bridge_task = asyncio.create_task(bridge.run(), name="mqtt")
         log.info("publishing host states to %s for Home Assistant", mqtt.where())
-    return Running(ego, app, control, reloader, jobs, writer_task, watch_task, bridge_task)
+    alert_tasks = (
+        asyncio.create_task(alerts.run(ego.hub), name="alerts"),
+        asyncio.create_task(dispatcher.run(), name="notify"),
+    )
+    return Running(
+        ego, app, control, reloader, jobs, writer_task, watch_task, bridge_task, alerts, alert_tasks
+    )
 
 
 async def serve(

@@ -14,16 +14,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mirror", "collectors", "lab", "poller", "api", "bridge", "ego", "cli")
+PACKAGES = ("mirror", "collectors", "lab", "poller", "notify", "api", "bridge", "ego", "cli")
 MAY_IMPORT: dict[str, set[str]] = {
     "mirror": set(),
     "collectors": {"mirror"},
     "lab": {"mirror", "collectors"},
     "poller": {"mirror", "collectors"},
+    "notify": {"mirror"},  # alert notifications (issue 12)
     "api": {"mirror"},  # never the poller: the running EGO hands the API what it needs
     "bridge": {"mirror"},  # to the rest of the house (MQTT): follows the hub, as the API does
-    "ego": {"mirror", "collectors", "poller", "api", "lab", "bridge"},
-    "cli": {"mirror", "collectors", "poller", "ego", "lab", "bridge"},
+    "ego": {"mirror", "collectors", "poller", "notify", "api", "lab", "bridge"},
+    "cli": {"mirror", "collectors", "poller", "notify", "ego", "lab", "bridge"},
 }
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_series_decimals"
-down_revision: str | Sequence[str] | None = "0004_audit"
+down_revision: str | Sequence[str] | None = "0006_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

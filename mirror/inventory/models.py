@@ -32,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+from mirror.alerts.config import AlertsSection, NotifySection
+from mirror.alerts.config import cross_check as alerts_cross_check
 from mirror.errors import ConfigError
 from mirror.inventory.problems import (
     InventoryError,
@@ -433,6 +435,8 @@ class Inventory(_Model):
     snmp: list[SnmpEntry] = Field(default_factory=list)
     cables: list[Cable] = Field(default_factory=list)
     actions: dict[Name, ActionEntry] = Field(default_factory=dict)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)  # mirror/alerts/config.py
+    notify: NotifySection = Field(default_factory=NotifySection)
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
@@ -598,6 +602,7 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     found += _duplicates("hosts", hosts, "name", lambda host: host.get("name"))
     found += _duplicates("hosts", hosts, "address", lambda host: _endpoint(data, host))
     found += _check_snmp_and_cables(data, group_names)
+    found += alerts_cross_check(data, group_names)
     local_at = None
     for i, host in _mappings(hosts):
         host_groups = host.get("groups")

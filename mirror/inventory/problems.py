@@ -102,6 +102,8 @@ def from_pydantic(error: ErrorDetails, root: type[BaseModel]) -> tuple[Loc, str]
         return loc, "is required"
     if kind == "value_error":
         return loc, str(ctx["error"])
+    if kind == "literal_error":
+        return loc, f"must be {ctx['expected']}, got {shown(value)}"
     if kind in _EXPECTED:
         message = f"must be {_EXPECTED[kind]}, got {shown(value)}"
         if kind == "string_type" and isinstance(value, bool | int | float):

@@ -41,4 +41,5 @@ export const RunPage = lazy(() => import("./controlPages").then((m) => m.RunPage
 export const AuditPage = lazy(() => import("./controlPages").then((m) => m.AuditPage));
 export const TunnelsPage = lazy(() => import("./controlPages").then((m) => m.TunnelsPage));
 export const HostControls = lazy(() => import("./controlPages").then((m) => m.HostControls));
+export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.AlertsPage));
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));

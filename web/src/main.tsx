@@ -6,7 +6,8 @@ import { Fleet } from "./Fleet";
 import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
-import { AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
+import { AlertBadge } from "./AlertBadge";
+import { AlertsPage, AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -164,6 +165,7 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
             ))}
           </nav>
         )}
+        <AlertBadge active={current.page === "alerts"} />
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
@@ -211,6 +213,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <AuditPage target={current.target} />
         ) : current.page === "tunnels" ? (
           <TunnelsPage />
+        ) : current.page === "alerts" ? (
+          <AlertsPage tab={current.tab} role={me.role} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}

@@ -11,6 +11,8 @@ describe("routes", () => {
     expect(parseRoute("#/run?group=lab")).toEqual({ page: "run", hosts: [], group: "lab" });
     expect(parseRoute("#/audit")).toEqual({ page: "audit", target: null });
     expect(parseRoute("#/tunnels")).toEqual({ page: "tunnels" });
+    expect(parseRoute("#/alerts")).toEqual({ page: "alerts", tab: "active" });
+    expect(parseRoute("#/alerts?tab=silences")).toEqual({ page: "alerts", tab: "silences" });
     expect(parseRoute("#/nowhere")).toEqual({ page: "fleet" });
   });
 

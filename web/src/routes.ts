@@ -7,10 +7,11 @@ export type Route =
   | { page: "terminal"; name: string }
   | { page: "run"; hosts: string[]; group: string | null }
   | { page: "audit"; target: string | null }
-  | { page: "tunnels" };
+  | { page: "tunnels" }
+  | { page: "alerts"; tab: string };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
- * #/tunnels. */
+ * #/tunnels, #/alerts?tab=history. */
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(query);
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/run") return { page: "run", hosts: params.getAll("host"), group: params.get("group") };
   if (path === "/audit") return { page: "audit", target: params.get("target") };
   if (path === "/tunnels") return { page: "tunnels" };
+  if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
   return { page: "fleet" };
 }
 
