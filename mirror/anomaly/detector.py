@@ -203,8 +203,8 @@ class Detector:
             score = 1.0
         self._hi = max(self._hi, x)
         self._lo = min(self._lo, x)
-        if n <= t.warmup:
-            return 0.0
+        if n <= t.warmup or self._hi == self._lo:
+            return 0.0  # learning, or a series that never moved (nothing to compare with)
         score = min(max(score, 0.0), 1.0)
         if self._cool > 0:
             self._cool -= 1
