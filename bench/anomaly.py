@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import importlib.util
+import itertools
 import json
 import os
 import random
@@ -36,10 +37,18 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mirror.anomaly import ANOMALY_THRESHOLD, Detector, score_values
+from mirror.anomaly import ANOMALY_THRESHOLD, Detector, Tuning, score_values
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
+# The choices the tuning was made among (cv mode): each held-out category is scored with
+# the one that does best, at its own fixed threshold, on the other categories.
+CV_GRID: dict[str, tuple[float, ...]] = {
+    "threshold": (0.5, 0.6),
+    "agree": (0.0, 1.0),
+    "range_margin": (0.02, 0.03, 0.05),
+    "range_sd": (0.0, 0.5),
+}
 
 
 def find_nab(given: str | None) -> Path:
@@ -139,6 +148,34 @@ def run_cv(nab: Path) -> None:
         print(
             f"{held:<24} {thr:>12.4f} {s:>7} {at['hits']:>3}/{at['windows']:<2}"
             f"{at['false_positives']:>4}   {p:>14}"
+        )
+    # the same for the tuning itself: pick among CV_GRID without the held-out category
+    keys = list(CV_GRID)
+    configs = [dict(zip(keys, c, strict=True)) for c in itertools.product(*CV_GRID.values())]
+    runs = []
+    for conf in configs:
+        tuning = Tuning(**conf)
+        runs.append((conf, {rel: score_values(v, tuning) for rel, v in values.items()}))
+    print()
+    print(f"leave-one-category-out over {len(configs)} tunings ({', '.join(keys)}), each")
+    print("at its own fixed threshold: the best on the other categories, on the held-out one")
+    print(f"{'held out':<24} {'score':>7} {'hits':>5} {'FP':>4}   chosen tuning")
+    every = [df for df in corpus]
+    for held in [*cats, None]:
+        train = [df for df in every if df.category != held]
+        test = [df for df in every if df.category == held] or every
+
+        def fixed_score(run: tuple[dict[str, float], dict[str, list[float]]], part: list) -> dict:
+            conf, sc = run
+            return ns.evaluate(part, sc, cost, conf["threshold"])["standard"]
+
+        best = max(runs, key=lambda r: fixed_score(r, train)["score"])
+        at = fixed_score(best, test)
+        s = "n/a" if at["score"] is None else f"{at['score']:.2f}"
+        name = held or "(none: all, in-sample)"
+        print(
+            f"{name:<24} {s:>7} {at['hits']:>3}/{at['windows']:<2}{at['false_positives']:>4}"
+            f"   {' '.join(f'{k}={v:g}' for k, v in best[0].items())}"
         )
 
 

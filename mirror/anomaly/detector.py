@@ -17,9 +17,10 @@ Each value is scored from the past only, in three steps:
    its short average is compared with its own long-run distribution and the Gaussian
    tail probability q becomes ``log(q) / log(1e-10)`` (q = 1e-5 gives 0.5). A series
    that is always surprising thus stops being surprising.
-3. The score is the larger of the two, or 1 when the value leaves the range seen so far
-   by more than a margin. After a score at or above the threshold the detector stays
-   below it for a refractory period: one event, one alarm.
+3. The score is the sum of the two (capped at 1: both surprises agreeing count more than
+   either alone), or 1 when the value leaves the range seen so far by more than a margin.
+   After a score at or above the threshold the detector stays below it for a refractory
+   period, one event, one alarm (a value beyond the range still scores 1).
 
 Non-finite values are skipped (score 0, state untouched).
 """
@@ -48,7 +49,7 @@ class Tuning:
     """The detector's constants. The defaults are the product's; tests and the bench
     may pass others. Counts are in values (at 1 value / 5 s, 150 values = 12.5 min)."""
 
-    threshold: float = 0.5  # a score >= this is an anomalous point
+    threshold: float = 0.6  # a score >= this is an anomalous point
     warmup: int = 150  # values learnt before any score above 0
     fast_alpha: float = 0.1  # the fast moving average
     slow_alpha: float = 0.002  # the slow average and variance (~500 values)
@@ -61,8 +62,10 @@ class Tuning:
     noise_steps: float = 6.0  # ...but no finer than this many mean |x[t] - x[t-1]|
     set_bits: int = 13  # bits of each of the two bit-set generations (2**13 = 1 kB)
     set_fill: float = 0.125  # a generation this full becomes the old one
-    range_margin: float = 0.05  # beyond the seen range by this share of it: score 1
+    range_margin: float = 0.03  # beyond the seen range by this share of it: score 1
     refractory: int = 400  # values held below the threshold after an anomaly
+    range_sd: float = 0.0  # ...and by this many slow standard deviations
+    agree: float = 1.0  # weight of the smaller of the two scores (0: the larger alone)
 
 
 DEFAULT_TUNING = Tuning()
@@ -195,18 +198,19 @@ class Detector:
             seen = self._seen(_hash(1, level, self._run.bit_length()))
             seen += self._seen(_hash(2, hist[1], hist[2], hist[3], level))
             nov = 1.0 - 0.5 * seen
-            score = max(score, self._step(self._nov, nov, t.novelty_short_alpha, la, t.min_std))
+            s2 = self._step(self._nov, nov, t.novelty_short_alpha, la, t.min_std)
+            score = max(score, s2) + t.agree * min(score, s2)
         span = self._hi - self._lo
-        if n > t.warmup and (
-            x > self._hi + t.range_margin * span or x < self._lo - t.range_margin * span
-        ):
+        margin = max(t.range_margin * span, t.range_sd * math.sqrt(self._slow_var))
+        broke = n > t.warmup and (x > self._hi + margin or x < self._lo - margin)
+        if broke:
             score = 1.0
         self._hi = max(self._hi, x)
         self._lo = min(self._lo, x)
         if n <= t.warmup or self._hi == self._lo:
             return 0.0  # learning, or a series that never moved (nothing to compare with)
         score = min(max(score, 0.0), 1.0)
-        if self._cool > 0:
+        if self._cool > 0 and not broke:  # a new extreme is never held back
             self._cool -= 1
             return min(score, math.nextafter(t.threshold, 0.0))
         if score >= t.threshold:
