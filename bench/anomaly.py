@@ -213,7 +213,7 @@ def run_cost(hosts: int, series: int, interval: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("modes", nargs="*", choices=["nab", "cv", "cost"], default=[])
+    ap.add_argument("modes", nargs="*", metavar="MODE", help="nab, cv, cost (default: all)")
     ap.add_argument("--nab", help="NAB folder (nab_score.py, data/, profiles.json)")
     ap.add_argument("--jobs", type=int, default=2, help="files scored at a time (nab)")
     ap.add_argument("--hosts", type=int, default=254)
@@ -221,6 +221,8 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=5.0, help="seconds between values")
     args = ap.parse_args()
     modes = args.modes or ["nab", "cv", "cost"]
+    if set(modes) - {"nab", "cv", "cost"}:
+        ap.error(f"unknown mode(s) {', '.join(sorted(set(modes) - {'nab', 'cv', 'cost'}))}")
     for i, mode in enumerate(modes):
         if i:
             print()
