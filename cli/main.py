@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--snmp-port", type=int, default=16161, help="UDP port of the simulated switch and router"
     )
     p.set_defaults(func=cmd_demo)
+    anomaly = sub.add_parser("anomaly", help="the anomaly detector on a CSV (NAB's interface)")
+    anomaly_sub = anomaly.add_subparsers(metavar="ACTION")
+    p = anomaly_sub.add_parser(
+        "score", help="print one anomaly score in [0, 1] per row of a timestamp,value CSV"
+    )
+    p.add_argument("file", nargs="?", type=Path, help="CSV file (default: stdin)")
+    p.add_argument(
+        "--threshold",
+        action="store_true",
+        help="print the score at which a point is anomalous, and nothing else",
+    )
+    p.set_defaults(func=cmd_anomaly_score)
     _add_auth_commands(sub)
     add_network_commands(sub)  # sweep, wake, adopt (cli.network)
     add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
@@ -273,6 +285,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     store.close()
     print(f"database at {Settings.redacted_url(settings.database_url)} is up to date")
     return 0
+
+
+def cmd_anomaly_score(args: argparse.Namespace) -> int:
+    from cli.anomaly import run_score  # lazily: `mirror --help` stays fast
+
+    return run_score(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
