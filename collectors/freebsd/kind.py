@@ -25,7 +25,13 @@ from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
 from collectors.linux.proc_stat import CpuStat, CpuTimes
-from collectors.linux.sample import FastSample, SlowSample, fast_metrics, slow_metrics
+from collectors.linux.sample import (
+    FastSample,
+    SlowSample,
+    _optional,  # the Linux kind's rule for optional sources, shared on purpose
+    fast_metrics,
+    slow_metrics,
+)
 from collectors.linux.sensors import Temperature
 from mirror.errors import ParseError
 
@@ -59,13 +65,7 @@ def parse_fast(frame: Frame) -> FastSample:
     if boot is None:
         raise ParseError("fast frame lacks kern.boottime")
     problems: list[str] = []
-    net = {}
-    text = output(frame, "netstat")
-    if text is not None:
-        try:
-            net = netstat.parse(text)
-        except ParseError as exc:
-            problems.append(str(exc))
+    net = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
     load = sysctl.loadavg(values)
     return FastSample(
         uptime_s=epoch(frame) - boot,
@@ -87,13 +87,7 @@ def parse_slow(frame: Frame) -> SlowSample:
     if boot is None:
         raise ParseError("slow frame lacks kern.boottime")
     problems: list[str] = []
-    filesystems = []
-    text = output(frame, "df", any_status=True)
-    if text is not None:
-        try:
-            filesystems = df.parse(text)
-        except ParseError as exc:
-            problems.append(str(exc))
+    filesystems = _optional(df.parse, output(frame, "df", any_status=True), [], problems)
     ostype, release = values.get("kern.ostype"), values.get("kern.osrelease")
     return SlowSample(
         uptime_s=epoch(frame) - boot,
@@ -141,12 +135,7 @@ def _memory(values: dict[str, str], swap_text: str | None, problems: list[str]) 
         return (sysctl.integer(values, f"vm.stats.vm.v_{name}_count") or 0) * page
 
     swap_total = sysctl.integer(values, "vm.swap_total") or 0
-    swap_used = 0
-    if swap_text is not None:
-        try:
-            swap_total, swap_used = swapinfo_used(swap_text)
-        except ParseError as exc:
-            problems.append(str(exc))
+    swap_total, swap_used = _optional(swapinfo_used, swap_text, (swap_total, 0), problems)
     free = pages("free")
     return Memory(
         total_bytes=count * page,

@@ -26,7 +26,13 @@ from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
 from collectors.linux.proc_stat import CpuStat, CpuTimes
-from collectors.linux.sample import PCT_PLACES, FastSample, SlowSample, slow_metrics
+from collectors.linux.sample import (
+    PCT_PLACES,
+    FastSample,
+    SlowSample,
+    _optional,  # the Linux kind's rule for optional sources, shared on purpose
+    slow_metrics,
+)
 from collectors.linux.sample import fast_metrics as linux_fast_metrics
 from collectors.macos import top, vm_stat
 from collectors.macos.top import CpuShare
@@ -134,13 +140,3 @@ def parse_slow(frame: Frame) -> SlowSample:
         processes={},
         problems=tuple(problems),
     )
-
-
-def _optional(parse, text, default, problems):  # type: ignore[no-untyped-def]
-    if text is None:
-        return default
-    try:
-        return parse(text)
-    except ParseError as exc:
-        problems.append(str(exc))
-        return default
