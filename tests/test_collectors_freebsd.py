@@ -4,8 +4,6 @@ under real shells, and the Linux metric names."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from collectors.frame import parse_frame
 from collectors.freebsd import kind
 from mirror.errors import ParseError
 from tests.support.frames import command_frame
+from tests.support.programs import SHELLS, frame_kinds, shellcheck
 
 FIX = Path(__file__).parent / "fixtures" / "freebsd"
 SYSCTL = (FIX / "sysctl-a.out").read_text()
@@ -105,24 +104,11 @@ def test_bad_input_says_what() -> None:
     assert s.net == {} and "Name Mtu" in s.problems[0]
 
 
-@pytest.mark.parametrize("shell", ["sh", "bash", "busybox"])
+@pytest.mark.parametrize("shell", list(SHELLS))
 def test_program_answers_frames_under_real_shells(shell: str) -> None:
     """Not FreeBSD here: the commands fail or differ, but the framing must hold."""
-    argv = {"sh": ["/bin/sh"], "bash": ["bash"], "busybox": ["busybox", "sh"]}[shell]
-    if shutil.which(argv[0]) is None:
-        pytest.skip(f"{argv[0]} is not installed")
-    done = subprocess.run(
-        [*argv, "-c", kind.program()], input=b"s\nx\nzz\nq\n", capture_output=True, timeout=30
-    )
-    assert done.returncode == 0, done.stderr
-    frames = done.stdout.split(b"@@E\n")
-    kinds = [parse_frame(f + b"@@E\n").kind for f in frames if f]
-    assert kinds == ["s", "x", "?"]
+    assert frame_kinds(shell, kind.program(), b"s\nx\nzz\nq\n") == ["s", "x", "?"]
 
 
 def test_program_passes_shellcheck() -> None:
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
-    path = Path(kind.__file__).with_name("freebsd.sh")
-    done = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout
+    shellcheck(kind.program())

@@ -4,8 +4,6 @@ shells, and the Linux metric names."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from collectors.frame import parse_frame
 from collectors.macos import kind, top, vm_stat
 from mirror.errors import ParseError
 from tests.support.frames import command_frame
+from tests.support.programs import SHELLS, frame_kinds, shellcheck
 
 FIX = Path(__file__).parent / "fixtures" / "macos"
 SYSCTL = (FIX / "sysctl-a.out").read_text()
@@ -119,23 +118,11 @@ def test_slow_sample_identity() -> None:
     assert "fs.used_pct[/]" in metrics and info["cpu_count"] == int(_sysctl("hw.ncpu"))
 
 
-@pytest.mark.parametrize("shell", ["sh", "bash", "busybox"])
+@pytest.mark.parametrize("shell", list(SHELLS))
 def test_program_answers_frames_under_real_shells(shell: str) -> None:
     """Not macOS here: the commands fail or differ, but the framing must hold."""
-    argv = {"sh": ["/bin/sh"], "bash": ["bash"], "busybox": ["busybox", "sh"]}[shell]
-    if shutil.which(argv[0]) is None:
-        pytest.skip(f"{argv[0]} is not installed")
-    done = subprocess.run(
-        [*argv, "-c", kind.program()], input=b"s\nx\nq\n", capture_output=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    kinds = [parse_frame(f + b"@@E\n").kind for f in done.stdout.split(b"@@E\n") if f]
-    assert kinds == ["s", "x"]
+    assert frame_kinds(shell, kind.program(), b"s\nx\nq\n") == ["s", "x"]
 
 
 def test_program_passes_shellcheck() -> None:
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
-    path = Path(kind.__file__).with_name("macos.sh")
-    done = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout
+    shellcheck(kind.program())

@@ -1,10 +1,30 @@
-"""Small helpers for the BSD-family kinds: a command's section of a frame, swapinfo."""
+"""Helpers of the BSD-family kinds: their program, a command's section of a frame, swapinfo."""
 
 from __future__ import annotations
 
+from importlib import resources
+
+from collectors.bsd import sysctl
 from collectors.frame import Frame
 from collectors.linux._util import to_int
 from mirror.errors import ParseError
+
+
+def program(path: str) -> str:
+    """``collectors/bsd/common.sh`` (run/send) followed by the kind's own program."""
+    root = resources.files("collectors")
+    return root.joinpath("bsd/common.sh").read_text() + root.joinpath(path).read_text()
+
+
+def sysctl_values(frame: Frame, kind: str) -> tuple[dict[str, str], float]:
+    """The frame's ``sysctl`` values and the boot time (unix seconds), both required."""
+    if frame.kind != kind:
+        raise ParseError(f"expected a {kind!r} frame, got {frame.kind!r}")
+    values = sysctl.parse(required(frame, "sysctl", any_status=True))
+    boot = sysctl.boottime(values)
+    if boot is None:
+        raise ParseError(f"{kind!r} frame lacks kern.boottime")
+    return values, boot
 
 
 def output(frame: Frame, name: str, *, any_status: bool = False) -> str | None:

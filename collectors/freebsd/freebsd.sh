@@ -3,17 +3,7 @@
 # stdin, one per line: "s" fast sample, "x" slow sample, "q" quit. Each answer is a frame
 # as in collectors/reflector/linux.sh, whose sections are commands' stdout:
 #   "@@C <name> <exit status> <bytes>" LF <bytes of stdout>
-export LC_ALL=C
-out=
-run() {
-  name=$1
-  shift
-  c=$("$@" 2>/dev/null)
-  rc=$?
-  out="$out@@C $name $rc ${#c}
-$c"
-}
-send() { printf '@@B %s %d\n%s@@E\n' "$1" "${#out}" "$out"; out=; }
+# run/send come from collectors/bsd/common.sh, sent ahead of this text.
 FAST_OIDS="kern.boottime kern.cp_time kern.cp_times vm.loadavg hw.pagesize hw.physmem
  vm.stats.vm.v_page_count vm.stats.vm.v_free_count vm.stats.vm.v_inactive_count
  vm.stats.vm.v_cache_count vm.stats.vm.v_laundry_count vm.stats.vm.v_active_count

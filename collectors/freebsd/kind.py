@@ -16,10 +16,9 @@ them; laundry pages must be written out first and are not counted).
 
 from __future__ import annotations
 
-from importlib import resources
-
 from collectors.bsd import df, netstat, sysctl
-from collectors.bsd.frame_util import epoch, output, required, swapinfo_used
+from collectors.bsd.frame_util import epoch, output, swapinfo_used, sysctl_values
+from collectors.bsd.frame_util import program as bsd_program
 from collectors.frame import Frame
 from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
@@ -49,7 +48,7 @@ __all__ = ["fast_metrics", "slow_metrics"]
 
 
 def program() -> str:
-    return resources.files("collectors").joinpath("freebsd/freebsd.sh").read_text()
+    return bsd_program("freebsd/freebsd.sh")
 
 
 def launch() -> Launch:
@@ -58,12 +57,7 @@ def launch() -> Launch:
 
 
 def parse_fast(frame: Frame) -> FastSample:
-    if frame.kind != "s":
-        raise ParseError(f"expected a fast 's' frame, got {frame.kind!r}")
-    values = sysctl.parse(required(frame, "sysctl", any_status=True))
-    boot = sysctl.boottime(values)
-    if boot is None:
-        raise ParseError("fast frame lacks kern.boottime")
+    values, boot = sysctl_values(frame, "s")
     problems: list[str] = []
     net = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
     load = sysctl.loadavg(values)
@@ -80,12 +74,7 @@ def parse_fast(frame: Frame) -> FastSample:
 
 
 def parse_slow(frame: Frame) -> SlowSample:
-    if frame.kind != "x":
-        raise ParseError(f"expected a slow 'x' frame, got {frame.kind!r}")
-    values = sysctl.parse(required(frame, "sysctl", any_status=True))
-    boot = sysctl.boottime(values)
-    if boot is None:
-        raise ParseError("slow frame lacks kern.boottime")
+    values, boot = sysctl_values(frame, "x")
     problems: list[str] = []
     filesystems = _optional(df.parse, output(frame, "df", any_status=True), [], problems)
     ostype, release = values.get("kern.ostype"), values.get("kern.osrelease")

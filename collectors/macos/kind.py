@@ -17,10 +17,10 @@ Not read yet: disk I/O (``iostat`` prints no cumulative counters per disk), temp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 from collectors.bsd import df, netstat, sysctl
-from collectors.bsd.frame_util import epoch, output, required
+from collectors.bsd.frame_util import epoch, output, required, sysctl_values
+from collectors.bsd.frame_util import program as bsd_program
 from collectors.frame import Frame
 from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
@@ -58,7 +58,7 @@ class MacFastSample:
 
 
 def program() -> str:
-    return resources.files("collectors").joinpath("macos/macos.sh").read_text()
+    return bsd_program("macos/macos.sh")
 
 
 def launch() -> Launch:
@@ -67,13 +67,10 @@ def launch() -> Launch:
 
 
 def parse_fast(frame: Frame) -> MacFastSample:
-    if frame.kind != "s":
-        raise ParseError(f"expected a fast 's' frame, got {frame.kind!r}")
-    values = sysctl.parse(required(frame, "sysctl", any_status=True))
-    boot = sysctl.boottime(values)
+    values, boot = sysctl_values(frame, "s")
     total = sysctl.integer(values, "hw.memsize")
-    if boot is None or total is None:
-        raise ParseError("fast frame lacks kern.boottime or hw.memsize")
+    if total is None:
+        raise ParseError("fast frame lacks hw.memsize")
     vm = vm_stat.parse(required(frame, "vm_stat"))
     problems: list[str] = []
     net = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
@@ -117,12 +114,7 @@ def fast_metrics(prev: MacFastSample | None, cur: MacFastSample) -> dict[str, fl
 
 
 def parse_slow(frame: Frame) -> SlowSample:
-    if frame.kind != "x":
-        raise ParseError(f"expected a slow 'x' frame, got {frame.kind!r}")
-    values = sysctl.parse(required(frame, "sysctl", any_status=True))
-    boot = sysctl.boottime(values)
-    if boot is None:
-        raise ParseError("slow frame lacks kern.boottime")
+    values, boot = sysctl_values(frame, "x")
     problems: list[str] = []
     filesystems = _optional(df.parse, output(frame, "df", any_status=True), [], problems)
     version = values.get("kern.osproductversion")

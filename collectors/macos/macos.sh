@@ -5,17 +5,7 @@
 #   "@@C <name> <exit status> <bytes>" LF <bytes of stdout>
 # macOS has no text source of CPU ticks (no /proc, no kern.cp_time): the CPU line comes
 # from the second sample of `top -l 2 -s 1`, so a fast sample takes about one second.
-export LC_ALL=C
-out=
-run() {
-  name=$1
-  shift
-  c=$("$@" 2>/dev/null)
-  rc=$?
-  out="$out@@C $name $rc ${#c}
-$c"
-}
-send() { printf '@@B %s %d\n%s@@E\n' "$1" "${#out}" "$out"; out=; }
+# run/send come from collectors/bsd/common.sh, sent ahead of this text.
 while IFS= read -r req; do
   case "$req" in
   s)
