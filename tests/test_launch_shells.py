@@ -8,6 +8,7 @@ A shell that is not installed is skipped with the package to install; `scripts/s
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import pwd
 import shutil
@@ -269,3 +270,21 @@ def test_launch_failure_words() -> None:
     assert "Unmatched" in why and "exit status 1" in why
     assert launch.find_ready(b"noise\n@@R 12") is None  # the line is not complete yet
     assert launch.find_ready(b"noise\n@@R 12\nX") == (12, 13)
+
+
+@pytest.mark.parametrize("module", ["freebsd", "macos"])
+async def test_bsd_family_programs_start_through_a_csh_login(
+    sshd: Sshd, shell_root: Path, module: str
+) -> None:
+    """The other kinds' launches through the shell that breaks the most (not their OS
+    here, so only the framing is checked)."""
+    kind = importlib.import_module(f"collectors.{module}.kind")
+    plan = kind.launch()
+    login = _user("csh", shell_root)
+    async with await _connect(sshd, login.user) as conn:
+        proc = await conn.create_process(plan.command, encoding=None)
+        proc.stdin.write(plan.stdin + b"x\nq\n")
+        out = await asyncio.wait_for(proc.stdout.read(), 60)
+    found = launch.find_ready(out)
+    assert found is not None, out[:200]
+    assert parse_frame(out[found[1] :]).kind == "x"

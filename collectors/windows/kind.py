@@ -75,7 +75,7 @@ def launch() -> Launch:
         f"if($k -le 0){{[Console]::Error.WriteLine('mirror: could not read the program "
         f"from stdin');exit {NO_PROGRAM_STATUS}}};$r+=$k}};"
         '[Console]::Out.Write("@@R $PID`n");[Console]::Out.Flush();'
-        "Invoke-Expression (New-Object string($b,0,$n))"
+        "Invoke-Expression (-join $b)"
     )
     encoded = base64.b64encode(boot.encode("utf-16-le")).decode()
     command = (
