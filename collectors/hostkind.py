@@ -51,6 +51,40 @@ class HostKind:
         return self.launch(self.program)
 
 
+class SampleCollector:
+    """A kind's collector built from its four pure functions: parse a frame into a sample,
+    then turn (previous, current) samples into series (rates need the previous one)."""
+
+    def __init__(
+        self,
+        parse_fast: Callable[[Frame], Any],
+        fast_metrics: Callable[[Any, Any], dict[str, float]],
+        parse_slow: Callable[[Frame], Any],
+        slow_metrics: Callable[[Any, Any], tuple[dict[str, float], dict[str, Any]]],
+    ) -> None:
+        self._parse_fast, self._fast_metrics = parse_fast, fast_metrics
+        self._parse_slow, self._slow_metrics = parse_slow, slow_metrics
+        self._prev_fast: Any = None
+        self._prev_slow: Any = None
+
+    def fast(self, frame: Frame) -> dict[str, float]:
+        sample = self._parse_fast(frame)
+        metrics = self._fast_metrics(self._prev_fast, sample)
+        self._prev_fast = sample
+        return metrics
+
+    def slow(self, frame: Frame) -> tuple[dict[str, float], dict[str, Any]]:
+        sample = self._parse_slow(frame)
+        series, info = self._slow_metrics(self._prev_slow, sample)
+        self._prev_slow = sample
+        return series, info
+
+
+def metric_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Names without their instance part (``net.rx_bytes_per_s[IF]`` → ``net.rx_bytes_per_s``)."""
+    return tuple(dict.fromkeys(name.split("[", 1)[0] for name in names))
+
+
 def packaged_text(package: str, name: str) -> str:
     """A file shipped inside a kind's folder (its REFLECTOR program)."""
     return resources.files(package).joinpath(name).read_text()

@@ -29,7 +29,9 @@ def _discover() -> dict[str, HostKind]:
     for module in sorted(pkgutil.iter_modules([str(here)]), key=lambda m: m.name):
         if not module.ispkg or not (here / module.name / "kind.py").is_file():
             continue
-        kind = importlib.import_module(f"collectors.{module.name}.kind").KIND
+        kind = getattr(importlib.import_module(f"collectors.{module.name}.kind"), "KIND", None)
+        if kind is None:  # parsers ready, no launch the poller can use yet (Windows)
+            continue
         if not isinstance(kind, HostKind):
             raise TypeError(f"collectors/{module.name}/kind.py: KIND is not a HostKind")
         found[kind.os] = kind

@@ -1,0 +1,1 @@
+"""Per-container figures: cgroup v2 files and the container engines' names for them."""

@@ -1,0 +1,1 @@
+"""FreeBSD hosts: the REFLECTOR program ``freebsd.sh`` and its parsers (see ``kind``)."""

@@ -1,0 +1,1 @@
+"""macOS hosts: the REFLECTOR program ``macos.sh`` and its parsers (see ``kind``)."""

@@ -1,0 +1,1 @@
+"""Services and upkeep: systemd units, pending reboot, pending updates."""

@@ -1,0 +1,1 @@
+"""Windows hosts over their OpenSSH server: a PowerShell REFLECTOR and its parsers."""
