@@ -112,3 +112,22 @@ def test_program_answers_frames_under_real_shells(shell: str) -> None:
 
 def test_program_passes_shellcheck() -> None:
     shellcheck(kind.program())
+
+
+def test_the_registered_kind_reads_freebsd_frames() -> None:
+    """collectors.kinds finds FreeBSD; its collector gives rates from the second frame on,
+    every series under a metric name the kind declares."""
+    from collectors.kinds import KINDS, os_from_uname
+
+    registered = KINDS["freebsd"]
+    assert os_from_uname("FreeBSD\n") == "freebsd"
+    assert registered.program.startswith("export LC_ALL=C") or "run()" in registered.program
+    collector = registered.collector()
+    collector.fast(parse_frame(_fast()))
+    ticks = [int(v) + 100 for v in _value("kern.cp_time").split()]
+    text = SYSCTL.replace(
+        f"kern.cp_time: {_value('kern.cp_time')}", "kern.cp_time: " + " ".join(map(str, ticks))
+    )
+    metrics = collector.fast(parse_frame(_fast(text, since_boot_s=1010)))
+    assert "cpu.busy_pct" in metrics
+    assert {name.split("[", 1)[0] for name in metrics} <= set(registered.metrics)

@@ -76,7 +76,7 @@ def test_os_on_hosts_and_groups() -> None:
 async def test_an_os_without_a_kind_is_a_state_not_a_crash(tmp_path: Path) -> None:
     port = free_port()  # nothing listens: a poll that connected would say "refused"
     inventory = Inventory.from_dict(
-        {"hosts": [{"name": "mac", "address": "127.0.0.1", "os": "macos", "ssh": {"port": port}}]}
+        {"hosts": [{"name": "win", "address": "127.0.0.1", "os": "windows", "ssh": {"port": port}}]}
     )
     poller = HostPoller(
         inventory.hosts_resolved()[0],
@@ -87,7 +87,7 @@ async def test_an_os_without_a_kind_is_a_state_not_a_crash(tmp_path: Path) -> No
     )
     result = await poller.poll()
     assert result.status.state is HostState.ERROR and result.snapshot is None
-    assert "no host kind for 'macos'" in (result.status.error or "")
+    assert "no host kind for 'windows'" in (result.status.error or "")
     assert "KINDS.md" in (result.status.error or "")
     # Retried after minutes, not every poll: the OS will not change in 5 s.
     assert poller.health.next_due - time.monotonic() > SLOW_RETRY_S - 10
@@ -101,8 +101,8 @@ def test_a_known_os_without_a_kind_is_refused_by_name(tmp_path: Path) -> None:
         ).hosts_resolved()[0],
         tmp_path / "kh",
     )
-    with pytest.raises(Unsupported, match="freebsd hosts cannot be read yet"):
-        poller._choose("FreeBSD")
+    with pytest.raises(Unsupported, match="windows hosts cannot be read yet"):
+        poller._choose("Windows_NT")
     assert poller._choose("Linux") is LINUX and poller.kind is LINUX
 
 

@@ -25,6 +25,7 @@ from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
 from collectors.linux.proc_stat import CpuStat, CpuTimes
+from collectors.linux.sample import METRICS as LINUX_METRICS
 from collectors.linux.sample import (
     FastSample,
     SlowSample,
@@ -159,5 +160,6 @@ KIND = HostKind(
     program=program(),
     launch=posix_launch,
     collector=_collector,
-    metrics=metric_names(METRICS),
+    # The Linux rate code makes these series, so it may emit any name Linux declares.
+    metrics=metric_names(METRICS + LINUX_METRICS),
 )
