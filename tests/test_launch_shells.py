@@ -22,9 +22,9 @@ import pytest
 
 from collectors import launch
 from collectors.frame import parse_frame
+from collectors.linux.kind import KIND as LINUX
 from collectors.linux.sample import parse_fast
 from mirror.control.output import PGID_TAG
-from poller.reflector import reflector_program
 from tests.support.sshd import Sshd
 
 SHELLS = {
@@ -124,7 +124,7 @@ async def _connect(sshd: Sshd, user: str) -> asyncssh.SSHClientConnection:
 async def _reflector_fast_frame(sshd: Sshd, login: Login) -> tuple[bytes, int]:
     """Launch the real Linux REFLECTOR; return the login noise before the marker and the
     number of fast frames that parsed."""
-    plan = launch.reflector_launch(reflector_program())
+    plan = launch.reflector_launch(LINUX.program)
     async with await _connect(sshd, login.user) as conn:
         proc = await conn.create_process(plan.command, encoding=None)
         proc.stdin.write(plan.stdin + b"s\ns\n")
@@ -232,7 +232,7 @@ async def test_process_group_of_a_command_can_be_killed(sshd: Sshd, shell_root: 
 
 
 async def test_a_fixed_command_host_is_told_apart(sshd: Sshd) -> None:
-    plan = launch.reflector_launch(reflector_program())
+    plan = launch.reflector_launch(LINUX.program)
     async with await asyncssh.connect(
         sshd.garbage_address,
         sshd.port,
@@ -252,10 +252,10 @@ async def test_a_fixed_command_host_is_told_apart(sshd: Sshd) -> None:
 
 
 def test_launch_text_is_one_line_of_safe_characters() -> None:
-    plan = launch.reflector_launch(reflector_program())
+    plan = launch.reflector_launch(LINUX.program)
     assert "\n" not in plan.command and "!" not in plan.command
     assert plan.command.count("'") == 2
-    assert plan.stdin == reflector_program().encode()
+    assert plan.stdin == LINUX.program.encode()
     line = launch.command_launch("echo '!' \"$HOME\" \\ \n x")
     assert "\n" not in line and "!" not in line and line.count("'") == 2
     with pytest.raises(ValueError, match="character"):
