@@ -186,7 +186,7 @@ def test_groups_snmp_and_new_sections(tmp_path: Path) -> None:
         ([AddHost({"name": "alpha", "address": "127.79.0.5"})], "hosts[2].name: duplicate name"),
         ([UpdateHost("beta", set={"ssh.port": 70000})], "hosts[1].ssh.port: must be 1-65535"),
         ([RemoveGroup("admins")], "hosts[0].groups[0]"),  # still used by alpha
-        ([SetField(("alerts", "rules"), [])], "alerts: unknown field"),
+        ([SetField(("surprise", "rules"), [])], "surprise: unknown field"),
         ([UpdateHost("nobody", set={"tags": []})], "hosts: no host named 'nobody'"),
         ([UpdateHost("alpha", set={"tags": ["ok", "bad\x1b[31m"]})], "hosts[0].tags[1]: control"),
         ([AddHost({"name": "x\u202e", "address": "127.79.0.9"})], "hosts[2].name: control"),

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from mirror.alerts.defaults import DEFAULTS, effective_rules
 from mirror.alerts.engine import AlertEngine
-from mirror.alerts.history import AlertHistory, AlertRow
+from mirror.alerts.history import AlertHistory, AlertRow, NoSuchAlert
 from mirror.alerts.push import PushSubscriptions
 from mirror.alerts.rules_file import delete_rule, put_rule
 from mirror.alerts.silences import Silence, parse_weekly
@@ -92,6 +92,8 @@ class AlertService:
         return self.engine.counts() if self.engine is not None else {}
 
     async def ack(self, alert_id: int, who: str, via: str, comment: str) -> dict[str, Any]:
+        if not 0 < alert_id < 2**63:  # beyond the database's integers: no such alert
+            raise NoSuchAlert(f"no alert {alert_id}")
         row = await asyncio.to_thread(self.history.ack, alert_id, who, comment)
         if self.engine is not None and row.resolved_at is None:
             self.engine.acked.add((row.rule, row.target, row.instance or ""))
@@ -135,6 +137,8 @@ class AlertService:
         return [silence_dict(s, now) for s in found]
 
     async def expire(self, silence_id: int, who: str, via: str) -> dict[str, Any]:
+        if not 0 < silence_id < 2**63:
+            raise NoSuchAlert(f"no silence {silence_id}")
         done = await asyncio.to_thread(self.history.expire_silence, silence_id)
         self._reload_silences()
         detail = {"silence": silence_id, "matchers": done.matchers}
