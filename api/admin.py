@@ -26,7 +26,7 @@ from api.access import OPERATE_ROLES, LiveAccess
 from api.errors import ApiError, BadRequest, NotFound
 from mirror.audit import AuditLog
 from mirror.auth import AuthError, AuthService, Identity, LastAdmin, NoSuchUser, UserExists
-from mirror.auth.service import CLI_TOKEN_PREFIX
+from mirror.auth.names import CLI_TOKEN_PREFIX
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mirror.auth.service import CLI_TOKEN_PREFIX
+from mirror.auth.names import CLI_TOKEN_PREFIX
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Settings
 

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from litestar import Litestar
 
 from api.app import built_web_dir, create_app
 from bridge.mqtt import MqttBridge, MqttSettings
+from mirror.alerts.anomalies import DetectorSource, followed_metrics
+from mirror.alerts.defaults import effective_rules
 from mirror.alerts.engine import AlertEngine
 from mirror.alerts.history import AlertHistory
 from mirror.alerts.push import PushSubscriptions
@@ -161,7 +164,8 @@ async def start(
     pusher = WebPusher(subscriptions, vapid)
     dispatcher = Dispatcher(current, webpush=pusher.push_all)
     history = AlertHistory(store.engine)
-    alerts = AlertEngine(current, history, dispatcher)
+    anomalies = DetectorSource(_anomaly_metrics(current))
+    alerts = AlertEngine(current, history, dispatcher, anomaly=anomalies)
     service = AlertService(history, alerts, audit, dispatcher, reloader)
     service.push = (subscriptions, pusher.public_key)
     app = create_app(
@@ -202,12 +206,26 @@ async def start(
         bridge_task = asyncio.create_task(bridge.run(), name="mqtt")
         log.info("publishing host states to %s for Home Assistant", mqtt.where())
     alert_tasks = (
+        asyncio.create_task(anomalies.run(ego.hub), name="anomaly"),
         asyncio.create_task(alerts.run(ego.hub), name="alerts"),
         asyncio.create_task(dispatcher.run(), name="notify"),
     )
     return Running(
         ego, app, control, reloader, jobs, writer_task, watch_task, bridge_task, alerts, alert_tasks
     )
+
+
+def _anomaly_metrics(current: CurrentInventory) -> Callable[[], set[str]]:
+    """The metrics the current ``anomaly`` rules follow, worked out once per inventory."""
+    seen: list[Any] = [None, set()]
+
+    def metrics() -> set[str]:
+        inventory = current.get()
+        if inventory is not seen[0]:
+            seen[:] = [inventory, followed_metrics(effective_rules(inventory.alerts))]
+        return seen[1]
+
+    return metrics
 
 
 async def serve(

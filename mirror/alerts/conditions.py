@@ -3,7 +3,7 @@
 A finding is one instance's value and whether it breaches (starts an alert) and holds
 (keeps one going: the hysteresis of ``recover:``). New kinds plug in by implementing
 :class:`Condition`; the anomaly kind asks an :class:`AnomalySource` (the detector of
-mirror/anomaly/, TODO at merge) for the sustained anomaly rate of a series.
+mirror/anomaly/, through ``mirror.alerts.anomalies``) for the sustained anomaly rate of a series.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class AlertEngine:
         self.history = history
         self.sink = sink
         self.clock = clock
-        self.anomaly = anomaly  # TODO(anomaly): mirror/anomaly's detector at merge
+        self.anomaly = anomaly  # mirror.alerts.anomalies.DetectorSource in EGO
         self.view = FleetView()
         self.alerts: dict[AlertKey, AlertState] = {}
         self.ids: dict[AlertKey, int] = {}

@@ -1,94 +1,93 @@
-"""Rule edits from the API and the UI, written back into ``inventory.yaml``: the file stays
-the source of truth, with the owner's comments and layout kept (ruamel.yaml round trip).
+"""Rule edits from the API and the UI, written back into ``inventory.yaml`` through the one
+inventory writer (mirror.inventory.writer: comments and layout kept, the whole result
+validated first, atomic replace, refused when the file changed underneath).
 
-One place on purpose: at merge this becomes a call to the inventory writer
-(mirror/inventory/writer.py, branch ``inventory``: validation, atomic write, audit).
-Until then: the new text is validated as a whole inventory before it replaces the file
-(written beside it, then renamed), so a bad rule never reaches the file.
+A rule is an item of ``alerts.rules`` named by its ``name``; :class:`PutRule` and
+:class:`DeleteRule` are the writer's edits for them. The alert service audits the change
+itself (``alert.rule.*``), so the writer here records nothing.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mirror.inventory import InventoryError, check_file
+from mirror.inventory.edits import check_text, refuse
+from mirror.inventory.writer import InventoryWriter
 
 
-def _yaml() -> YAML:
-    yaml = YAML()  # round-trip: comments, order and quoting kept
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def _rules(doc: CommentedMap) -> CommentedSeq:
+def _rules(doc: CommentedMap, *, create: bool) -> CommentedSeq | None:
     alerts = doc.get("alerts")
     if alerts is None:
+        if not create:
+            return None
         alerts = doc["alerts"] = CommentedMap()
+    if not isinstance(alerts, dict):
+        raise refuse(("alerts",), "is not a mapping; fix the file by hand first")
     rules = alerts.get("rules")
     if rules is None:
+        if not create:
+            return None
         rules = alerts["rules"] = CommentedSeq()
+    if not isinstance(rules, list):
+        raise refuse(("alerts", "rules"), "is not a list; fix the file by hand first")
     return rules
 
 
-def put_rule(path: Path, rule: dict[str, Any]) -> str:
-    """Replace the rule named ``rule["name"]`` under ``alerts.rules`` (or append it);
-    "updated" or "added". ``InventoryError`` (file untouched) if the result is invalid."""
-    name = rule.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError("a rule needs a name")
+@dataclass
+class PutRule:
+    """Replace the rule of that name under ``alerts.rules``, or append it."""
 
-    def edit(doc: CommentedMap) -> str:
-        rules = _rules(doc)
-        entry = CommentedMap(rule)
+    rule: dict[str, Any]
+    outcome: str = field(default="", init=False)
+
+    def apply(self, doc: CommentedMap) -> None:
+        name = self.rule.get("name")
+        if not isinstance(name, str) or not name:
+            raise refuse(("alerts", "rules"), "a rule needs a name")
+        check_text(self.rule, ("alerts", "rules", name))
+        rules = _rules(doc, create=True)
+        assert rules is not None
+        entry = CommentedMap(self.rule)
         for i, old in enumerate(rules):
             if isinstance(old, dict) and old.get("name") == name:
                 rules[i] = entry
-                return "updated"
+                self.outcome = "updated"
+                return
         rules.append(entry)
-        return "added"
+        self.outcome = "added"
 
-    return _rewrite(Path(path), edit)
+    def summary(self) -> str:
+        return f"put alerts.rules[{self.rule.get('name')}]"
+
+
+@dataclass
+class DeleteRule:
+    name: str
+
+    def apply(self, doc: CommentedMap) -> None:
+        rules = _rules(doc, create=False) or []
+        for i, old in enumerate(rules):
+            if isinstance(old, dict) and old.get("name") == self.name:
+                del rules[i]
+                return
+        raise LookupError(f"no rule {self.name!r} in the file's alerts.rules")
+
+    def summary(self) -> str:
+        return f"delete alerts.rules[{self.name}]"
+
+
+def put_rule(path: Path, rule: dict[str, Any]) -> str:
+    """ "updated" or "added"; ``EditRefused`` (file untouched) if the result is invalid."""
+    edit = PutRule(dict(rule))
+    InventoryWriter(Path(path)).write([edit], actor="", via="")
+    return edit.outcome
 
 
 def delete_rule(path: Path, name: str) -> str:
-    """Remove the rule ``name`` from ``alerts.rules``; "deleted" (LookupError if absent)."""
-
-    def edit(doc: CommentedMap) -> str:
-        rules = _rules(doc)
-        for i, old in enumerate(rules):
-            if isinstance(old, dict) and old.get("name") == name:
-                del rules[i]
-                return "deleted"
-        raise LookupError(f"no rule {name!r} in {path}'s alerts.rules")
-
-    return _rewrite(Path(path), edit)
-
-
-def _rewrite(path: Path, edit: Any) -> str:
-    yaml = _yaml()
-    doc = yaml.load(path.read_text(encoding="utf-8")) or CommentedMap()
-    outcome = edit(doc)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(out.getvalue())
-        problems = check_file(Path(tmp))
-        if problems:  # said of the real file, where the owner will look
-            raise InventoryError([replace(p, file=str(path)) for p in problems])
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return outcome
+    """ "deleted"; ``LookupError`` if the file has no such rule."""
+    InventoryWriter(Path(path)).write([DeleteRule(name)], actor="", via="")
+    return "deleted"

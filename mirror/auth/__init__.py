@@ -5,21 +5,27 @@ through :class:`AuthService`; the pure pieces (hashes, TOTP steps, rate limits) 
 ``crypto`` and ``ratelimit`` so they are tested without a database.
 """
 
-from mirror.auth.service import (
-    ROLES,
-    SCOPES,
-    AuthError,
-    AuthService,
-    Identity,
-    LastAdmin,
-    LoginRefused,
-    NewLogin,
-    NewUser,
-    NoSuchUser,
-    RateLimited,
-    TokenInfo,
-    UserExists,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mirror.auth.service import (
+        ROLES,
+        SCOPES,
+        AuthError,
+        AuthService,
+        Identity,
+        LastAdmin,
+        LoginRefused,
+        NewLogin,
+        NewUser,
+        NoSuchUser,
+        RateLimited,
+        TokenInfo,
+        UserExists,
+    )
 
 __all__ = [
     "ROLES",
@@ -36,3 +42,11 @@ __all__ = [
     "TokenInfo",
     "UserExists",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the service brings SQLAlchemy and argon2 (~0.15 s), which
+    # `mirror --help` and the CLI's API client (mirror.auth.names) do not need.
+    if name in __all__:
+        return getattr(importlib.import_module("mirror.auth.service"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mirror.auth import crypto, ratelimit
+from mirror.auth.names import CLI_TOKEN_PREFIX
 from mirror.auth.tables import api_tokens, auth_events, login_links, sessions, users
 from mirror.errors import MirrorError, StorageError
 
@@ -37,9 +38,6 @@ LINK_TTL_S = 10 * 60
 SESSION_PREFIX = "mss_"
 TOKEN_PREFIX = "mst_"
 LINK_PREFIX = "msl_"
-# Names of the CLI's own short-lived tokens (cli/client.py): cli:<local user>. Reserved:
-# a token with such a name is audited as that user, so nobody else may create one.
-CLI_TOKEN_PREFIX = "cli:"
 MAX_TOKEN_LIFETIME_S = 10 * 365 * 86400  # expires_in_s beyond this: use no expiry at all
 
 # ASCII only (no lookalikes of another account's name in other scripts), starting with a
