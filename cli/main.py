@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import argcomplete
+
 from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
 from cli.control import add_control_commands
@@ -27,6 +29,9 @@ log = logging.getLogger("mirror")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    # Answers a shell's completion request (`mirror completion SHELL` installs it) and exits;
+    # otherwise it only looks at one environment variable.
+    argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -97,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = db_sub.add_parser("info", help="back end, features in use, table sizes and row counts")
     p.set_defaults(func=cmd_db_info)
     add_backup_commands(db_sub)
+
+    p = sub.add_parser(
+        "completion",
+        help="print the shell code that completes mirror's commands "
+        '(bash: eval "$(mirror completion bash)" in ~/.bashrc; zsh likewise; '
+        "fish: mirror completion fish > ~/.config/fish/completions/mirror.fish)",
+    )
+    p.add_argument("shell", choices=["bash", "zsh", "fish"])
+    p.set_defaults(func=cmd_completion)
 
     p = sub.add_parser(
         "demo", help="run EGO on SQLite against this machine and a simulated lab on 127.77.0.0/24"
@@ -174,6 +188,11 @@ def _find_host(inventory: Inventory, name: str) -> HostConfig:
         known = ", ".join(sorted(hosts)) or "none"
         raise ConfigError(f"no host named {name!r} in the inventory (hosts: {known})")
     return hosts[name]
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(argcomplete.shellcode(["mirror"], shell=args.shell))
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
