@@ -123,6 +123,15 @@ class _Scrape:
         return self._found
 
 
+def exposition(found: list[Metric], accept: str = "") -> tuple[bytes, str]:
+    """The families as text in the format ``accept`` asks for (OpenMetrics or 0.0.4), and
+    its content type: rendered by prometheus-client from a registry of this scrape only."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Scrape(found))  # type: ignore[arg-type]
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), content_type
+
+
 @get("/metrics", sync_to_thread=True, tags=["health"], include_in_schema=True)
 def metrics(
     request: Request[Any, Any, Any],
@@ -131,13 +140,11 @@ def metrics(
 ) -> Response[bytes]:
     """Every host's current values and EGO's own health, for Prometheus (a read token
     suffices: ``authorization: {type: Bearer, credentials: …}`` in the scrape config)."""
-    registry = CollectorRegistry(auto_describe=False)
     found = families(
         hosts.list_hosts(),
         hosts.now(),
         subscribers=hub.subscriber_count,
         storage=hosts.storage_health(),
     )
-    registry.register(_Scrape(found))  # type: ignore[arg-type]
-    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encoder(registry), media_type=content_type)
+    body, content_type = exposition(found, request.headers.get("accept", ""))
+    return Response(body, media_type=content_type)

@@ -24,8 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench._common import percentile
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from bench.host_cost import proc_cpu_s
 
 
 def serve(hosts: int, work: Path) -> None:
@@ -64,11 +63,6 @@ def serve(hosts: int, work: Path) -> None:
     uvicorn.run(app, host="127.0.0.1", port=int(os.environ["BENCH_PORT"]), log_level="warning")
 
 
-def cpu_s(pid: int) -> float:
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    return sum(int(x) for x in raw[raw.rfind(")") + 2 :].split()[11:13]) / CLK_TCK
-
-
 def measure(hosts: int, scrapes: int) -> dict[str, float]:
     import socket
 
@@ -95,7 +89,7 @@ def measure(hosts: int, scrapes: int) -> dict[str, float]:
             with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
                 for _ in range(5):  # warm up
                     client.get("/metrics").raise_for_status()
-                before = cpu_s(server.pid)
+                before = proc_cpu_s(server.pid)
                 times = []
                 size = 0
                 for _ in range(scrapes):
@@ -104,7 +98,7 @@ def measure(hosts: int, scrapes: int) -> dict[str, float]:
                     times.append((time.perf_counter() - start) * 1000)
                     answer.raise_for_status()
                     size = len(answer.content)
-                cpu = (cpu_s(server.pid) - before) / scrapes
+                cpu = (proc_cpu_s(server.pid) - before) / scrapes
         finally:
             server.terminate()
             server.wait(10)

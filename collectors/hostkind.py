@@ -80,6 +80,30 @@ class SampleCollector:
         return series, info
 
 
+def sample_kind(
+    os: str,
+    uname: str,
+    program: str,
+    parsers: tuple[
+        Callable[[Frame], Any],
+        Callable[[Any, Any], dict[str, float]],
+        Callable[[Frame], Any],
+        Callable[[Any, Any], tuple[dict[str, float], dict[str, Any]]],
+    ],
+    metrics: tuple[str, ...],
+) -> HostKind:
+    """A POSIX kind whose collector is its four pure functions (:class:`SampleCollector`):
+    ``parsers`` is (parse_fast, fast_metrics, parse_slow, slow_metrics)."""
+    return HostKind(
+        os=os,
+        uname=uname,
+        program=program,
+        launch=posix_launch,
+        collector=lambda: SampleCollector(*parsers),
+        metrics=metric_names(metrics),
+    )
+
+
 def metric_names(names: tuple[str, ...]) -> tuple[str, ...]:
     """Names without their instance part (``net.rx_bytes_per_s[IF]`` → ``net.rx_bytes_per_s``)."""
     return tuple(dict.fromkeys(name.split("[", 1)[0] for name in names))

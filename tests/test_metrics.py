@@ -14,13 +14,14 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from api.app import create_app
-from api.metrics import STALE_AFTER_S, families, family_name
+from api.metrics import STALE_AFTER_S, exposition, families, family_name
 from api.schemas import Host
 from mirror.auth import AuthService
 from mirror.inventory import Inventory
 from mirror.live import LiveHub
 from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import Store
+from tests.support.sshd import free_port
 from tests.test_api import _serve
 
 PROMETHEUS = shutil.which("prometheus")
@@ -63,18 +64,10 @@ def test_series_names_become_families_and_an_instance_label(
 
 
 def _exposed(hosts: list[Host], now: float) -> dict[str, list[tuple[dict[str, str], float]]]:
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.openmetrics.exposition import generate_latest
-
-    registry = CollectorRegistry(auto_describe=False)
     found = families(hosts, now, subscribers=2, storage={"writable": True, "buffered": 3})
-
-    class Scrape:
-        def collect(self):  # type: ignore[no-untyped-def]
-            return found
-
-    registry.register(Scrape())  # type: ignore[arg-type]
-    text = generate_latest(registry).decode()
+    body, content_type = exposition(found, "application/openmetrics-text; version=1.0.0")
+    assert content_type.startswith("application/openmetrics-text")
+    text = body.decode()
     out: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):  # the format Prometheus parses
         for sample in family.samples:
@@ -160,11 +153,7 @@ async def test_a_real_prometheus_scrapes_what_ego_stored(store: Store, tmp_path:
 
 
 async def _prometheus(config: Path, data: Path) -> AsyncIterator[str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     assert PROMETHEUS is not None
     process = subprocess.Popen(
         [

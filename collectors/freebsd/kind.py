@@ -20,7 +20,7 @@ from collectors.bsd import df, netstat, sysctl
 from collectors.bsd.frame_util import epoch, output, swapinfo_used, sysctl_values
 from collectors.bsd.frame_util import program as bsd_program
 from collectors.frame import Frame
-from collectors.hostkind import HostKind, SampleCollector, metric_names, posix_launch
+from collectors.hostkind import sample_kind
 from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
@@ -148,18 +148,12 @@ def _temperatures(values: dict[str, str]) -> list[Temperature]:
     return found
 
 
-def _collector() -> SampleCollector:
-    return SampleCollector(parse_fast, fast_metrics, parse_slow, slow_metrics)
-
-
-# Registered with the POSIX launch every Unix kind shares (collectors.hostkind); the
-# login-shell-proof launcher (collectors.launch: program on stdin) is not in the poller yet.
-KIND = HostKind(
-    os="freebsd",
-    uname="FreeBSD",
-    program=program(),
-    launch=posix_launch,
-    collector=_collector,
-    # The Linux rate code makes these series, so it may emit any name Linux declares.
-    metrics=metric_names(METRICS + LINUX_METRICS),
+# The login-shell-proof launcher (collectors.launch: program on stdin) is not in the poller
+# yet. The Linux rate code makes these series, so it may emit any name Linux declares.
+KIND = sample_kind(
+    "freebsd",
+    "FreeBSD",
+    program(),
+    (parse_fast, fast_metrics, parse_slow, slow_metrics),
+    METRICS + LINUX_METRICS,
 )

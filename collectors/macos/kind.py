@@ -22,7 +22,7 @@ from collectors.bsd import df, netstat, sysctl
 from collectors.bsd.frame_util import epoch, output, required, sysctl_values
 from collectors.bsd.frame_util import program as bsd_program
 from collectors.frame import Frame
-from collectors.hostkind import HostKind, SampleCollector, metric_names, posix_launch
+from collectors.hostkind import sample_kind
 from collectors.launch import Launch, reflector_launch
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
@@ -136,18 +136,12 @@ def parse_slow(frame: Frame) -> SlowSample:
     )
 
 
-def _collector() -> SampleCollector:
-    return SampleCollector(parse_fast, fast_metrics, parse_slow, slow_metrics)
-
-
-# Registered with the POSIX launch every Unix kind shares (collectors.hostkind); the
-# login-shell-proof launcher (collectors.launch: program on stdin) is not in the poller yet.
-KIND = HostKind(
-    os="macos",
-    uname="Darwin",
-    program=program(),
-    launch=posix_launch,
-    collector=_collector,
-    # The Linux rate code makes these series, so it may emit any name Linux declares.
-    metrics=metric_names(METRICS + LINUX_METRICS),
+# The login-shell-proof launcher (collectors.launch: program on stdin) is not in the poller
+# yet. The Linux rate code makes these series, so it may emit any name Linux declares.
+KIND = sample_kind(
+    "macos",
+    "Darwin",
+    program(),
+    (parse_fast, fast_metrics, parse_slow, slow_metrics),
+    METRICS + LINUX_METRICS,
 )

@@ -11,8 +11,9 @@ has only just started). Detectors start afresh with EGO: their state is not stor
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+from mirror.alerts.config import RuleEntry
 from mirror.anomaly import ANOMALY_THRESHOLD, Detector
 from mirror.events import HostPoll
 from mirror.live import LiveHub
@@ -76,6 +77,6 @@ class DetectorSource:
                 self.observe(event.host, event.ts, event.metrics)
 
 
-def followed_metrics(rules: list) -> set[str]:  # type: ignore[type-arg]
-    """The metric names the ``anomaly`` rules among ``rules`` (RuleEntry) follow."""
-    return {r.anomaly.split("[", 1)[0] for r in rules if getattr(r, "anomaly", None)}
+def followed_metrics(rules: Iterable[RuleEntry]) -> set[str]:
+    """The metric names the ``anomaly`` rules among ``rules`` follow."""
+    return {r.anomaly.split("[", 1)[0] for r in rules if r.anomaly}
