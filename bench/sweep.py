@@ -52,7 +52,8 @@ def sweep_only() -> tuple[float, int]:
 
 def measure() -> list[tuple[str, float, int]]:
     mirror = [sys.executable, "-m", "cli", "sweep", SUBNET, "--json", "--no-dns"]
-    mirror += ["-i", "/nonexistent"]
+    # no inventory: a path under a folder that does not exist (/nonexistent itself can)
+    mirror += ["-i", "/nonexistent-mirror-bench/inventory.yaml"]
     cases = {
         "mirror sweep (whole process)": lambda: timed(mirror),
         "mirror sweep (sweep only, in-process)": sweep_only,

@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import json
 import time
+from pathlib import Path
 
 import icmplib
 import pytest
@@ -158,10 +159,12 @@ async def test_ping_many_with_a_raw_socket_opens_one_a_round(
     assert len(opened) == 3  # one socket a round, not one an address
 
 
-def test_mirror_sweep_in_a_namespace_bounds_dead_addresses() -> None:
+def test_mirror_sweep_in_a_namespace_bounds_dead_addresses(tmp_path: Path) -> None:
     answering = ["127.77.0.1", "127.77.0.5", "127.77.0.200"]
     done = run_in_netns(
-        python("-m", "cli", "sweep", "127.77.0.0/24", "--json", "-i", "/nonexistent"),
+        python(
+            "-m", "cli", "sweep", "127.77.0.0/24", "--json", "-i", str(tmp_path / "absent.yaml")
+        ),
         answering=answering,
         subnet="127.77.0.0/24",
     )

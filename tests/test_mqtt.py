@@ -98,7 +98,10 @@ def test_object_ids_are_safe_topic_levels(name: str, expected: str) -> None:
         ({"MIRROR_MQTT": "http://127.0.0.1"}, "must look like mqtt://"),
         ({"MIRROR_MQTT": "mqtt://127.0.0.1:99999"}, "MIRROR_MQTT"),
         (
-            {"MIRROR_MQTT": "mqtt://ego@127.0.0.1", "MIRROR_MQTT_PASSWORD_FILE": "/nonexistent"},
+            {
+                "MIRROR_MQTT": "mqtt://ego@127.0.0.1",
+                "MIRROR_MQTT_PASSWORD_FILE": "/nonexistent-mirror-test/password",
+            },
             "No such file",
         ),
     ],
