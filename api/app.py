@@ -139,7 +139,7 @@ def create_app(
         # The audit guard of routes outside api/control; whose X-Forwarded-For to believe.
         state=State({"audit": audit, proxies.STATE_KEY: proxies.networks(trusted_proxies)}),
         on_shutdown=[access.close, *([jobs.close] if jobs is not None else [])],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="MIRROR STAGE",
             version=version,
@@ -163,7 +163,7 @@ def _static_routers(web_dir: Path) -> list[Any]:
     """The UI's files: Vite names ``assets/*`` by content hash, so a browser keeps them for
     good; everything else (index.html, the manifest, sw.js) is revalidated on each load."""
     common: dict[str, Any] = {"opt": {"exclude_from_auth": True}}
-    routers = []
+    routers: list[Any] = []
     if (web_dir / "assets").is_dir():
         routers.append(assets_route(web_dir / "assets"))  # in memory, gzipped once
     routers.append(

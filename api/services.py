@@ -177,7 +177,12 @@ def _device_as_host(device: SnmpDevice) -> HostConfig:
 def _host(config: HostConfig | None, row: HostRow | None, ping_row: HostRow | None = None) -> Host:
     # Only identity fields are copied from the inventory: its ssh block (user, key file,
     # password reference) is never read here, so it cannot leak into a response.
-    name = config.name if config is not None else row.name  # type: ignore[union-attr]
+    if config is not None:
+        name = config.name
+    elif row is not None:
+        name = row.name
+    else:
+        raise ValueError("a host is its inventory entry, its stored row, or both")
     ping = ping_of(ping_row)
     state = row.state if row is not None else HostState.PENDING
     return Host(

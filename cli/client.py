@@ -145,7 +145,7 @@ def _sqlite_file_exists(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
-    return bool(database) and database != ":memory:" and Path(database).exists()
+    return database is not None and database not in ("", ":memory:") and Path(database).exists()
 
 
 def read_token_file(path: Path) -> str:
@@ -268,9 +268,9 @@ class EgoClient:
                 try:
                     raw = await sock.recv()
                 except ConnectionClosed as exc:
-                    code = exc.rcvd.code if exc.rcvd is not None else None
-                    if code in (4401, 4403):
-                        raise self._refused(code - 4000, exc.rcvd.reason) from None  # type: ignore[union-attr]
+                    closed = exc.rcvd
+                    if closed is not None and closed.code in (4401, 4403):
+                        raise self._refused(closed.code - 4000, closed.reason) from None
                     raise EgoError(
                         f"EGO closed the stream of run {job_id} before it ended "
                         "(see `mirror audit list`)"

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import argcomplete
 
@@ -23,6 +24,9 @@ from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
 from mirror.settings import Settings
+
+if TYPE_CHECKING:
+    from mirror.auth import AuthService
 
 log = logging.getLogger("mirror")
 
@@ -141,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_auth_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from mirror.auth import ROLES, SCOPES
 
     user = sub.add_parser("user", help="web UI accounts (password + TOTP)")
@@ -321,7 +325,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _auth_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _auth_service(args: argparse.Namespace) -> AuthService:
     from mirror.auth import AuthService
     from mirror.storage import Store
 

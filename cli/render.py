@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from mirror.model import PollStatus, Snapshot, split_series
@@ -146,7 +147,12 @@ def _identity(info: dict[str, Any], metrics: dict[str, float]) -> list[str]:
     return lines
 
 
-def _section(title, headers, table, row) -> list[str]:  # type: ignore[no-untyped-def]
+def _section(
+    title: str,
+    headers: list[str],
+    table: dict[str, dict[str, float]],
+    row: Callable[[str, dict[str, float]], list[str]],
+) -> list[str]:
     if not table:
         return []
     rows = [row(k, v) for k, v in sorted(table.items(), key=_num)]

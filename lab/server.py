@@ -246,7 +246,9 @@ class LabServer:
             conn.abort()
         self.connections[name].clear()
 
-    async def _listen_one(self, name: str, sock: socket.socket | None = None):
+    async def _listen_one(
+        self, name: str, sock: socket.socket | None = None
+    ) -> asyncssh.SSHAcceptor:
         address = self.models[name].host.address
         if sock is None:
             sock = _bound_socket(address, self.port)

@@ -137,9 +137,9 @@ class Dispatcher:
         }
         for name in list(self.workers):
             if name not in wanted:
-                worker = self.workers.pop(name)
-                if worker.task is not None:
-                    worker.task.cancel()
+                dropped = self.workers.pop(name)
+                if dropped.task is not None:
+                    dropped.task.cancel()
         if self.webpush is not None:
             wanted[WEBPUSH] = Channel(WEBPUSH, SecretRef(None, None), 600, 10.0)
         for name, channel in wanted.items():

@@ -130,7 +130,7 @@ def counter_bits(arch: str | None) -> int:
 def parse_fast(frame: Frame) -> FastSample:
     if frame.kind != "s":
         raise ParseError(f"expected a fast 's' frame, got {frame.kind!r}")
-    files, problems = frame.files, []
+    files, problems = frame.files, list[str]()
     for required in (uptime.SOURCE, proc_stat.SOURCE, meminfo.SOURCE):
         if required not in files:
             raise ParseError(f"fast frame lacks {required}")
@@ -151,7 +151,7 @@ def parse_fast(frame: Frame) -> FastSample:
 def parse_slow(frame: Frame) -> SlowSample:
     if frame.kind != "x":
         raise ParseError(f"expected a slow 'x' frame, got {frame.kind!r}")
-    files, commands, problems = frame.files, frame.commands, []
+    files, commands, problems = frame.files, frame.commands, list[str]()
     if uptime.SOURCE not in files:
         raise ParseError(f"slow frame lacks {uptime.SOURCE}")
     cpu = _optional(osinfo.parse_cpuinfo, files.get("/proc/cpuinfo"), None, problems)
@@ -233,18 +233,19 @@ def fast_metrics(
             "disk.busy_pct": _rate(a.io_ticks_ms, b.io_ticks_ms, dt_s, 32),
         }
         for name in ("disk.read_bytes_per_s", "disk.write_bytes_per_s"):
-            if rates[name] is not None:
-                rates[name] *= SECTOR_BYTES
+            sectors = rates[name]
+            if sectors is not None:
+                rates[name] = sectors * SECTOR_BYTES
         if rates["disk.busy_pct"] is not None:  # ms of I/O per s of wall time → %
             rates["disk.busy_pct"] = min(rates["disk.busy_pct"] / 10, 100.0)
         m |= {series_name(k, dev): _rounded(k, v) for k, v in rates.items() if v is not None}
     for iface in sorted(cur.net.keys() & prev.net.keys()):
         if iface == "lo":
             continue
-        a, b = prev.net[iface], cur.net[iface]
+        was, now = prev.net[iface], cur.net[iface]
         # Attribute access, not asdict(): asdict deep-copies and this runs on every poll.
         for key in NetCounters.__slots__:
-            r = _rate(getattr(a, key), getattr(b, key), dt_s, counter_bits)
+            r = _rate(getattr(was, key), getattr(now, key), dt_s, counter_bits)
             if r is not None:
                 m[series_name(f"net.{key}_per_s", iface)] = round(r, RATE_PLACES)
     return m

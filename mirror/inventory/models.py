@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
+from operator import methodcaller
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -145,7 +146,11 @@ class PollConfig(_Model):
     def _default_timeout(cls, data: Any) -> Any:
         if isinstance(data, dict) and "timeout_s" not in data:
             interval = data.get("interval_s")
-            if type(interval) in (int, float) and 0 < interval < 4:
+            if (
+                isinstance(interval, int | float)
+                and not isinstance(interval, bool)
+                and 0 < interval < 4
+            ):
                 return {**data, "timeout_s": interval}
         return data
 
@@ -461,7 +466,8 @@ class Inventory(_Model):
     def known_addresses(self) -> dict[str, str]:
         """Address → name of every host and SNMP device (the first one listed wins)."""
         known: dict[str, str] = {}
-        for item in (*self.hosts, *self.snmp):
+        items: list[HostEntry | SnmpEntry] = [*self.hosts, *self.snmp]
+        for item in items:
             known.setdefault(item.address, item.name)
         return known
 
@@ -597,7 +603,7 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     group_names = [g for g in groups if isinstance(g, str)] if isinstance(groups, dict) else []
     subnets = data.get("subnets")
     for key in ("name", "cidr"):
-        found += _duplicates("subnets", subnets, key, lambda item, key=key: item.get(key))
+        found += _duplicates("subnets", subnets, key, methodcaller("get", key))
     hosts = data.get("hosts")
     found += _duplicates("hosts", hosts, "name", lambda host: host.get("name"))
     found += _duplicates("hosts", hosts, "address", lambda host: _endpoint(data, host))
@@ -654,7 +660,7 @@ def _endpoint(data: Mapping[str, Any], host: Mapping[str, Any]) -> tuple[str, ob
         return None
     if host.get("local") is True:
         return address.lower(), None
-    groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
+    groups = data["groups"] if isinstance(data.get("groups"), dict) else {}
     layers = [data.get("defaults"), *(groups.get(g) for g in _strings(host.get("groups"))), host]
     port: object = DEFAULT_SSH_PORT
     for layer in layers:
