@@ -1,9 +1,11 @@
 """What /metrics costs for a fleet: answer time (p50/p99) and EGO's CPU per scrape.
 
 EGO (the real app, uvicorn, SQLite) runs in a process of its own holding the latest poll of
-``--hosts`` hosts × 40 series (bench/storage.py's collector-shaped values); this process
-scrapes it ``--scrapes`` times, one after the other, as Prometheus would, and reads the
-server's CPU seconds from /proc. "core @15s" is that CPU per scrape over a 15-s interval.
+``--hosts`` hosts: 40 series each (bench/storage.py's collector-shaped values) and the
+identity and top-process info that a real Linux host's slow poll stores (the capture in
+tests/fixtures/linux/this-machine/frames.bin). This process scrapes it ``--scrapes`` times,
+one after the other, as Prometheus would, and reads the server's CPU seconds from /proc.
+"core @15s" is that CPU per scrape over a 15-s interval.
 
     .venv/bin/python bench/metrics.py [--hosts 254] [--scrapes 200]
 """
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -25,6 +28,17 @@ import httpx
 
 from bench._common import percentile
 from bench.host_cost import proc_cpu_s
+
+
+def captured_info() -> dict[str, Any]:
+    """What a real host's slow poll stores beside its series (tests/fixtures' capture)."""
+    from collectors.frame import parse_frame
+    from collectors.linux.kind import KIND
+    from tests.support.frames import split_frames
+
+    capture = Path(__file__).resolve().parents[1] / "tests/fixtures/linux/this-machine/frames.bin"
+    frames = [parse_frame(f) for f in split_frames(capture.read_bytes())]
+    return KIND.collector().slow(next(f for f in frames if f.kind == "x"))[1]
 
 
 def serve(hosts: int, work: Path) -> None:
@@ -44,7 +58,7 @@ def serve(hosts: int, work: Path) -> None:
     now = time.time()
     names = [f"h{i:03d}" for i in range(hosts)]
     store.write(
-        [Snapshot(n, now, poll_values(rng, i, 0)) for i, n in enumerate(names)],
+        [Snapshot(n, now, poll_values(rng, i, 0), captured_info()) for i, n in enumerate(names)],
         [PollStatus(n, HostState.UP, now, None, 30.0) for n in names],
     )
     inventory = Inventory.from_dict(
