@@ -18,6 +18,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ def serve(hosts: int, work: Path) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics import STALE_AFTER_S
     from bench.storage import poll_values
     from mirror.auth import AuthService
     from mirror.inventory import Inventory
@@ -55,12 +57,23 @@ def serve(hosts: int, work: Path) -> None:
     store = Store.open(f"sqlite:///{work / 'mirror.db'}")
     store.upgrade()
     rng = random.Random(7)
-    now = time.time()
     names = [f"h{i:03d}" for i in range(hosts)]
-    store.write(
-        [Snapshot(n, now, poll_values(rng, i, 0), captured_info()) for i, n in enumerate(names)],
-        [PollStatus(n, HostState.UP, now, None, 30.0) for n in names],
-    )
+    info = captured_info()
+
+    def poll() -> None:
+        now = time.time()
+        store.write(
+            [Snapshot(n, now, poll_values(rng, i, 0), info) for i, n in enumerate(names)],
+            [PollStatus(n, HostState.UP, now, None, 30.0) for n in names],
+        )
+
+    def keep_fresh() -> None:  # values older than STALE_AFTER_S are not exposed
+        while True:
+            time.sleep(STALE_AFTER_S / 3)
+            poll()
+
+    poll()
+    threading.Thread(target=keep_fresh, daemon=True).start()
     inventory = Inventory.from_dict(
         {
             "groups": {"lab": {}},
@@ -111,6 +124,8 @@ def measure(hosts: int, scrapes: int) -> dict[str, float]:
                     answer = client.get("/metrics")
                     times.append((time.perf_counter() - start) * 1000)
                     answer.raise_for_status()
+                    if b"mirror_cpu_busy_pct" not in answer.content:
+                        raise SystemExit("bench: a scrape came back without the hosts' series")
                     size = len(answer.content)
                 cpu = (proc_cpu_s(server.pid) - before) / scrapes
         finally:
