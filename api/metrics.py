@@ -141,7 +141,7 @@ def metrics(
     """Every host's current values and EGO's own health, for Prometheus (a read token
     suffices: ``authorization: {type: Bearer, credentials: …}`` in the scrape config)."""
     found = families(
-        hosts.list_hosts(),
+        hosts.list_hosts(info=False),  # identity and process tables: not exposed
         hosts.now(),
         subscribers=hub.subscriber_count,
         storage=hosts.storage_health(),

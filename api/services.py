@@ -56,8 +56,10 @@ class HostService:
     def now(self) -> float:
         return self._clock()
 
-    def list_hosts(self, *, include_stored: bool = False) -> list[Host]:
-        rows = {row.name: row for row in self._store.host_rows()}
+    def list_hosts(self, *, include_stored: bool = False, info: bool = True) -> list[Host]:
+        """Every inventory host (and with ``include_stored`` every stored one); ``info=False``
+        leaves each host's ``info`` empty, unread from the store."""
+        rows = {row.name: row for row in self._store.host_rows(info=info)}
         pings = {ping_address(n): rows.pop(n) for n in list(rows) if ping_address(n) is not None}
         hosts = [
             _host(config, rows.pop(config.name, None), pings.get(config.address))
