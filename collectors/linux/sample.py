@@ -47,6 +47,7 @@ from collectors.linux.processes import ProcStat
 from collectors.linux.sensors import Temperature
 from collectors.rates import counter_rate
 from mirror.errors import ParseError
+from mirror.metrics_catalogue import produced_by
 from mirror.model import series_name
 
 T = TypeVar("T")
@@ -61,37 +62,7 @@ _PID_STAT = re.compile(r"^/proc/(\d+)/stat$")
 _32BIT_ARCHS = re.compile(r"^(i[3-6]86|armv[5-7].*|arm|mips|mipsel|ppc|s390|sh4|m68k)$")
 
 # Every metric name (without ``[instance]``) the series of a Linux host use.
-METRICS: tuple[str, ...] = (
-    "uptime_s",
-    "load.1",
-    "load.5",
-    "load.15",
-    "mem.total_bytes",
-    "mem.available_bytes",
-    "mem.used_bytes",
-    "mem.cached_bytes",
-    "mem.buffers_bytes",
-    "mem.used_pct",
-    "swap.total_bytes",
-    "swap.used_bytes",
-    "swap.used_pct",
-    "temp.celsius",
-    *(f"cpu.{f}_pct" for f in ("user", "system", "iowait", "steal", "idle", "busy")),
-    "disk.read_bytes_per_s",
-    "disk.write_bytes_per_s",
-    "disk.reads_per_s",
-    "disk.writes_per_s",
-    "disk.busy_pct",
-    *(f"net.{key}_per_s" for key in NetCounters.__slots__),
-    "fs.size_bytes",
-    "fs.used_bytes",
-    "fs.used_pct",
-    "gpu.util_pct",
-    "gpu.mem_used_bytes",
-    "gpu.mem_total_bytes",
-    "gpu.temp_celsius",
-    "gpu.power_watts",
-)
+METRICS: tuple[str, ...] = produced_by("linux")
 
 
 @dataclass(frozen=True, slots=True)

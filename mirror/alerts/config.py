@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from mirror.alerts.metrics import KNOWN_METRICS
+from mirror.metrics_catalogue import NAMES as KNOWN_METRICS
 from mirror.settings import parse_duration
 
 Severity = Literal["info", "warning", "critical"]
