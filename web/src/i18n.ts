@@ -143,6 +143,19 @@ const en = {
   channelQueued: "Queued",
   channelError: "Last error",
   firingCount: "{n} firing",
+  // host page (issue 10): a host that does not answer, many cores, host states
+  lastSeen: "not answering — last seen {when} ({ago} ago)",
+  neverSeen: "not answering — no answer seen yet",
+  cpuHeat: "{n} cores · busy % over time",
+  busiestCores: "busiest now",
+  state_pending: "pending",
+  state_up: "up",
+  state_unreachable: "unreachable",
+  "state_auth-failed": "auth failed",
+  "state_hostkey-changed": "host key changed",
+  "state_hostkey-unknown": "host key unknown",
+  state_timeout: "timeout",
+  state_error: "error",
   pushSubscribe: "Push to this device",
   pushOn: "this device gets Web Push",
   verifyChain: "Verify chain",
@@ -298,6 +311,18 @@ const ko: Table = {
   silenceAdd: "무음 추가",
   sendTest: "테스트 보내기",
   firingCount: "{n}건 발생",
+  lastSeen: "응답 없음 — 마지막 응답 {when} ({ago} 전)",
+  neverSeen: "응답 없음 — 아직 응답을 받은 적 없음",
+  cpuHeat: "코어 {n}개 · 시간별 사용률 %",
+  busiestCores: "지금 가장 바쁜 코어",
+  state_pending: "대기",
+  state_up: "정상",
+  state_unreachable: "연결 불가",
+  "state_auth-failed": "인증 실패",
+  "state_hostkey-changed": "호스트 키 바뀜",
+  "state_hostkey-unknown": "모르는 호스트 키",
+  state_timeout: "시간 초과",
+  state_error: "오류",
 };
 
 export const TABLES: Record<string, Table> = { en, ko };
@@ -322,4 +347,10 @@ export function initialLang(saved: string | null, browser: string | undefined): 
 export function t(key: Key, vars: Record<string, string | number> = {}, in_: Lang = lang): string {
   const text = TABLES[in_]?.[key] ?? en[key];
   return text.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`));
+}
+
+/** A host state ("auth-failed") in the UI's language; an unknown state as it came. */
+export function stateText(state: string, in_: Lang = lang): string {
+  const key = `state_${state}`;
+  return key in en ? t(key as Key, {}, in_) : state;
 }

@@ -8,6 +8,7 @@ export type Metrics = Record<string, number>;
 
 export interface Host {
   name: string;
+  kind?: string; // "host" (SSH or local) or "snmp"
   address: string | null;
   groups: string[];
   tags: string[];
