@@ -1,7 +1,7 @@
 import { memo } from "preact/compat";
 import { useMemo, useState } from "preact/hooks";
 import { type Filter, type Row, type SortKey, NO_FILTER, counts, groupRows } from "./fleet";
-import { celsius, level, ms, num, pct, rate, stateClass } from "./format";
+import { bitRate, celsius, level, ms, num, pct, stateClass } from "./format";
 import { type Key, t } from "./i18n";
 import { Sparkline } from "./Sparkline";
 
@@ -54,7 +54,7 @@ const HostRow = memo(function HostRow({ row, onOpen }: { row: Row; onOpen: (name
       </td>
       <td class="num net wide-phone">
         <span class="val">
-          ↓{rate(row.rx)} <small>↑{rate(row.tx)}</small>
+          ↓{bitRate(row.rx)} <small>↑{bitRate(row.tx)}</small>
         </span>
         <Sparkline points={row.sparkRx} />
       </td>
