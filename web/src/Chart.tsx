@@ -2,7 +2,7 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { axisTime, bitRate, bytes, celsius, dateTime, num } from "./format";
-import { getLang } from "./i18n";
+import { getLang, t } from "./i18n";
 import { type Unit, latest, xRange } from "./series";
 
 const PALETTE = ["#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6", "#f87171", "#22d3ee", "#c084fc", "#4ade80", "#fb923c"];
@@ -66,11 +66,12 @@ export function Chart({ labels, data, unit, spanSeconds }: Props) {
       ],
       series: [
         {
+          label: t("time"),
           value: (u: uPlot, v: number | null, _sidx: number, idx: number | null) =>
             dateTime(idx == null ? latest(u.data[0] as number[]) : v, lang),
         },
         ...labels.map((label, i) => ({
-          label,
+          label: label === "total" ? t("total") : label,
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
           spanGaps: false,
