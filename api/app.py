@@ -26,6 +26,7 @@ from api.admin import AdminController
 from api.alerts import AlertsController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
+from api.discovered_admin import ROUTES as DISCOVERED_ROUTES
 from api.errors import EXCEPTION_HANDLERS
 from api.inventory_admin import adopt_discovered, reload_inventory
 from api.inventory_forms import ROUTES as INVENTORY_FORMS
@@ -106,11 +107,8 @@ def create_app(
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
-    route_handlers += [
-        *INVENTORY_FORMS,
-        *SETTINGS_ROUTES,
-        *ACCOUNT_ROUTES,
-    ]  # hosts & gear, settings (issue 19)
+    # The setup pages (issue 19): hosts & gear, discovered addresses, users, settings.
+    route_handlers += [*INVENTORY_FORMS, *DISCOVERED_ROUTES, *ACCOUNT_ROUTES, *SETTINGS_ROUTES]
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
