@@ -57,7 +57,11 @@ export function DiscoveredTab() {
   return (
     <div class="setup-discovered">
       <p class="muted">{st("discoveredHint")}</p>
-      {error && <p class="error">{error}</p>}
+      {error && (
+        <p class="error" id="discovered-error">
+          {error}
+        </p>
+      )}
       {notice && <p class="ok">{notice}</p>}
       <div class="toolbar">
         <button class="ghost" onClick={reload}>
@@ -71,7 +75,11 @@ export function DiscoveredTab() {
         )}
       </div>
       {found === null && !error && <p class="muted">{st("loading")}</p>}
-      {found && shown.length === 0 && <p class="muted">{st("noneDiscovered")}</p>}
+      {found && shown.length === 0 && (
+        <p class="muted" id="discovered-empty">
+          {st("noneDiscovered")}
+        </p>
+      )}
       {shown.length > 0 && (
         <div class="scroll-x">
           <table class="small discovered-list">
