@@ -271,6 +271,7 @@ def test_viewer_sees_no_setup_and_is_refused(page: Any, demo: web.Demo) -> None:
     page.goto(f"{demo.url}#/setup?tab=hosts")  # asked for by hand: still only sessions
     page.wait_for_selector(".setup-page[data-tab=sessions]")
     assert page.locator("#add-entry").count() == 0
+    page.set_viewport_size(PHONE)
     shot(page, "viewer-phone")
     refused = page.evaluate(
         """async () => {
