@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ from ego.demo import DEMO_USER
 from mirror.auth import AuthService
 from mirror.storage import Store
 from tests import test_web_e2e as web
+from tests.support.sshd import keygen
+from tests.test_inventory_forms import fingerprint
 
 demo = web.demo  # one `mirror demo` for this module
 
@@ -92,7 +95,7 @@ def edit(page: Any, name: str) -> Any:
     return form
 
 
-def test_hosts_and_gear_forms(page: Any, demo: web.Demo) -> None:
+def test_hosts_and_gear_forms(page: Any, demo: web.Demo, tmp_path: Path) -> None:
     inventory = demo.data / "inventory.yaml"
     page.goto(_link(demo, DEMO_USER))
     page.wait_for_selector("tr.host[data-host=lab-01]", timeout=15_000)
@@ -170,6 +173,43 @@ def test_hosts_and_gear_forms(page: Any, demo: web.Demo) -> None:
     shot(page, "subnets-desktop")
     data = yaml.safe_load(inventory.read_text())
     assert data["groups"]["racks"] == {"ssh": {"user": "ops"}}
+
+    # A re-installed host: another key recorded for lab-04, which is removed and added again
+    # (a new connection): hostkey-changed, and the page trusts the key it offers now.
+    host_up(page, "lab-04")
+    known = demo.data / "known_hosts"
+    lines = known.read_text().splitlines()
+    mine = next(ln for ln in lines if ln.startswith("[127.77.0.13]:"))
+    other = keygen(tmp_path / "reinstalled")
+    old_key = other.with_suffix(".pub").read_text().split()
+    old_line = f"{mine.split()[0]} {old_key[0]} {old_key[1]}"
+    known.write_text("\n".join([*(ln for ln in lines if ln != mine), old_line]) + "\n")
+    open_tab(page, demo, "hosts")
+    page.click("tr[data-name=lab-04] .remove-entry")  # confirm() accepted by the fixture
+    page.wait_for_selector("tr[data-name=lab-04]", state="detached")
+    page.click("#add-entry")
+    form = page.locator("form.entry-form[data-editing='']")
+    form.locator("input[name=name]").fill("lab-04")
+    form.locator("input[name=address]").fill("127.77.0.13")
+    form.locator("#save-entry").click()
+    page.wait_for_selector("tr[data-name=lab-04]")
+    deadline = time.monotonic() + 30
+    while page.locator("tr[data-name=lab-04] .trust-entry").count() == 0:
+        assert time.monotonic() < deadline, page.inner_text("tr[data-name=lab-04]")
+        page.wait_for_timeout(500)
+        page.click("button:has-text('Read the file again')")
+    page.click("tr[data-name=lab-04] .trust-entry")
+    panel = page.locator(".trust-key[data-host=lab-04]")
+    panel.locator(".new-key").wait_for()
+    assert panel.locator(".old-key").inner_text() == fingerprint(other.with_suffix(".pub"))
+    offered = panel.locator(".new-key").inner_text().split()[0]
+    assert offered.startswith("SHA256:") and offered != panel.locator(".old-key").inner_text()
+    shot(page, "trust-key-desktop")
+    panel.locator("#trust-confirm").click()
+    panel.locator("p.ok").wait_for()
+    assert offered in panel.locator("p.ok").inner_text()
+    host_up(page, "lab-04")
+    assert old_key[1] not in known.read_text()
 
     # Discovered addresses (the demo sweeps 127.77.0.0/24: every address answers on
     # loopback): the vendor column, adopt one, ignore another.
