@@ -189,6 +189,9 @@ async def test_connection(
             inventory = parse_inventory(proposal.text, str(path), path.absolute().parent)
         except InventoryError as exc:
             raise _Refused(exc.problems, at) from None
+        refused = running.refusals(inventory)  # `mirror demo`: loopback addresses only
+        if refused:
+            raise _Refused(refused, at)
         name = str(data.entry.get("name") or data.name or "")
         return _host(inventory, name)
 
@@ -257,6 +260,7 @@ async def _save(
     running = _running(reloader)
     who = request.user
     expect = data.version if data is not None else version
+    edited_at: list[str] = []  # where the entry is, for a refusal of the reload
 
     def edit(path: Path) -> tuple[str, tuple[str, ...]]:
         writer = InventoryWriter(path, audit)
@@ -270,6 +274,7 @@ async def _save(
         new_name = str((data.entry.get("name") if data else None) or name or "")
         index = found[0] if found else len(listing)
         at = where(section, index, new_name if section == "groups" else "")
+        edited_at.append(at)
         try:
             if data is None:
                 edits = [removal(section, name or "")]
@@ -302,7 +307,7 @@ async def _save(
     except InventoryError as exc:  # the reload refused the written file: it was put back
         raise Unprocessable(
             f"{running.path}: the running EGO refused the result; nothing changed",
-            {"problems": _views(exc, None)},
+            {"problems": _views(exc, edited_at[0] if edited_at and data else None)},
         ) from None
     return {"version": new_version, "edits": list(done), "reload": result.as_dict()}
 

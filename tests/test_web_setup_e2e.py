@@ -122,6 +122,18 @@ def test_hosts_and_gear_forms(page: Any, demo: web.Demo, tmp_path: Path) -> None
     shot(page, "field-error-phone")
     page.set_viewport_size(DESKTOP)
     assert inventory.read_text() == before
+    # The demo polls loopback only: an address elsewhere is refused next to its field, by a
+    # test connection (nothing is dialled) as by a save.
+    form.locator("input[name='ssh.port']").fill("")
+    for button in ("#test-connection", "#save-entry"):
+        form.locator("input[name=address]").fill(f"10.0.0.{len(button)}")  # clears its error
+        assert form.locator("label[data-field=address] .field-error").count() == 0
+        form.locator(button).click()
+        error = form.locator("label[data-field=address] .field-error")
+        error.wait_for()
+        assert "loopback" in error.inner_text()
+        assert form.locator(".test-result").count() == 0
+    assert inventory.read_text() == before
     form.locator("button", has_text="Cancel").click()
 
     # Test connection: one login to the simulated host, its OS and host key shown.
@@ -296,6 +308,11 @@ def test_users_tokens_and_sessions(page: Any, demo: web.Demo) -> None:
     open_tab(page, demo, "hosts")
     page.wait_for_selector("tr[data-name=lab-01]")
     shot(page, "hosts-phone")
+    page.click("button:has-text('한국어')")  # the owner's language
+    page.wait_for_selector("#tab-users:has-text('사용자와 토큰')")
+    page.click("#add-entry")
+    page.wait_for_selector("#save-entry:has-text('저장')")
+    shot(page, "hosts-phone-ko")
 
 
 def test_viewer_sees_no_setup_and_is_refused(page: Any, demo: web.Demo) -> None:
