@@ -19,6 +19,10 @@ from api.auth import SESSION_COOKIE
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.inventory import load_inventory
+from mirror.inventory.edits import EditRefused
+from mirror.inventory.forms import changes, cleaned, edits_for, entries, form_field, where
+from mirror.inventory.problems import Problem
+from mirror.inventory.writer import InventoryWriter
 from tests.support.sshd import Sshd, keygen
 from tests.test_inventory_reload import HEADER, PASSWORD, Lab, eventually, lab, up
 
@@ -40,6 +44,46 @@ def fingerprint(public_key: Path) -> str:
         text=True,
     ).stdout
     return out.split()[1]
+
+
+COMMENTED = """\
+# the owner's lab
+groups:
+  servers: {ssh: {user: ops}}  # admins log in as ops
+hosts:
+  - name: a        # the NAS
+    address: 127.78.9.1
+    ssh:
+      agent: false # keys only
+      user: root
+  - {name: b, address: 127.78.9.2}
+"""
+
+
+def test_a_form_writes_only_what_changed_and_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(COMMENTED)
+    old = entries(COMMENTED)["hosts"][0]
+    new = {**old, "ssh": {"agent": False, "port": 2222}, "tags": ["nas"], "mac": ""}
+    assert changes(old, cleaned(new)) == ({"ssh.port": 2222, "tags": ["nas"]}, ["ssh.user"])
+    edits = edits_for("hosts", "a", new, old)
+    InventoryWriter(path).write(edits, actor="t", via="test")
+    text = path.read_text()
+    for kept in ("# the owner's lab", "# the NAS", "# keys only", "# admins log in as ops"):
+        assert kept in text
+    assert "root" not in text and "port: 2222" in text
+    assert text.endswith("  - {name: b, address: 127.78.9.2}\n")
+    group = entries(text)["groups"][0]
+    assert edits_for("groups", "servers", {**group, "ssh": {"user": "ops"}}, group) == []
+    renamed = {**group, "name": "boxes"}
+    with pytest.raises(EditRefused):
+        edits_for("groups", "servers", renamed, group)
+    problem = Problem("f", 3, "hosts[0].ssh.port", "m")
+    assert form_field(problem, where("hosts", 0, "a")) == "ssh.port"
+    assert form_field(problem, where("hosts", 1, "b")) is None
+    assert (
+        form_field(Problem("f", 3, "groups.x.ssh.user", "m"), where("groups", 0, "x")) == "ssh.user"
+    )
 
 
 async def test_add_change_remove_a_host_keeps_comments_reloads_and_audits(lab: Lab) -> None:
