@@ -86,27 +86,27 @@ export function DiscoveredTab() {
             <thead>
               <tr>
                 <th>{st("address")}</th>
-                <th>{st("reverseName")}</th>
-                <th>{st("mac")}</th>
+                <th class="wide">{st("reverseName")}</th>
+                <th class="wide">{st("mac")}</th>
                 <th>{st("vendor")}</th>
                 <th>{st("ping")}</th>
-                <th>{st("lastSeen")}</th>
+                <th class="wide">{st("lastSeen")}</th>
                 <th />
               </tr>
             </thead>
             <tbody>
               {shown.map((f) => (
                 <tr key={f.address} data-address={f.address} class={f.ignored ? "muted" : ""}>
-                  <td>
+                  <td class="address">
                     <span class={f.up ? "ok" : "bad"}>●</span> {f.address}
                   </td>
-                  <td>{f.name ?? "–"}</td>
-                  <td class="mono">{f.mac ?? "–"}</td>
+                  <td class="wide">{f.name ?? "–"}</td>
+                  <td class="wide mono">{f.mac ?? "–"}</td>
                   <td class="vendor">{f.vendor ?? "–"}</td>
                   <td>
                     {ms(f.rtt_avg_ms)} <small>{pct(f.loss_pct, 0)}</small>
                   </td>
-                  <td>{ago(f.last_seen, now)}</td>
+                  <td class="wide">{ago(f.last_seen, now)}</td>
                   <td class="actions">
                     {!f.ignored && (
                       <Adopt
