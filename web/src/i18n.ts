@@ -197,6 +197,8 @@ const en = {
   noTunnels: "No tunnels.",
   needHost: "Pick a host.",
   needPort: "Ports are 1-65535 (local port: empty or 0 for any free one).",
+  navSetup: "Setup",
+  mySessions: "Your sessions",
 } as const;
 
 export type Key = keyof typeof en;
@@ -397,6 +399,8 @@ const ko: Table = {
   downAny: "장애 (전부)",
   time: "시간",
   total: "전체",
+  navSetup: "설정",
+  mySessions: "내 세션",
 };
 
 export const TABLES: Record<string, Table> = { en, ko };

@@ -8,10 +8,11 @@ export type Route =
   | { page: "run"; hosts: string[]; group: string | null }
   | { page: "audit"; target: string | null }
   | { page: "tunnels" }
-  | { page: "alerts"; tab: string };
+  | { page: "alerts"; tab: string }
+  | { page: "setup"; tab: string };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
- * #/tunnels, #/alerts?tab=history. */
+ * #/tunnels, #/alerts?tab=history, #/setup?tab=users. */
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(query);
@@ -23,6 +24,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/audit") return { page: "audit", target: params.get("target") };
   if (path === "/tunnels") return { page: "tunnels" };
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
+  if (path === "/setup") return { page: "setup", tab: params.get("tab") ?? "hosts" };
   return { page: "fleet" };
 }
 
