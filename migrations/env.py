@@ -10,10 +10,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import mirror.alerts.history  # registers the alert tables on ``metadata`` (issue 12)
-import mirror.alerts.push  # … and the Web Push subscriptions
-import mirror.audit  # registers the audit tables on ``metadata`` (issue 6)
-import mirror.auth.tables  # noqa: F401 - registers the auth tables on ``metadata``
 from mirror.settings import Settings
 from mirror.storage.schema import metadata
 
