@@ -154,6 +154,19 @@ export function DevicePage({ host }: { host: HostDetail }) {
     };
   }, [host.name, picked.join("\u0000")]);
 
+  // Live: each poll of the device adds a point to the picked ports' chart.
+  useEffect(() => {
+    const ts = host.ts;
+    setChart((c) => {
+      if (!c || ts == null || !picked.length) return c;
+      const xs = c.data[0] as number[];
+      if (xs.length && ts <= xs[xs.length - 1]) return c;
+      const names = picked.flatMap((p) => [`net.rx_bytes_per_s[${p}]`, `net.tx_bytes_per_s[${p}]`]);
+      if (c.data.length !== names.length + 1) return c;
+      return { ...c, data: c.data.map((col, i) => [...col, i === 0 ? ts : (host.metrics[names[i - 1]] ?? null)]) };
+    });
+  }, [host.ts]);
+
   const toggle = (port: string) =>
     setPicked((now) => (now.includes(port) ? now.filter((p) => p !== port) : [...now, port].slice(-MAX_PICKED)));
   const uptime = host.metrics["uptime_seconds"] ?? (system.uptime_s as number | undefined);

@@ -81,9 +81,9 @@ export function HostNetwork({
       {address && (
         <div class="charts" id="ping-charts">
           <figure class="panel" data-family="ping-rtt">
-            <figcaption>{t("pingLatency")} (ms)</figcaption>
+            <figcaption>{t("pingLatency")}</figcaption>
             {rtt && (rtt[0]?.length ?? 0) > 0 ? (
-              <Chart labels={[address]} data={rtt} unit="plain" spanSeconds={spanSeconds} />
+              <Chart labels={[address]} data={rtt} unit="ms" spanSeconds={spanSeconds} />
             ) : (
               <p class="muted">{rtt ? t("noData") : t("loading")}</p>
             )}

@@ -88,7 +88,7 @@ interface Hover {
 export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) {
   const [topo, setTopo] = useState<Topology | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [positions, setPositions] = useState<Map<string, Point> | null>(null);
+  const [laidOut, setPositions] = useState<Map<string, Point> | null>(null);
   const [pins, setPins] = useState<Record<string, [number, number]>>({});
   const [states, setStates] = useState<Map<string, string>>(new Map());
   const [metrics, setMetrics] = useState<Map<string, Metrics>>(new Map());
@@ -97,6 +97,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
   const [hover, setHover] = useState<Hover | null>(null);
   const [saveError, setSaveError] = useState<string | null>(null);
   const [relayout, setRelayout] = useState(0);
+  const [laidFor, setLaidFor] = useState(""); // the graph shape the positions belong to
   const box = useRef<HTMLDivElement>(null);
   const drag = useRef<{ id: string | null; sx: number; sy: number; ox: number; oy: number; moved: boolean } | null>(null);
 
@@ -144,6 +145,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
 
   // Lay out when the graph's shape or the layer changes: never on a live event.
   const shape = graph ? `${layer}|${graph.nodes.map((n) => n.id).join(",")}|${graph.edges.map((e) => e.id).join(",")}` : "";
+  const positions = laidFor === shape ? laidOut : null; // never a layer drawn with another's
   useEffect(() => {
     if (!graph) return;
     let cancelled = false;
@@ -156,13 +158,16 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
         // no pins readable: the automatic layout alone
       }
       const started = performance.now();
-      const laid = await layoutGraph(graph, saved);
+      const el0 = box.current;
+      const aspect = el0 && el0.clientHeight > 0 ? el0.clientWidth / el0.clientHeight : 1.6;
+      const laid = await layoutGraph(graph, saved, Math.max(0.5, Math.min(3, aspect)));
       const took = performance.now() - started;
       if (cancelled) return;
       window.__mirrorMap!.layouts += 1;
       window.__mirrorMap!.layoutMs.push(took);
       setPins(saved);
       setPositions(laid);
+      setLaidFor(shape);
       const el = box.current;
       setView(fit(laid, el?.clientWidth ?? 800, el?.clientHeight ?? 600));
     })().catch((exc: Error) => setError(exc.message));

@@ -30,20 +30,26 @@ const OPTIONS = {
   "elk.spacing.componentComponent": "48",
   // A switch with many hosts is one wide layer: wrap it into rows near the window's shape.
   "elk.layered.wrapping.strategy": "MULTI_EDGE",
-  "elk.aspectRatio": "1.6",
   "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
 };
 
 /** Centre of every node: ELK's layered layout, then each pin where it was saved. */
-export async function layoutGraph(graph: Graph, pins: Record<string, [number, number]>): Promise<Map<string, Point>> {
+export async function layoutGraph(
+  graph: Graph,
+  pins: Record<string, [number, number]>,
+  aspectRatio = 1.6,
+): Promise<Map<string, Point>> {
   const engine = await loadElk();
   const ids = new Set(graph.nodes.map((n) => n.id));
+  // Model order is kept: hosts in natural order (lab-2 before lab-10) along their switch.
+  const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
   const result = await engine.layout({
     id: "root",
-    layoutOptions: OPTIONS,
-    children: graph.nodes.map((n) => ({ id: n.id, width: NODE_W, height: NODE_H })),
+    layoutOptions: { ...OPTIONS, "elk.aspectRatio": aspectRatio.toFixed(2) },
+    children: [...graph.nodes].sort((a, b) => byName(a.id, b.id)).map((n) => ({ id: n.id, width: NODE_W, height: NODE_H })),
     edges: graph.edges
       .filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target)
+      .sort((a, b) => byName(a.source, b.source) || byName(a.target, b.target))
       .map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
   });
   const out = new Map<string, Point>();
