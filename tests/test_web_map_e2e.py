@@ -63,6 +63,12 @@ def _node_xy(page: Any, node: str) -> tuple[float, float]:
     return box[0], box[1]
 
 
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+            && !e.closest('.scroll-x, .map-box'))
+  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"""
+
+
 def _switch_port(link: dict[str, Any]) -> str:
     return link["a"]["port"] if link["a"]["node"] == SWITCH else link["b"]["port"]
 
@@ -162,6 +168,7 @@ def test_map_layers_live_hover_pin_and_click(demo: web.Demo) -> None:
             for layer in ("l2", "physical", "l3"):
                 _map(page, layer)
                 page.click("#map-fit")
+                assert page.evaluate(WIDER_THAN_SCREEN) == []
                 page.screenshot(path=str(web.ARTIFACTS / f"map-{layer}-phone.png"))
             page.set_viewport_size(DESKTOP)
 
@@ -220,6 +227,8 @@ def test_switch_page_ports_hosts_and_charts(demo: web.Demo) -> None:
             assert len(labels) == 4 and f"{port} in" in labels, labels
             page.screenshot(path=str(web.ARTIFACTS / "switch-desktop.png"), full_page=True)
             page.set_viewport_size(PHONE)
+            page.wait_for_timeout(300)  # the chart follows the new width
+            assert page.evaluate(WIDER_THAN_SCREEN) == []  # the wide table scrolls in its panel
             page.screenshot(path=str(web.ARTIFACTS / "switch-phone.png"), full_page=True)
             assert not errors, errors
         finally:
@@ -261,7 +270,9 @@ def test_host_wake_ping_chart_and_discovered_adopt(demo: web.Demo) -> None:
             }.items()
             assert page.locator(f"#discovered tr[data-address='{address}']").count() == 0
             page.set_viewport_size(PHONE)
-            page.screenshot(path=str(web.ARTIFACTS / "discovered-phone.png"), full_page=True)
+            page.wait_for_timeout(300)
+            assert page.evaluate(WIDER_THAN_SCREEN) == []
+            page.screenshot(path=str(web.ARTIFACTS / "discovered-phone.png"))
             assert not errors, errors
         finally:
             browser.close()

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { getJSON, postJSON } from "./api";
 import { ago, ms } from "./format";
 import { t } from "./i18n";
+import "./map.css";
 
 interface Discovered {
   address: string;
@@ -70,40 +71,42 @@ export function DiscoveredPage({ admin }: { admin: boolean }) {
       {items.length === 0 ? (
         <p class="muted">{t("noDiscovered")}</p>
       ) : (
-        <table class="small">
-          <thead>
-            <tr>
-              <th>{t("addresses")}</th>
-              <th>MAC</th>
-              <th>DNS</th>
-              <th>RTT</th>
-              <th>{t("lastSeen")}</th>
-              {admin && <th />}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((d) => (
-              <tr key={d.address} data-address={d.address}>
-                <td>{d.address}</td>
-                <td>{d.mac ?? "–"}</td>
-                <td>{d.name ?? "–"}</td>
-                <td>{ms(d.rtt_avg_ms)}</td>
-                <td>{ago(d.last_seen, now)}</td>
-                {admin && (
-                  <td>
-                    <Adopt
-                      item={d}
-                      onDone={() => {
-                        setAdopted((a) => [...a, d.address]);
-                        load();
-                      }}
-                    />
-                  </td>
-                )}
+        <div class="scroll-x">
+          <table class="small">
+            <thead>
+              <tr>
+                <th>{t("addresses")}</th>
+                <th>MAC</th>
+                <th>DNS</th>
+                <th>RTT</th>
+                <th>{t("lastSeen")}</th>
+                {admin && <th />}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {items.map((d) => (
+                <tr key={d.address} data-address={d.address}>
+                  <td>{d.address}</td>
+                  <td>{d.mac ?? "–"}</td>
+                  <td>{d.name ?? "–"}</td>
+                  <td>{ms(d.rtt_avg_ms)}</td>
+                  <td>{ago(d.last_seen, now)}</td>
+                  {admin && (
+                    <td>
+                      <Adopt
+                        item={d}
+                        onDone={() => {
+                          setAdopted((a) => [...a, d.address]);
+                          load();
+                        }}
+                      />
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -306,6 +306,11 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
                   <g class={`edge ${style.cls}`} data-edge={e.id} key={e.id} onMouseMove={(ev) => showHover(ev as MouseEvent, edgeLines(e))} onMouseLeave={() => setHover(null)}>
                     <line class="hit" x1={a.x} y1={a.y} x2={b.x} y2={b.y} />
                     <line class="wire" x1={a.x} y1={a.y} x2={b.x} y2={b.y} stroke-width={style.width} />
+                    {e.label && layer !== "l2" && (
+                      <text class="edge-label" x={(a.x + b.x) / 2 + 6} y={(a.y + b.y) / 2}>
+                        {e.label}
+                      </text>
+                    )}
                   </g>
                 );
               })}
