@@ -43,12 +43,14 @@ def _open(browser: Any, demo: web.Demo, viewport: dict[str, int]) -> tuple[Any, 
 
 
 def _topology_ready(page: Any) -> dict[str, Any]:
-    """Wait until the switch's MAC table placed every lab host (SNMP table poll done)."""
+    """Wait until the switch's MAC table placed every lab host (SNMP table poll done) and
+    its ports have rates (a second poll)."""
     deadline = time.monotonic() + 40
     while True:
         topo = page.evaluate("fetch('/api/topology').then(r => r.json())")
         fdb = [link for link in topo["links"] if "fdb" in link["sources"]]
-        if len(fdb) >= web.DEMO_HOSTS and any(link["utilisation"] for link in fdb):
+        rates = [(link["utilisation"] or {}).get("rx_bytes_per_s") for link in fdb]
+        if len(fdb) >= web.DEMO_HOSTS and all(rate is not None for rate in rates):
             return topo
         assert time.monotonic() < deadline, json.dumps(topo)[:2000]
         time.sleep(1)
@@ -114,12 +116,23 @@ def test_map_layers_live_hover_pin_and_click(demo: web.Demo) -> None:
             assert page.evaluate("window.__mirrorMap.layouts") == layouts
             assert _node_xy(page, "lab-01") == where
 
-            # Hover: the link's ports, speed and rates; the node's ports.
-            edge.locator("line.hit").hover(force=True)
+            # Hover: a link shows its ports, speed and rates; a host its port and link.
+            uplink = next(link for link in topo["links"] if "lldp" in link["sources"])
+            point = page.eval_on_selector(
+                f"g.edge[data-edge='{uplink['id']}'] path.hit",
+                """p => { const m = p.getScreenCTM();
+                         const at = p.getPointAtLength(p.getTotalLength() / 2);
+                         return [m.a * at.x + m.e, m.d * at.y + m.f]; }""",
+            )
+            page.mouse.move(*point)
             tip = page.inner_text("#map-tip")
-            assert f"{SWITCH}:{_switch_port(lab01)}" in tip
-            assert "Mbit/s" in tip or "Gbit/s" in tip, tip
-            assert "/s" in tip
+            assert f"{SWITCH}:" in tip and f"{ROUTER}:" in tip and "lldp" in tip, tip
+            assert "Gbit/s" in tip or "Mbit/s" in tip, tip
+            assert "in " in tip and "/s" in tip, tip
+            page.hover("g.node[data-node='lab-01'] rect")
+            tip = page.inner_text("#map-tip")
+            assert f"→ {SWITCH}:{_switch_port(lab01)}" in tip and "Gbit/s" in tip, tip
+            assert "in –" not in tip, tip  # its port's rates
             page.hover("g.node[data-node='core-switch'] rect")
             assert "lab-01" in page.inner_text("#map-tip")
 

@@ -32,6 +32,13 @@ declare global {
 }
 
 const ALERTS_EVERY_MS = 10_000;
+const TOPOLOGY_EVERY_MS = 60_000;
+
+function sameShape(a: Topology, b: Topology): boolean {
+  const key = (t: Topology) =>
+    JSON.stringify([t.nodes.map((n) => n.id), t.links.map((l) => [l.id, l.sources, l.label]), t.subnets]);
+  return key(a) === key(b);
+}
 const LAYER_LABEL = { physical: "layerPhysical", l2: "layerL2", l3: "layerL3" } as const;
 
 interface Pins {
@@ -79,6 +86,16 @@ function fit(points: Map<string, Point>, width: number, height: number): { x: nu
   return { k, x: (width - (x1 - x0) * k) / 2 - x0 * k, y: (height - (y1 - y0) * k) / 2 - y0 * k };
 }
 
+const ELBOW = NODE_H / 2 + 18; // below a node: in the gap to the next layer or its hosts
+
+/** A link downwards as an elbow (down, across, down: a switch's hosts hang off one bus),
+ * any other as a straight line. */
+export function wire(a: Point, b: Point): string {
+  if (b.y - a.y < NODE_H * 1.5) return `M${a.x},${a.y}L${b.x},${b.y}`;
+  const mid = a.y + ELBOW;
+  return `M${a.x},${a.y}V${mid}H${b.x}V${b.y}`;
+}
+
 interface Hover {
   x: number;
   y: number;
@@ -113,6 +130,13 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
         setMetrics(initialMetrics(answer));
       })
       .catch((exc: Error) => setError(exc.message));
+    // New neighbours, cables and hosts (the tables are polled every few minutes): the graph
+    // is read again, and laid out again only when its shape changed (the layout effect).
+    const refresh = setInterval(() => {
+      getJSON<Topology>("/api/topology")
+        .then((answer) => setTopo((old) => (old && sameShape(old, answer) ? old : answer)))
+        .catch(() => {});
+    }, TOPOLOGY_EVERY_MS);
     const stop = connectLive({
       onState: () => {},
       onRefused: () => {},
@@ -125,7 +149,8 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
         setMetrics((prev) => {
           const next = new Map(prev);
           for (const e of events)
-            if (e.type === "host" && e.metrics && Object.keys(e.metrics).length) next.set(e.host, e.metrics);
+            if (e.type === "host" && e.metrics && Object.keys(e.metrics).length)
+              next.set(e.host, { ...next.get(e.host), ...e.metrics }); // an event may carry a part
           return next;
         });
         window.__mirrorMap!.liveApplied += events.length;
@@ -140,6 +165,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
     return () => {
       stop();
       clearInterval(timer);
+      clearInterval(refresh);
     };
   }, []);
 
@@ -248,9 +274,14 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
     if (a) lines.push(`${t("navAlerts")}: ${a}`);
     const ports = graph?.edges.filter((e) => e.source === n.id || e.target === n.id) ?? [];
     for (const e of ports.slice(0, 8)) {
-      const port = e.source === n.id ? e.sourcePort : e.targetPort;
-      const other = e.source === n.id ? e.target : e.source;
-      lines.push(`${port ?? "·"} → ${other}`);
+      const mine = e.source === n.id;
+      const [port, other, otherPort] = mine ? [e.sourcePort, e.target, e.targetPort] : [e.targetPort, e.source, e.sourcePort];
+      let line = `${port ?? "·"} → ${other}${otherPort ? `:${otherPort}` : ""}`;
+      if (e.counters) {
+        const p = portState(metrics.get(e.counters.node), e.counters.port);
+        line += ` · ${p.up === false ? t("portDown") : speed(p.speed)} · ${t("rateIn")} ${bytes(p.rx, "/s")} ${t("rateOut")} ${bytes(p.tx, "/s")}`;
+      }
+      lines.push(line);
     }
     if (ports.length > 8) lines.push(`+${ports.length - 8}`);
     if (pins[n.id]) lines.push(t("mapPinned"));
@@ -304,8 +335,8 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
                 const style = e.kind === "member" || e.kind === "gateway" ? { width: 1.5, cls: `link-${e.kind}` } : linkStyle(p);
                 return (
                   <g class={`edge ${style.cls}`} data-edge={e.id} key={e.id} onMouseMove={(ev) => showHover(ev as MouseEvent, edgeLines(e))} onMouseLeave={() => setHover(null)}>
-                    <line class="hit" x1={a.x} y1={a.y} x2={b.x} y2={b.y} />
-                    <line class="wire" x1={a.x} y1={a.y} x2={b.x} y2={b.y} stroke-width={style.width} />
+                    <path class="hit" d={wire(a, b)} />
+                    <path class="wire" d={wire(a, b)} stroke-width={style.width} />
                     {e.label && layer !== "l2" && (
                       <text class="edge-label" x={(a.x + b.x) / 2 + 6} y={(a.y + b.y) / 2}>
                         {e.label}
