@@ -289,3 +289,40 @@ def test_host_wake_ping_chart_and_discovered_adopt(demo: web.Demo) -> None:
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_viewer_sees_the_map_but_cannot_pin(demo: web.Demo) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    store = Store.open(f"sqlite:///{demo.data / 'mirror.db'}")
+    try:
+        auth = AuthService(store.engine)
+        auth.add_user("map-viewer", "correct horse battery", "viewer", replace=True)
+        link = auth.create_login_link("map-viewer")
+    finally:
+        store.close()
+    with sync_api.sync_playwright() as playwright:
+        browser = web.launch(playwright)
+        try:
+            page = browser.new_page(viewport=DESKTOP)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            puts: list[str] = []
+            page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" else None)
+            page.goto(f"{demo.url}api/auth/link?token={link}")
+            page.wait_for_selector("tr.host[data-host=lab-01]", timeout=15_000)
+            _map(page, "l2")
+            assert "drag a node to pin" not in page.inner_text(".map-bar")
+            where = _node_xy(page, "lab-02")
+            rect = page.locator("g.node[data-node='lab-02'] rect").bounding_box()
+            assert rect is not None
+            x, y = rect["x"] + 20, rect["y"] + 20
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x + 100, y + 100, steps=6)
+            page.mouse.up()
+            page.wait_for_timeout(500)
+            assert _node_xy(page, "lab-02") == where and puts == []
+            assert page.locator("#map-unpin").count() == 0
+            assert not errors, errors
+        finally:
+            browser.close()
