@@ -183,6 +183,10 @@ def test_map_layers_live_hover_pin_and_click(demo: web.Demo) -> None:
                 page.click("#map-fit")
                 assert page.evaluate(WIDER_THAN_SCREEN) == []
                 page.screenshot(path=str(web.ARTIFACTS / f"map-{layer}-phone.png"))
+            scale = "() => document.querySelector('svg#map > g').transform.baseVal[1].matrix.a"
+            before = page.evaluate(scale)
+            page.click("#map-zoom-in")
+            assert page.evaluate(scale) == pytest.approx(before * 1.25)
             page.set_viewport_size(DESKTOP)
 
             # A click (no drag) opens the device's page.
@@ -271,7 +275,9 @@ def test_host_wake_ping_chart_and_discovered_adopt(demo: web.Demo) -> None:
 
             # Discovered: sweep answers outside the inventory; adopt one as an admin.
             page.goto(f"{demo.url}#/discovered")
-            page.wait_for_selector("#discovered tr[data-address]", timeout=40_000)
+            # The first sweep runs within a sweep interval (30 s) of the start; the page
+            # reads the list again every 10 s.
+            page.wait_for_selector("#discovered tr[data-address]", timeout=60_000)
             address = page.get_attribute("#discovered tr[data-address] >> nth=0", "data-address")
             form = page.locator(f"#discovered tr[data-address='{address}'] form")
             form.locator("input[name=name]").fill("adopted-one")
@@ -323,6 +329,10 @@ def test_viewer_sees_the_map_but_cannot_pin(demo: web.Demo) -> None:
             page.wait_for_timeout(500)
             assert _node_xy(page, "lab-02") == where and puts == []
             assert page.locator("#map-unpin").count() == 0
+            # From the keyboard: a node takes the focus, Enter opens its page.
+            page.focus("g.node[data-node='lab-03']")
+            page.keyboard.press("Enter")
+            page.wait_for_function("location.hash === '#/host/lab-03'")
             assert not errors, errors
         finally:
             browser.close()

@@ -8,6 +8,8 @@ import { ago, ms } from "./format";
 import { t } from "./i18n";
 import "./map.css";
 
+const REFRESH_MS = 10_000;
+
 interface Discovered {
   address: string;
   mac: string | null;
@@ -56,6 +58,8 @@ export function DiscoveredPage({ admin }: { admin: boolean }) {
       .catch((exc: Error) => setError(exc.message));
   useEffect(() => {
     load();
+    const timer = setInterval(load, REFRESH_MS); // sweeps run every 30 s or so
+    return () => clearInterval(timer);
   }, []);
   if (error) return <p class="error panel">{error}</p>;
   if (!items) return <p class="panel muted">{t("loading")}</p>;

@@ -244,8 +244,8 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
     if (!d || d.id === null || !node) return;
     if (d.moved && operate) {
       savePin(d.id, positions?.get(d.id) ?? null);
-    } else if (!d.moved && (node.kind === "host" || node.kind === "snmp")) {
-      location.hash = `#/host/${encodeURIComponent(node.id)}`;
+    } else if (!d.moved) {
+      openNode(node);
     }
   };
   const onWheel = (ev: WheelEvent) => {
@@ -254,6 +254,20 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
     const rect = box.current!.getBoundingClientRect();
     const k = Math.max(0.1, Math.min(4, view.k * Math.exp(-ev.deltaY / 500)));
     setView({ k, x: ev.clientX - rect.left - at.x * k, y: ev.clientY - rect.top - at.y * k });
+  };
+
+  /** Zoom about the box's centre (the buttons: a phone has no wheel). */
+  const zoomBy = (factor: number) => {
+    const el = box.current;
+    if (!el) return;
+    const [cx, cy] = [el.clientWidth / 2, el.clientHeight / 2];
+    setView((v) => {
+      const k = Math.max(0.1, Math.min(4, v.k * factor));
+      return { k, x: cx - ((cx - v.x) / v.k) * k, y: cy - ((cy - v.y) / v.k) * k };
+    });
+  };
+  const openNode = (node: GraphNode) => {
+    if (node.kind === "host" || node.kind === "snmp") location.hash = `#/host/${encodeURIComponent(node.id)}`;
   };
 
   const edgeLines = (e: GraphEdge): string[] => {
@@ -305,6 +319,12 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
         </div>
         <button class="ghost" id="map-fit" onClick={() => positions && box.current && setView(fit(positions, box.current.clientWidth, box.current.clientHeight))}>
           {t("mapFit")}
+        </button>
+        <button class="ghost" id="map-zoom-in" aria-label="+" onClick={() => zoomBy(1.25)}>
+          +
+        </button>
+        <button class="ghost" id="map-zoom-out" aria-label="−" onClick={() => zoomBy(0.8)}>
+          −
         </button>
         {operate && Object.keys(pins).length > 0 && (
           <button
@@ -363,6 +383,10 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
                     }}
                     onMouseMove={(ev) => showHover(ev as MouseEvent, nodeLines(n))}
                     onMouseLeave={() => setHover(null)}
+                    tabindex={n.kind === "host" || n.kind === "snmp" ? 0 : undefined}
+                    role={n.kind === "host" || n.kind === "snmp" ? "link" : undefined}
+                    aria-label={n.label}
+                    onKeyDown={(ev) => ev.key === "Enter" && openNode(n)}
                   >
                     <rect width={NODE_W} height={NODE_H} rx={n.kind === "subnet" ? 20 : 6} />
                     <text x={10} y={17}>
