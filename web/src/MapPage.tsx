@@ -6,7 +6,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { getJSON, postJSON } from "./api";
 import { bytes, pct } from "./format";
 import { t } from "./i18n";
-import { NODE_H, NODE_W, type Point, benchGraph, layoutGraph } from "./layout";
+import { NODE_H, NODE_W, type Point, benchGraph, layoutGraph, loadElk } from "./layout";
 import { connectLive } from "./live";
 import {
   type Graph,
@@ -183,6 +183,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
       } catch {
         // no pins readable: the automatic layout alone
       }
+      await loadElk(); // its chunk, the first time: not part of the layout's time
       const started = performance.now();
       const el0 = box.current;
       const aspect = el0 && el0.clientHeight > 0 ? el0.clientWidth / el0.clientHeight : 1.6;
@@ -359,7 +360,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
                     <path class="wire" d={wire(a, b)} stroke-width={style.width} />
                     {e.label && layer !== "l2" && (
                       <text class="edge-label" x={(a.x + b.x) / 2 + 6} y={(a.y + b.y) / 2}>
-                        {e.label}
+                        {e.label.length > 22 ? `${e.label.slice(0, 21)}…` : e.label}
                       </text>
                     )}
                   </g>

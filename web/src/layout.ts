@@ -17,7 +17,7 @@ export interface Point {
 type Elk = { layout: (graph: unknown) => Promise<{ children?: { id: string; x?: number; y?: number }[] }> };
 let elk: Promise<Elk> | null = null;
 
-function loadElk(): Promise<Elk> {
+export function loadElk(): Promise<Elk> {
   elk ??= import("elkjs/lib/elk.bundled.js").then((m) => new m.default() as unknown as Elk);
   return elk;
 }
