@@ -1,13 +1,12 @@
 """What the 2D map reads beyond links: the L3 view (subnets, gateways) and pinned positions.
 
-The pins go through the real API (Litestar test client) into a real SQLite database migrated
-by Alembic, with a token per role; the audit log is read back.
+The pins go through the real API (Litestar test client) into a real database migrated by
+Alembic (SQLite and PostgreSQL), with a token per role; the audit log is read back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import Store
 from mirror.topology_l3 import L3Node, SubnetInput, subnets
 from tests.support.accounts import role_tokens
+from tests.test_storage import db_url, pg_url  # noqa: F401 - SQLite and PostgreSQL fixtures
 
 ROUTER_INFO = {
     "kind": "snmp",
@@ -62,8 +62,9 @@ def _inventory() -> Inventory:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(f"sqlite:///{tmp_path / 'mirror.db'}")
+def store(db_url: str) -> Iterator[Store]:  # noqa: F811 - the fixture imported above
+    """An empty database migrated by Alembic: SQLite, then PostgreSQL."""
+    store = Store.open(db_url)
     store.upgrade()
     yield store
     store.close()
