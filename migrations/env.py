@@ -10,6 +10,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import mirror.alerts.history  # registers the alert tables on ``metadata`` (issue 12)
+import mirror.alerts.push  # … and the Web Push subscriptions
+import mirror.audit  # registers the audit tables on ``metadata`` (issue 6)
+import mirror.auth.tables  # registers the auth tables on ``metadata``
+import mirror.topology_pins  # noqa: F401 - … and the map's pinned positions (issue 14)
 from mirror.settings import Settings
 from mirror.storage.schema import metadata
 
