@@ -41,7 +41,7 @@ from api.routes import HostController, health, live, live_schema
 from api.services import HostService
 from api.settings_view import ROUTES as SETTINGS_ROUTES
 from api.timeseries import TimeSeriesController
-from api.topology import TopologyService, topology
+from api.topology import TopologyService, get_pins, put_pins, topology
 from api.webfiles import PRECOMPRESSED, assets_route
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
@@ -50,6 +50,7 @@ from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.live import LiveHub
 from mirror.settings import Settings
+from mirror.topology_pins import TopologyPins
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
@@ -102,6 +103,7 @@ def create_app(
     route_handlers.append(overview)  # the fleet table in one answer
     route_handlers.append(targets)  # host names, groups, tags: the Run page's pickers
     route_handlers.append(topology)  # nodes + links from LLDP, MAC tables, cables
+    route_handlers += [get_pins, put_pins]  # the map's pinned positions (issue 14)
     route_handlers.append(metrics)  # /metrics for Prometheus (a read token)
     # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
     route_handlers += [ControlController, command_stream, terminal, AdminController]
@@ -126,7 +128,7 @@ def create_app(
             "version": _value(version),
             "auth_service": _value(auth),
             "network": _value(NetworkService(store, current)),
-            "topology": _value(TopologyService(store, current)),
+            "topology": _value(TopologyService(store, current, TopologyPins(store.engine))),
             "wake": _value(wake),  # None without a poller: wake answers 503
             "runner": _value(control),  # None without a poller: commands answer 503
             "jobs": _value(jobs),
