@@ -26,6 +26,7 @@ from api.alerts import AlertsController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
+from api.hsts import hsts_middleware
 from api.inventory_admin import adopt_discovered, reload_inventory
 from api.jobs import JobBoard
 from api.live_schema import live_components
@@ -37,6 +38,7 @@ from api.routes import HostController, health, live, live_schema
 from api.services import HostService
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
+from api.trust import trust_routes
 from api.webfiles import PRECOMPRESSED, assets_route
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
@@ -73,6 +75,7 @@ def create_app(
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
+    tls_ca: Path | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -81,6 +84,7 @@ def create_app(
     ``reloader`` (``mirror serve``) re-reads the inventory file; ``inventory`` is then the
     ``CurrentInventory`` it swaps, which every route reads on each request.
     ``trusted_proxies``: whose ``X-Forwarded-For`` to believe (api/proxies.py).
+    ``tls_ca``: EGO's local CA certificate, offered at ``/ca`` (api/trust.py).
     """
     version = _version()
     database = store.dialect
@@ -99,6 +103,7 @@ def create_app(
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
+    route_handlers += trust_routes(tls_ca)  # /ca: trusting EGO's local CA (issue 16)
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -126,7 +131,7 @@ def create_app(
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
         },
-        middleware=[auth_middleware(auth)],
+        middleware=[hsts_middleware, auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),
         # JSON and the UI's files are text: gzip makes the fleet 5-8 times smaller on the
         # wire (a phone on Wi-Fi). Level 6: nearly level 9's size at a third of the CPU.
