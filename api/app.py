@@ -46,14 +46,15 @@ from mirror.auth import AuthService
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.live import LiveHub
+from mirror.resources import resource
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
     from mirror.inventory.reload import InventoryReloader
     from mirror.storage import Store
 
-MINIMAL_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "minimal"
-BUILT_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
+MINIMAL_WEB_DIR = resource("web/minimal")  # mirror/resources.py: checkout or installed wheel
+BUILT_WEB_DIR = resource("web/dist")
 
 
 def built_web_dir() -> Path | None:
