@@ -24,7 +24,6 @@ import contextlib
 import getpass
 import json
 import os
-import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from mirror.auth.names import CLI_TOKEN_PREFIX
+from mirror.auth.tokenfile import read_token_file
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Settings
 from mirror.tls import client_context
@@ -149,21 +149,6 @@ def _sqlite_file_exists(url: str) -> bool:
 
     database = make_url(url).database
     return bool(database) and database != ":memory:" and Path(database).exists()
-
-
-def read_token_file(path: Path) -> str:
-    try:
-        info = path.stat()
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"token file {path} may be read by others: `chmod 600 {path}` (it is a password)"
-            )
-        secret = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"token file {path}: {exc.strerror or exc}") from None
-    if not secret or len(secret.split()) != 1:
-        raise ConfigError(f"token file {path}: expected one token (mst_…) and nothing else")
-    return secret
 
 
 def credentials(

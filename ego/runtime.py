@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from litestar import Litestar
 
 from api.app import built_web_dir, create_app
+from bridge.buttons import ButtonPresser, ButtonSettings
 from bridge.mqtt import MqttBridge, MqttSettings
 from ego import https
 from mirror.alerts.anomalies import DetectorSource, followed_metrics
@@ -148,6 +150,8 @@ async def start(
     """Open the store, start every loop and build the app (not yet served); ``tls_ca``:
     EGO's local CA certificate, offered at ``/ca``."""
     mqtt = MqttSettings.from_env()  # a wrong MIRROR_MQTT stops start-up here, with its reason
+    # Home Assistant buttons (bridge/buttons.py): refused at start without the owner's token.
+    buttons = ButtonSettings.from_env(os.environ) if mqtt is not None else None
     store = await asyncio.to_thread(open_store, settings)
     ego = Ego.build(settings, inventory, store)
     web_dir = static_dir if static_dir is not None else built_web_dir()
@@ -206,7 +210,8 @@ async def start(
     bridge_task = None
     if mqtt is not None:
         names = lambda: [h.name for h in current.get().hosts_resolved()]  # noqa: E731
-        bridge = MqttBridge(ego.hub, mqtt, names)
+        presser = ButtonPresser(app, buttons) if buttons is not None else None
+        bridge = MqttBridge(ego.hub, mqtt, names, buttons=presser)
         bridge_task = asyncio.create_task(bridge.run(), name="mqtt")
         log.info("publishing host states to %s for Home Assistant", mqtt.where())
     alert_tasks = (
