@@ -48,11 +48,16 @@ def prepare(settings: Settings) -> ServedTls | None:
     return ServedTls(ca.cert_path, ca.key_path, ca)
 
 
-async def renew_daily(settings: Settings, served: ServedTls, context: ssl.SSLContext) -> None:
+async def renew_daily(
+    settings: Settings,
+    served: ServedTls,
+    context: ssl.SSLContext,
+    every_s: float = CHECK_EVERY_S,
+) -> None:
     """Once a day: a new server certificate when due, loaded into ``context``."""
     assert served.ca is not None
     while True:
-        await asyncio.sleep(CHECK_EVERY_S)
+        await asyncio.sleep(every_s)
         names = server_names(settings.bind_host, settings.tls_names)
         try:
             renewed = await asyncio.to_thread(served.ca.ensure, names)

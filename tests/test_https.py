@@ -279,6 +279,7 @@ def test_browser_that_trusts_the_ca_loads_signs_in_and_gets_secure_cookie(
             page.fill("input[name=code]", pyotp.TOTP(ego.totp_secret).now())
             page.click("button[type=submit]")
             page.wait_for_function("!document.querySelector('form input[name=code]')")
+            page.wait_for_selector("#link.live", timeout=15_000)  # the live stream over wss://
             cookies = {c["name"]: c for c in page.context.cookies()}
             session = cookies["mirror_session"]
             assert session["secure"] is True and session["httpOnly"] is True
@@ -348,3 +349,50 @@ def test_cli_reaches_an_https_ego_trusting_its_ca_and_refuses_without(ego: Ego) 
     done = subprocess.run(cli, env=other, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "certificate is not trusted" in done.stderr
+
+
+async def test_running_server_takes_the_renewed_certificate(tmp_path: Path) -> None:
+    """The daily check re-issues a certificate that is due and loads it into the live SSL
+    context: the next handshake gets the new one, without a restart."""
+    import asyncio
+
+    settings = Settings.from_env(
+        {"MIRROR_DATA_DIR": str(tmp_path), "MIRROR_BIND": ADDRESS, "MIRROR_TLS": "on"}
+    )
+    ca = LocalCA(settings.tls_dir)
+    names = server_names(settings.bind_host, settings.tls_names)
+    # Issued 190 days ago: 10 days left, inside the renewal window.
+    ca.ensure(names, dt.datetime.now(dt.UTC) - dt.timedelta(days=190))
+    served = https.prepare(settings)  # at start: due, so renewed already
+    assert served is not None and served.ca is not None
+    # Make it due again, then serve with it as uvicorn would.
+    ca.ensure(names, dt.datetime.now(dt.UTC) - dt.timedelta(days=190))
+    old = ca.server_cert().serial_number
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(served.cert_file, served.key_file)
+    server = await asyncio.start_server(lambda r, w: w.close(), ADDRESS, 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+
+    async def serial() -> int:
+        trust = _trust(ca.ca_cert_path)
+        _reader, writer = await asyncio.open_connection(ADDRESS, port, ssl=trust)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        return x509.load_der_x509_certificate(der).serial_number
+
+    try:
+        assert await serial() == old
+        renewal = asyncio.create_task(https.renew_daily(settings, served, context, every_s=0.05))
+        for _ in range(100):
+            if ca.server_cert().serial_number != old:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)  # loaded right after it is written
+        renewal.cancel()
+        new = ca.server_cert()
+        assert new.serial_number != old
+        assert new.not_valid_after_utc - dt.datetime.now(dt.UTC) > RENEW_BEFORE
+        assert await serial() == new.serial_number
+    finally:
+        server.close()
+        await server.wait_closed()
