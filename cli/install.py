@@ -212,7 +212,8 @@ def apply(plan: Plan, root: Path) -> None:
         target.write_text(text)
         os.chmod(target, mode)
         if real and path.parent == CONFIG_DIR:
-            shutil.chown(target, USER, USER)
+            # The service edits its inventory (adopt, admin pages); its settings it only reads.
+            shutil.chown(target, "root" if path.name == ENV_NAME else USER, USER)
     for path in plan.remove:
         target = _under(root, path)
         if target.is_dir() and not target.is_symlink():
