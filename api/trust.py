@@ -5,7 +5,8 @@ CA certificate is public by nature. The page shows a QR code of the download add
 browser reached EGO: scan it with the phone), the certificate's SHA-256 fingerprint to
 compare on the device, and the steps for Android, iOS/iPadOS, Windows, macOS and Linux. The
 CA's private key is never served: only ``ca.pem`` is read here. Without a local CA (plain
-HTTP, or the owner's own certificate) both routes answer 404.
+HTTP, or the owner's own certificate) the page says so and the download answers 404. The web
+UI links here (its "Certificate" link) when it is served over HTTPS.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def trust_routes(ca_cert: Path | None) -> list[HTTPRouteHandler]:
     @get(CA_PAGE, opt=public, include_in_schema=False, media_type=MediaType.HTML)
     async def ca_page(request: Request[Any, Any, Any]) -> Response[str]:
         if pem is None:
-            raise NotFoundException("EGO has no local CA: it serves the owner's certificate")
+            return Response(OWNER_PAGE, media_type=MediaType.HTML)
         url = f"{str(request.base_url).rstrip('/')}{CA_DOWNLOAD}"
         return Response(
             page(url, fingerprint(pem)),
@@ -53,6 +54,18 @@ def trust_routes(ca_cert: Path | None) -> list[HTTPRouteHandler]:
         )
 
     return [ca_page, ca_download]
+
+
+OWNER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>EGO's certificate — MIRROR STAGE</title></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<h1>EGO's certificate</h1>
+<p id="owner">EGO serves a certificate its owner provided (<code>MIRROR_TLS_CERT_FILE</code>),
+not one of its own CA: a device that trusts the owner's certificate authority needs
+nothing more, and there is no EGO CA to install.</p></body></html>
+"""
 
 
 def page(url: str, sha256: str) -> str:

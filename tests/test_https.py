@@ -161,6 +161,15 @@ def test_owner_certificate_is_served_as_given_and_checked(tmp_path: Path) -> Non
     assert served is not None and served.ca is None
     assert served.cert_file == owner.cert_path
     assert not (tmp_path / "data" / "tls").exists()  # no CA of EGO's own
+    # No local CA to offer: /ca says so, and there is nothing to download.
+    from litestar import Litestar
+    from litestar.testing import TestClient
+
+    from api.trust import trust_routes
+
+    with TestClient(Litestar(trust_routes(None))) as http:
+        assert 'id="owner"' in http.get("/ca").text
+        assert http.get("/ca/mirror-stage-ca.crt").status_code == 404
     with pytest.raises(ConfigError, match="does not load"):
         check_owner_files(owner.cert_path, owner.ca_key_path)  # a key of another certificate
     with pytest.raises(ConfigError, match="no such file"):
@@ -280,6 +289,8 @@ def test_browser_that_trusts_the_ca_loads_signs_in_and_gets_secure_cookie(
             page.click("button[type=submit]")
             page.wait_for_function("!document.querySelector('form input[name=code]')")
             page.wait_for_selector("#link.live", timeout=15_000)  # the live stream over wss://
+            assert page.get_attribute("#trust-ca", "href") == "/ca"  # only shown on https
+            page.screenshot(path=str(ARTIFACTS / "https-fleet.png"))
             cookies = {c["name"]: c for c in page.context.cookies()}
             session = cookies["mirror_session"]
             assert session["secure"] is True and session["httpOnly"] is True
