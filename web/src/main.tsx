@@ -177,6 +177,11 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
+        {location.protocol === "https:" && (
+          <a class="crumb" href="/ca" id="trust-ca" target="_blank" rel="noopener">
+            {t("trustCa")}
+          </a>
+        )}
         <span class={`link ${link}`} id="link">
           {link === "live" ? t("live") : link === "connecting" ? t("connecting") : t("offline")}
         </span>
