@@ -43,6 +43,9 @@ def _host_page(page: Any, name: str, family: str = "cpu") -> None:
         arg=name,
         timeout=15_000,
     )
+    if family == "device":  # SNMP gear: its own page (ports)
+        page.wait_for_selector(".device-page #port-grid", timeout=15_000)
+        return
     page.wait_for_function(
         "f => !document.querySelector('.charts > p')"
         " && !!document.querySelector(`figure[data-family=${f}] .uplot`)",
@@ -241,7 +244,7 @@ def test_korean_pages_leave_no_english_from_the_catalogue(demo: web.Demo) -> Non
             found: dict[str, list[str]] = {}
             found["fleet"] = page.evaluate(ENGLISH_LEFT)
             page.screenshot(path=str(web.ARTIFACTS / "fleet-ko-desktop.png"))
-            for name, family in (("core-switch", "net"), ("lab-01", "cpu")):
+            for name, family in (("core-switch", "device"), ("lab-01", "cpu")):
                 _host_page(page, name, family)
                 found[name] = page.evaluate(ENGLISH_LEFT)
             page.screenshot(path=str(web.ARTIFACTS / "host-ko-desktop.png"), full_page=True)

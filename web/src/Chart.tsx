@@ -1,7 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { axisTime, bitRate, bytes, celsius, dateTime, num } from "./format";
+import { axisTime, bitRate, bytes, celsius, dateTime, ms, num } from "./format";
 import { getLang, t } from "./i18n";
 import { type Unit, latest, xRange } from "./series";
 
@@ -12,6 +12,7 @@ function formatter(unit: Unit): (v: number) => string {
   if (unit === "rate") return (v) => bytes(v, "/s");
   if (unit === "bits") return (v) => bitRate(v);
   if (unit === "celsius") return (v) => celsius(v);
+  if (unit === "ms") return (v) => (v > 0 && v < 0.1 ? `${+v.toPrecision(2)} ms` : ms(v)); // loopback: µs
   return (v) => num(v, 2);
 }
 

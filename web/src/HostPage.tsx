@@ -5,6 +5,8 @@ import { HeatStrip } from "./HeatStrip";
 import "./host.css";
 import { ago, bytes, dateTime, duration, pct, stateClass } from "./format";
 import { getLang, stateText, t } from "./i18n";
+import { DevicePage } from "./DevicePage";
+import { HostNetwork } from "./HostNetwork";
 import { HostControls } from "./lazy";
 import { type Family, RANGES, align, families, label, perCore, rangeFrom } from "./series";
 import type { HostDetail, LiveEvent, Series } from "./types";
@@ -113,9 +115,10 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
   // for the new detail; requests of a page left behind are aborted, their answers dropped.
   const seriesKey = host?.series.join("\u0000") ?? "";
   const detailFor = host?.name ?? null;
+  const device = (host?.info as Info | null)?.kind === "snmp"; // a switch or router: DevicePage
   useEffect(() => {
     setCharts(null);
-    if (!host || detailFor !== name) return;
+    if (!host || device || detailFor !== name) return;
     const abort = new AbortController();
     Promise.all(families(host.series).map((f) => loadFamily(name, f, rangeFrom(range), abort.signal))).then((loaded) => {
       if (!abort.signal.aborted) setCharts(loaded);
@@ -127,7 +130,7 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
   // when a live poll carries a metric the detail does not list, ask for the detail again (at
   // most every 10 s), so that new charts appear without a reload.
   useEffect(() => {
-    if (!live || live.host !== name || !host || host.name !== name) return;
+    if (!live || live.host !== name || !host || host.name !== name || device) return;
     const known = new Set(host.series);
     if (!Object.keys(live.metrics ?? {}).some((m) => !known.has(m))) return;
     if (Date.now() - refetched.current < 10_000) return;
@@ -159,6 +162,7 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
 
   if (error) return <p class="error panel">{error}</p>;
   if (!host || host.name !== name) return <p class="panel">{t("loading")}</p>;
+  if (device) return <DevicePage host={host} />;
   const info = (host.info ?? {}) as Info;
   const state = stateClass(host.state);
   const topCpu = (info.top_cpu as Info[] | undefined) ?? [];
@@ -179,7 +183,7 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
           <p class="last-seen" data-ts={seen ?? ""}>
             {seen == null
               ? t("neverSeen")
-              : t("lastSeen", { when: dateTime(seen, getLang()), ago: ago(seen, Date.now() / 1000) })}
+              : t("hostLastSeen", { when: dateTime(seen, getLang()), ago: ago(seen, Date.now() / 1000) })}
           </p>
         )}
         <dl>
@@ -228,6 +232,14 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
           </figure>
         ))}
       </div>
+      <HostNetwork
+        name={host.name}
+        address={host.address}
+        mac={host.mac}
+        operate={operate}
+        from={rangeFrom(range)}
+        spanSeconds={range.seconds}
+      />
       <div class="tables">
         {topCpu.length > 0 && (
           <div class="panel">
