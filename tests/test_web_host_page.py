@@ -94,6 +94,8 @@ def test_host_to_host_the_charts_and_the_run_page(demo: web.Demo) -> None:
             by_host: dict[str, set[str]] = {}
             for url in asked:
                 parts = urlsplit(url)
+                if not parts.path.startswith("/api/hosts/"):
+                    continue  # an address's ICMP series (/api/ping/…)
                 host = unquote(parts.path.split("/")[3])
                 by_host.setdefault(host, set()).add(parse_qs(parts.query)["metric"][0])
             for host, metrics in by_host.items():
@@ -199,7 +201,9 @@ ENGLISH_LEFT = """
   for (const [key, en] of Object.entries(tables.en)) {
     const ko = tables.ko[key];
     if (key === 'appTitle' || ko === undefined || ko === en || en.trim().length < 2) continue;
-    const source = en.replace(/[.*+?^$()|[\\]\\\\]/g, '\\\\$&').replace(/\\{\\w+\\}/g, '.+');
+    // a placeholder is one value: no comma or parenthesis (a device's description is not
+    // "{action} by {actor}")
+    const source = en.replace(/[.*+?^$()|[\\]\\\\]/g, '\\\\$&').replace(/\\{\\w+\\}/g, '[^,()]+');
     patterns.push([key, new RegExp('^' + source.replace(/\\\\\\{|\\\\\\}/g, '') + '$')]);
   }
   const texts = [];

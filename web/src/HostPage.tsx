@@ -139,7 +139,9 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
     getJSON<HostDetail>(`/api/hosts/${encodeURIComponent(name)}`)
       .then((detail) =>
         setHost((h) =>
-          h && h.name === detail.name && detail.series.join("\u0000") !== h.series.join("\u0000") ? { ...h, series: detail.series } : h,
+          h && h.name === detail.name && (detail.series.join("\u0000") !== h.series.join("\u0000") || !h.ping !== !detail.ping)
+            ? { ...h, series: detail.series, ping: detail.ping }
+            : h,
         ),
       )
       .catch(() => {});
@@ -234,7 +236,7 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
       </div>
       <HostNetwork
         name={host.name}
-        address={host.address}
+        address={host.ping ? host.address : null /* not pinged yet: no series to ask (404) */}
         mac={host.mac}
         operate={operate}
         from={rangeFrom(range)}

@@ -22,6 +22,7 @@ export interface Host {
   metrics: Metrics;
   metrics_ts: number | null;
   info: Record<string, unknown> | null;
+  ping?: Record<string, unknown> | null; // the address's latest ICMP result; null: never pinged
 }
 
 export interface HostDetail extends Host {
