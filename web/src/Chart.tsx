@@ -55,6 +55,7 @@ export function Chart({ labels, data, unit, spanSeconds }: Props) {
           grid: { stroke: "#1c2538" },
           ticks: { stroke: "#1c2538" },
           // 24-hour times in the UI's language (uPlot's own labels are US: "4:55pm", "12/5/26")
+          space: 64, // "17:15:00" needs more room than uPlot's default 50 px on a phone
           values: (_u, splits, _axis, _space, step) => splits.map((s) => axisTime(s, step, lang)),
         },
         {
