@@ -42,6 +42,7 @@ from notify.dispatcher import Dispatcher
 from notify.webpush import WebPusher, load_or_create_vapid
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
+from poller.job_scheduler import JobScheduler
 from poller.jobs import start_jobs
 from poller.scheduler import Scheduler
 from poller.snmp import SnmpScheduler
@@ -63,6 +64,7 @@ class Ego:
     writer: BatchWriter
     snmp: SnmpScheduler | None = None  # switches, routers, APs: one loop per device
     network: NetworkWatch | None = None  # ICMP loops and Wake-on-LAN
+    job_scheduler: JobScheduler | None = None  # the inventory's jobs: (issue 18)
 
     @classmethod
     def build(cls, settings: Settings, inventory: Inventory, store: Store) -> Ego:
@@ -93,6 +95,8 @@ class Ego:
             await self.snmp.reconcile(inventory.snmp_resolved())
         if self.network is not None:
             await self.network.retarget(inventory)
+        if self.job_scheduler is not None and "jobs" in change.sections:
+            await self.job_scheduler.sync(inventory)
         log.debug("reconciled: %s", change.summary())
 
 
@@ -125,6 +129,8 @@ class Running:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self.reloader.close()
+        if self.ego.job_scheduler is not None:
+            await self.ego.job_scheduler.stop()  # before the connections its runs ride
         await self.control.close()  # tunnels; the connections are the scheduler's
         await self.ego.scheduler.stop()
         if self.ego.snmp is not None:
@@ -168,6 +174,10 @@ async def start(
     alerts = AlertEngine(current, history, dispatcher, anomaly=anomalies)
     service = AlertService(history, alerts, audit, dispatcher, reloader)
     service.push = (subscriptions, pusher.public_key)
+    # Scheduled jobs (issue 18): on the same runner, audit log and database.
+    ego.job_scheduler = JobScheduler(
+        current, control, audit, store.engine, notify=dispatcher.announce
+    )
     app = create_app(
         store,
         ego.hub,
@@ -185,6 +195,7 @@ async def start(
     if ego.snmp is not None:
         await ego.snmp.start()
     await ego.network.start()  # ICMP: hosts every poll interval, subnets on their own
+    await ego.job_scheduler.start()
     jobs = start_jobs(
         store,
         Retention.from_settings(settings),
