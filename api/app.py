@@ -28,6 +28,7 @@ from api.control import ControlController, command_stream, terminal
 from api.errors import EXCEPTION_HANDLERS
 from api.inventory_admin import adopt_discovered, reload_inventory
 from api.jobs import JobBoard
+from api.jobs_scheduled import ScheduledJobsController, job_run_stream
 from api.live_schema import live_components
 from api.metrics import metrics
 from api.network import NetworkController, NetworkService, WakeActions
@@ -43,6 +44,7 @@ from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
+from mirror.jobs.control import JobControl
 from mirror.live import LiveHub
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ def create_app(
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
+    scheduled_jobs: JobControl | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -99,6 +102,7 @@ def create_app(
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
+    route_handlers += [ScheduledJobsController, job_run_stream]  # scheduled jobs (issue 18)
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -125,6 +129,7 @@ def create_app(
             "reloader": _value(reloader),  # None without a poller: reload answers 503
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
+            "scheduled_jobs": _value(scheduled_jobs),  # None without a poller: 503
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),

@@ -189,6 +189,7 @@ async def start(
         reloader=reloader,
         trusted_proxies=settings.trusted_proxies,
         alerts=service,
+        scheduled_jobs=ego.job_scheduler,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()
