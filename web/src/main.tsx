@@ -7,7 +7,7 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
+import { AlertsPage, AuditPage, HostPage, JobsPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -166,6 +166,9 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           </nav>
         )}
         <AlertBadge active={current.page === "alerts"} />
+        <a class={`crumb${current.page === "jobs" ? " on" : ""}`} href="#/jobs" id="nav-jobs">
+          {t("navJobs")}
+        </a>
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
@@ -215,6 +218,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <TunnelsPage />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
+        ) : current.page === "jobs" ? (
+          <JobsPage operate={canOperate(me.role)} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}
