@@ -147,7 +147,8 @@ function JobRow({
           <span class="muted">{t("jobNever")}</span>
         )}
       </td>
-      <td class="job-targets">
+      <td>
+        <div class="job-targets">
         {job.targets.map((host) => {
           const r = job.last_results[host];
           return (
@@ -156,9 +157,11 @@ function JobRow({
             </span>
           );
         })}
+        </div>
       </td>
       {operate && (
-        <td class="job-buttons">
+        <td>
+          <div class="job-buttons">
           <button class="run-now" onClick={() => onRun(job)} disabled={!job.enabled}>
             {t("jobRunNow")}
           </button>
@@ -167,6 +170,7 @@ function JobRow({
               {job.paused ? t("jobResume") : t("jobPause")}
             </button>
           )}
+          </div>
         </td>
       )}
     </tr>
