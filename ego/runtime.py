@@ -44,6 +44,7 @@ from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
 from poller.job_scheduler import JobScheduler
 from poller.jobs import start_jobs
+from poller.probe import SshSetup
 from poller.scheduler import Scheduler
 from poller.snmp import SnmpScheduler
 from poller.ssh import KnownHosts
@@ -190,6 +191,8 @@ async def start(
         trusted_proxies=settings.trusted_proxies,
         alerts=service,
         scheduled_jobs=ego.job_scheduler,
+        setup=SshSetup(KnownHosts(settings.known_hosts_path), ego.scheduler.poller),
+        settings=settings,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()

@@ -208,6 +208,8 @@ const en = {
   jobStarted: "Started",
   jobSeconds: "Seconds",
   jobNote: "Note",
+  navSetup: "Setup",
+  mySessions: "Your sessions",
 } as const;
 
 export type Key = keyof typeof en;
@@ -354,6 +356,8 @@ const ko: Table = {
   jobStarted: "시작 시각",
   jobSeconds: "초",
   jobNote: "메모",
+  navSetup: "설정",
+  mySessions: "내 세션",
 };
 
 export const TABLES: Record<string, Table> = { en, ko };

@@ -9,10 +9,11 @@ export type Route =
   | { page: "audit"; target: string | null }
   | { page: "tunnels" }
   | { page: "alerts"; tab: string }
-  | { page: "jobs" };
+  | { page: "jobs" }
+  | { page: "setup"; tab: string };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
- * #/tunnels, #/alerts?tab=history. */
+ * #/tunnels, #/alerts?tab=history, #/setup?tab=users. */
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(query);
@@ -25,6 +26,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/tunnels") return { page: "tunnels" };
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
   if (path === "/jobs") return { page: "jobs" };
+  if (path === "/setup") return { page: "setup", tab: params.get("tab") ?? "hosts" };
   return { page: "fleet" };
 }
 
