@@ -399,3 +399,32 @@ async def test_a_refused_reload_keeps_the_running_jobs(
         assert ids == ["other"]
     finally:
         await jobs.stop()
+
+
+async def test_a_slot_due_while_the_previous_run_goes_is_recorded_as_missed(make: Any) -> None:
+    env = make(
+        {
+            "long": {
+                "command": "sleep 2; echo done",
+                "targets": {"hosts": ["box"]},
+                "schedule": {"every": "1h"},
+            }
+        }
+    )
+    jobs = env.scheduler()
+    await jobs.start()
+    try:
+        slot = datetime.fromtimestamp(jobs.jobs()[0]["next_run"], UTC) - timedelta(hours=1)
+        await set_next_run(env, "long", slot)
+        jobs._store().wakeup()  # as at start-up: the slot is due now
+        await asyncio.sleep(0.5)  # its run is going (sleep 2)
+        assert jobs.jobs()[0]["running"] is not None
+        await set_next_run(env, "long", slot - timedelta(hours=1))  # an earlier slot, due too
+        jobs._store().wakeup()
+        await jobs.until_runs_ended(2, 15)
+    finally:
+        await jobs.stop()
+    # The slot of the run going is claimed already: only the earlier one is a new row.
+    states = sorted((r.state, r.note or "") for r in env.runs())
+    assert [s for s, _ in states] == ["missed", "ok"]
+    assert states[0][1].endswith("while the previous run was still going; not run")
