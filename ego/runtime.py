@@ -177,7 +177,13 @@ async def start(
     service.push = (subscriptions, pusher.public_key)
     # Scheduled jobs (issue 18): on the same runner, audit log and database.
     ego.job_scheduler = JobScheduler(
-        current, control, audit, store.engine, notify=dispatcher.announce
+        current,
+        control,
+        audit,
+        store.engine,
+        notify=dispatcher.announce,
+        wake=ego.network.wake.start_wake,  # wake steps
+        maintenance=service,  # reboot steps silence their host's alerts meanwhile
     )
     app = create_app(
         store,

@@ -30,10 +30,10 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent, JobSubmissionEvent
 from apscheduler.executors.base import BaseExecutor
@@ -56,16 +56,20 @@ from mirror.control.model import (
     ResultState,
 )
 from mirror.control.targets import summary
-from mirror.errors import ConfigError
+from mirror.errors import ConfigError, MirrorError
 from mirror.inventory.current import CurrentInventory
 from mirror.inventory.models import Inventory
 from mirror.jobs.config import JobEntry
 from mirror.jobs.feed import RunFeed
 from mirror.jobs.history import SCHEDULE_TABLE, JobHistory
 from mirror.jobs.plan import (
+    REBOOT_COMMAND,
+    UPTIME_COMMAND,
     JobPlan,
+    parse_uptime,
     plan_job,
     schedule_key,
+    step_text,
     target_delay_s,
     target_hosts,
     trigger,
@@ -74,6 +78,20 @@ from mirror.jobs.plan import (
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str, str], None]  # (title, body) to the alert channels
+WAIT_PROBE_S = 5.0  # each "is it back?" question's deadline
+WAIT_EVERY_S = 2.0  # between questions
+
+
+class Maintenance(Protocol):
+    """Alert silences (``mirror.alerts.service.AlertService``): a reboot step's window."""
+
+    async def silence(
+        self, matchers: dict[str, str], duration_s: float, who: str, via: str, comment: str
+    ) -> dict[str, Any]: ...
+
+    async def expire(self, silence_id: int, who: str, via: str) -> dict[str, Any]: ...
+
+
 KEEP_FEEDS = 50
 STOP_WAIT_S = 10.0
 
@@ -137,6 +155,8 @@ class JobScheduler:
         engine: Engine,
         *,
         notify: Notify | None = None,
+        wake: Callable[[str], object] | None = None,
+        maintenance: Maintenance | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.current = current
@@ -145,6 +165,8 @@ class JobScheduler:
         self._audit = audit
         self._engine = engine
         self._notify = notify
+        self._wake = wake  # Wake-on-LAN (NetworkWatch.start_wake), for wake steps
+        self._maintenance = maintenance  # alert silences, for reboot steps
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
         self._feeds: OrderedDict[str, RunFeed] = OrderedDict()
@@ -235,7 +257,8 @@ class JobScheduler:
                 {
                     "name": name,
                     "description": entry.description,
-                    "command": entry.command,
+                    "command": entry.command
+                    or "; ".join(f"[{i}] {step_text(st)}" for i, st in enumerate(entry.steps, 1)),
                     "action": entry.action,
                     "params": dict(entry.params),
                     "targets": list(target_hosts(entry, hosts)),
@@ -444,24 +467,31 @@ class JobScheduler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(cancel.event.wait(), seconds)
 
+        async def tries(host: str, command: str, sudo: bool, step: int | None) -> HostResult:
+            """``command`` on ``host``, retried as the job says; each attempt stored."""
+            request = CommandRequest(command, (host,), entry.timeout, sudo, DEFAULT_CAP_BYTES, 1)
+            label = command if step is None else f"[{step}] {command}"
+            for attempt in range(1, entry.retries + 2):
+                if attempt > 1:
+                    await pause(entry.retry_delay)
+                result = (await self._runner.run(request, on_output, cancel))[0]
+                await self._save(run_id, actor, label, result, feed, attempt, step)
+                if result.state is ResultState.OK or cancel.cancelled:
+                    break
+            return result
+
         async def one(host: str) -> HostResult:
             await pause(target_delay_s(plan.name, host, entry.jitter))
             async with slots:
                 if stopped or cancel.cancelled:
                     why = stopped[0] if stopped else cancel.reason
                     result = HostResult(host, ResultState.CANCELLED, error=f"not run: {why}")
-                    await self._save(run_id, actor, plan, result, feed, 0)
+                    await self._save(run_id, actor, plan.command, result, feed, 0)
                     return result
-                request = CommandRequest(
-                    plan.command, (host,), entry.timeout, plan.sudo, DEFAULT_CAP_BYTES, 1
-                )
-                for attempt in range(1, entry.retries + 2):
-                    if attempt > 1:
-                        await pause(entry.retry_delay)
-                    result = (await self._runner.run(request, on_output, cancel))[0]
-                    await self._save(run_id, actor, plan, result, feed, attempt)
-                    if result.state is ResultState.OK or cancel.cancelled:
-                        break
+                if entry.steps:
+                    result = await self._steps(plan, host, run_id, actor, feed, cancel, tries)
+                else:
+                    result = await tries(host, plan.command, plan.sudo, None)
                 failed = result.state is not ResultState.OK
                 if failed and "stop" in entry.on_failure and not stopped:
                     stopped.append(f"stopped after {host} failed ({result.summary()})")
@@ -474,15 +504,132 @@ class JobScheduler:
         self,
         run_id: str,
         actor: str,
-        plan: JobPlan,
+        command: str,
         result: HostResult,
         feed: RunFeed,
         attempt: int,
+        step: int | None = None,
     ) -> None:
-        """A target's attempt, stored with the command results as soon as it ends."""
-        await asyncio.to_thread(self._audit.save_results, run_id, actor, plan.command, [result])
-        data = asdict(result) | {"state": str(result.state), "attempt": attempt}
+        """A target's attempt (of a step), stored with the command results as it ends."""
+        await asyncio.to_thread(self._audit.save_results, run_id, actor, command, [result])
+        data = asdict(result) | {"state": str(result.state), "attempt": attempt, "step": step}
         feed.publish({"type": "result", **data})
+
+    async def _steps(
+        self,
+        plan: JobPlan,
+        host: str,
+        run_id: str,
+        actor: str,
+        feed: RunFeed,
+        cancel: CancelToken,
+        tries: Callable[[str, str, bool, int | None], Awaitable[HostResult]],
+    ) -> HostResult:
+        """A target's steps in order, each stored as it ends; the first that fails ends it."""
+        result = HostResult(host, ResultState.OK)
+        for number, step in enumerate(plan.entry.steps, 1):
+            if cancel.cancelled:
+                return HostResult(host, ResultState.CANCELLED, error=cancel.reason)
+            command = step.run if step.run is not None else step.check
+            if command is not None:
+                result = await tries(host, command, bool(step.sudo), number)
+            else:
+                label = f"[{number}] {step_text(step)}"
+                started = time.monotonic()
+                if step.wake:
+                    result = await self._wake_and_wait(host, step.wait, cancel)
+                else:
+                    result = await self._reboot_and_wait(
+                        plan, host, step.wait, step.sudo is not False, cancel, actor
+                    )
+                result = replace(result, duration_s=time.monotonic() - started)
+                await self._save(run_id, actor, label, result, feed, 1, number)
+            if result.state is not ResultState.OK:
+                return result
+        return result
+
+    async def _uptime(self, host: str, timeout_s: float, cancel: CancelToken) -> float | None:
+        request = CommandRequest(UPTIME_COMMAND, (host,), max(1.0, timeout_s))
+        (result,) = await self._runner.run(request, lambda _: None, cancel)
+        return parse_uptime(result.stdout) if result.state is ResultState.OK else None
+
+    async def _wait_back(
+        self, host: str, wait_s: float, cancel: CancelToken, booted_before: float | None = None
+    ) -> tuple[float | None, str | None]:
+        """Ask the host its uptime until it answers (and, with ``booted_before``, has booted
+        since: an uptime shorter than the time since then); (uptime, None) or (None, why)."""
+        deadline = time.monotonic() + wait_s
+        last = "no answer"
+        while not cancel.cancelled:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, f"not back after {wait_s:g} s ({last})"
+            uptime = await self._uptime(host, min(WAIT_PROBE_S, left), cancel)
+            if uptime is not None:
+                # Booted since: up for clearly less than the time since the old boot.
+                if booted_before is None or uptime + 5 < time.time() - booted_before:
+                    return uptime, None
+                last = "still up since before the reboot"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cancel.event.wait(), min(WAIT_EVERY_S, max(0, left)))
+        return None, cancel.reason
+
+    async def _wake_and_wait(self, host: str, wait_s: float, cancel: CancelToken) -> HostResult:
+        if self._wake is None:
+            return HostResult(host, ResultState.ERROR, error="Wake-on-LAN is not available here")
+        try:
+            self._wake(host)
+        except MirrorError as exc:
+            return HostResult(host, ResultState.ERROR, error=f"wake: {exc}")
+        uptime, why = await self._wait_back(host, wait_s, cancel)
+        if uptime is None:
+            return HostResult(host, ResultState.TIMEOUT, error=f"woken, {why}")
+        return HostResult(
+            host, ResultState.OK, exit_status=0, stdout=f"answers (up {uptime:.0f} s)\n"
+        )
+
+    async def _reboot_and_wait(
+        self, plan: JobPlan, host: str, wait_s: float, sudo: bool, cancel: CancelToken, actor: str
+    ) -> HostResult:
+        """Reboot under a maintenance window (the host's alerts silenced until it is back or
+        ``wait_s`` has passed), then wait for it to come back."""
+        before = await self._uptime(host, 10.0, cancel)
+        if before is None:
+            return HostResult(host, ResultState.ERROR, error="not reachable before the reboot")
+        booted = time.time() - before
+        window = None
+        if self._maintenance is not None:
+            try:
+                made = await self._maintenance.silence(
+                    {"host": host},
+                    wait_s,
+                    actor,
+                    "scheduler",
+                    f"maintenance: job {plan.name} reboots {host}",
+                )
+                window = made["id"]
+            except Exception:  # the reboot is still wanted; say so in the log
+                log.exception("job %s: no maintenance window for %s", plan.name, host)
+        request = CommandRequest(REBOOT_COMMAND, (host,), 30.0, sudo)
+        (asked,) = await self._runner.run(request, lambda _: None, cancel)
+        if asked.state is ResultState.FAILED or (
+            asked.state is ResultState.ERROR and "connection lost" not in (asked.error or "")
+        ):
+            await self._close_window(window, plan, host, actor)
+            return replace(asked, error=f"reboot refused: {asked.summary()}")
+        uptime, why = await self._wait_back(host, wait_s, cancel, booted_before=booted)
+        if uptime is None:
+            return HostResult(host, ResultState.TIMEOUT, error=f"rebooted, {why}")
+        await self._close_window(window, plan, host, actor)
+        return HostResult(host, ResultState.OK, exit_status=0, stdout=f"back (up {uptime:.0f} s)\n")
+
+    async def _close_window(self, window: int | None, plan: JobPlan, host: str, actor: str) -> None:
+        if window is None or self._maintenance is None:
+            return
+        try:
+            await self._maintenance.expire(window, actor, "scheduler")
+        except Exception:
+            log.exception("job %s: could not close the maintenance window of %s", plan.name, host)
 
     def _tell(self, plan: JobPlan, run_id: str, state: str, results: list[HostResult]) -> None:
         if self._notify is None:

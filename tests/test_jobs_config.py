@@ -162,7 +162,7 @@ BAD = {
           command: "true"
           targets: {hosts: [web]}
         """,
-        "inv.yaml:16 jobs.j: give exactly one of command or action",
+        "inv.yaml:16 jobs.j: give exactly one of command, action or steps",
     ),
     "two-schedules": (
         """

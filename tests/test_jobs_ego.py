@@ -52,3 +52,32 @@ async def test_a_reload_schedules_a_job_that_runs_on_the_poll_connections(lab: L
     async with lab.client("admin") as c:
         assert (await c.post("/api/admin/inventory/reload")).status_code == 200
         assert (await c.get("/api/jobs")).json() == []
+
+
+async def test_a_reboot_step_silences_the_hosts_alerts_until_it_is_back(lab: Lab) -> None:  # noqa: F811
+    names = [h.name for h in lab.hosts[:2]]
+    data = lab.data(names)
+    data["jobs"] = {
+        "bounce": {
+            "steps": [{"reboot": True, "sudo": False, "wait": 30}, {"check": "true"}],
+            "targets": {"hosts": names[:1]},
+        }
+    }
+    lab.path.write_text(HEADER + yaml.safe_dump(data, sort_keys=False))
+    jobs = lab.running.ego.job_scheduler
+    assert jobs is not None
+    async with lab.client("admin") as c:
+        assert (await c.post("/api/admin/inventory/reload")).status_code == 200
+        started = await c.post("/api/jobs/bounce/run")
+        assert started.status_code == 202, started.text
+        await jobs.until_runs_ended(1, 40)
+        run = (await c.get(f"/api/job-runs/{started.json()['run_id']}")).json()
+    assert run["state"] == "ok", run
+    assert [r["state"] for r in run["results"]] == ["ok", "ok"]
+    audit = lab.running.reloader._audit
+    assert audit is not None
+    window = [(e.action, e.target, e.actor) for e in reversed(audit.entries(action="alert."))]
+    assert window == [
+        ("alert.silence", f"host={names[0]}", "admin"),
+        ("alert.unsilence", f"host={names[0]}", "admin"),
+    ]

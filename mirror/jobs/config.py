@@ -142,12 +142,48 @@ class TargetsEntry(_Model):
         return self
 
 
+STEP_KINDS = ("run", "check", "wake", "reboot")
+
+
+class StepEntry(_Model):
+    """One step of a job that waits (exactly one of ``run``, ``check``, ``wake``, ``reboot``):
+
+    - ``run: CMD`` / ``check: CMD``: a command; a non-zero exit fails the target here;
+    - ``wake: true``: Wake-on-LAN to the host, then wait (``wait``) until SSH answers;
+    - ``reboot: true``: reboot (``systemctl reboot``, with ``sudo -n`` unless ``sudo: false``)
+      under a maintenance window that silences the host's alerts, then wait (``wait``) until
+      it is back (its uptime started again); the window closes when it is.
+    """
+
+    run: Annotated[str, Field(min_length=1, max_length=16_384)] | None = None
+    check: Annotated[str, Field(min_length=1, max_length=16_384)] | None = None
+    wake: bool | None = None
+    reboot: bool | None = None
+    wait: Duration = 300.0  # wake, reboot: how long the host may take to answer
+    sudo: bool | None = None  # run, check: default false; reboot: default true
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        given = [k for k in STEP_KINDS if getattr(self, k) not in (None, False)]
+        if len(given) != 1:
+            named = f" (got {' and '.join(given)})" if given else ""
+            raise ValueError(f"a step is exactly one of {', '.join(STEP_KINDS)}{named}")
+        if self.wait <= 0:
+            raise ValueError("wait must be positive")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in STEP_KINDS if getattr(self, k) not in (None, False))
+
+
 class JobEntry(_Model):
     description: str = ""
     command: Annotated[str, Field(min_length=1, max_length=16_384)] | None = None
     action: str | None = None
     params: dict[str, str | int] = Field(default_factory=dict)
     confirm: bool = False  # an action that asks for confirmation (reboot) needs it here
+    steps: list[StepEntry] = Field(default_factory=list)  # instead of command/action
     targets: TargetsEntry
     schedule: ScheduleEntry | None = None  # none: run only by hand (mirror jobs run NAME)
     concurrency: Annotated[int, Field(ge=1, le=1024)] = 8
@@ -164,8 +200,9 @@ class JobEntry(_Model):
 
     @model_validator(mode="after")
     def _what(self) -> Self:
-        if (self.command is None) == (self.action is None):
-            raise ValueError("give exactly one of command or action")
+        given = [k for k in ("command", "action", "steps") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of command, action or steps")
         if self.params and self.action is None:
             raise ValueError("params are for an action; a command takes none")
         if not 0 < self.timeout <= MAX_TIMEOUT_S:

@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mirror.control.actions import Action, render
 from mirror.inventory.models import HostConfig
-from mirror.jobs.config import JobEntry, ScheduleEntry, zone
+from mirror.jobs.config import JobEntry, ScheduleEntry, StepEntry, zone
 
 SCHEDULER_ACTOR = "scheduler"
 
@@ -53,6 +53,9 @@ class JobPlan:
 
 def plan_job(name: str, entry: JobEntry, actions: Mapping[str, Action]) -> JobPlan:
     """The job as it runs; the inventory's validation already checked the action."""
+    if entry.steps:
+        command = "; ".join(f"[{i + 1}] {step_text(s)}" for i, s in enumerate(entry.steps))
+        return JobPlan(name, command, entry.sudo, entry)
     if entry.action is None:
         assert entry.command is not None
         return JobPlan(name, entry.command, entry.sudo, entry)
@@ -96,3 +99,26 @@ def target_delay_s(job: str, host: str, jitter_s: float) -> float:
         return 0.0
     digest = hashlib.blake2b(f"{job}\0{host}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 * jitter_s
+
+
+REBOOT_COMMAND = "systemctl reboot"
+UPTIME_COMMAND = "cat /proc/uptime"  # answers again, and lower, once a host is back
+
+
+def step_text(step: StepEntry) -> str:
+    """A step in a few words: the audit detail, the stored result's command."""
+    if step.run is not None:
+        return f"run: {step.run}"
+    if step.check is not None:
+        return f"check: {step.check}"
+    if step.wake:
+        return f"wake, wait up to {step.wait:g} s"
+    return f"reboot, wait up to {step.wait:g} s"
+
+
+def parse_uptime(text: str) -> float | None:
+    """Seconds since boot from ``/proc/uptime`` (``"350735.47 234388.90"``); None if not."""
+    try:
+        return float(text.split()[0])
+    except (IndexError, ValueError):
+        return None
