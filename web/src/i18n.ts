@@ -222,10 +222,6 @@ const en = {
   wake: "Wake (Wake-on-LAN)",
   pingLatency: "Ping latency",
   pingLoss: "Ping loss",
-  discovered: "Discovered addresses",
-  noDiscovered: "No address outside the inventory has answered a sweep.",
-  adopt: "Adopt",
-  adoptedHosts: "Added to inventory.yaml: {names}",
   lastSeen: "Last seen",
 } as const;
 
@@ -384,10 +380,6 @@ const ko: Table = {
   wake: "깨우기 (Wake-on-LAN)",
   pingLatency: "핑 지연",
   pingLoss: "핑 손실",
-  discovered: "발견된 주소",
-  noDiscovered: "인벤토리 밖의 주소가 응답한 적이 없습니다.",
-  adopt: "추가",
-  adoptedHosts: "inventory.yaml에 추가됨: {names}",
   lastSeen: "마지막 응답",
 };
 

@@ -45,4 +45,3 @@ export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.Alerts
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));
 export const SetupPage = lazy(() => import("./SetupPage").then((m) => m.SetupPage));
 export const MapPage = lazy(() => import("./MapPage").then((m) => m.MapPage));
-export const DiscoveredPage = lazy(() => import("./DiscoveredPage").then((m) => m.DiscoveredPage));
