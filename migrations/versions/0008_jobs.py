@@ -1,7 +1,7 @@
 """Scheduled jobs (issue 18): the runs' history and APScheduler's persistent job store.
 
 Revision ID: 0008_jobs
-Revises: 0007_series_decimals
+Revises: 0013_grafana_views (re-chained after merging main)
 Create Date: 2026-12-05
 
 ``job_schedule`` has the layout of APScheduler 3's ``SQLAlchemyJobStore`` (id, next run
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_jobs"
-down_revision: str | Sequence[str] | None = "0007_series_decimals"
+down_revision: str | Sequence[str] | None = "0013_grafana_views"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -45,3 +45,4 @@ export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.Alerts
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));
 export const JobsPage = lazy(() => import("./JobsPage").then((m) => m.JobsPage));
 export const SetupPage = lazy(() => import("./SetupPage").then((m) => m.SetupPage));
+export const MapPage = lazy(() => import("./MapPage").then((m) => m.MapPage));

@@ -7,7 +7,17 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, HostPage, JobsPage, RunPage, SetupPage, TerminalPage, TunnelsPage } from "./lazy";
+import {
+  AlertsPage,
+  AuditPage,
+  HostPage,
+  JobsPage,
+  MapPage,
+  RunPage,
+  SetupPage,
+  TerminalPage,
+  TunnelsPage,
+} from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -165,6 +175,16 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
             ))}
           </nav>
         )}
+        <nav class="nav">
+          <a href="#/map" id="nav-map" class={current.page === "map" ? "on" : ""}>
+            {t("navMap")}
+          </a>
+          {me.role === "admin" && (
+            <a href="#/setup?tab=discovered" id="nav-discovered" class={current.page === "setup" && current.tab === "discovered" ? "on" : ""}>
+              {t("navDiscovered")}
+            </a>
+          )}
+        </nav>
         <AlertBadge active={current.page === "alerts"} />
         <a class={`crumb${current.page === "jobs" ? " on" : ""}`} href="#/jobs" id="nav-jobs">
           {t("navJobs")}
@@ -172,6 +192,11 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
+        {location.protocol === "https:" && (
+          <a class="crumb" href="/ca" id="trust-ca" target="_blank" rel="noopener">
+            {t("trustCa")}
+          </a>
+        )}
         <span class={`link ${link}`} id="link">
           {link === "live" ? t("live") : link === "connecting" ? t("connecting") : t("offline")}
         </span>
@@ -223,6 +248,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <TunnelsPage />
         ) : current.page === "setup" ? (
           <SetupPage tab={current.tab} role={me.role} user={me.user} />
+        ) : current.page === "map" ? (
+          <MapPage layer={current.layer} operate={canOperate(me.role)} />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
         ) : current.page === "jobs" ? (
