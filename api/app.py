@@ -33,6 +33,7 @@ from api.inventory_admin import adopt_discovered, reload_inventory
 from api.inventory_forms import ROUTES as INVENTORY_FORMS
 from api.inventory_forms import SetupActions
 from api.jobs import JobBoard
+from api.jobs_scheduled import ScheduledJobsController, job_run_stream
 from api.live_schema import live_components
 from api.metrics import metrics
 from api.network import NetworkController, NetworkService, WakeActions
@@ -50,6 +51,7 @@ from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
+from mirror.jobs.control import JobControl
 from mirror.live import LiveHub
 from mirror.resources import resource
 from mirror.settings import Settings
@@ -83,6 +85,7 @@ def create_app(
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
+    scheduled_jobs: JobControl | None = None,
     setup: SetupActions | None = None,
     settings: Settings | None = None,
     tls_ca: Path | None = None,
@@ -114,6 +117,7 @@ def create_app(
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
+    route_handlers += [ScheduledJobsController, job_run_stream]  # scheduled jobs (issue 18)
     # The setup pages (issue 19): hosts & gear, discovered addresses, users, settings.
     route_handlers += [*INVENTORY_FORMS, *DISCOVERED_ROUTES, *ACCOUNT_ROUTES, *SETTINGS_ROUTES]
     route_handlers += trust_routes(tls_ca)  # /ca: trusting EGO's local CA (issue 16)
@@ -143,6 +147,7 @@ def create_app(
             "reloader": _value(reloader),  # None without a poller: reload answers 503
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
+            "scheduled_jobs": _value(scheduled_jobs),  # None without a poller: 503
             "setup": _value(setup),  # None without a poller: SSH checks answer 503
             "settings": _value(settings),  # None: the settings page says it is not known
         },

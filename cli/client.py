@@ -236,14 +236,17 @@ class EgoClient:
             hint = " (does EGO use another database? set MIRROR_TOKEN)"
         return EgoRefused(f"EGO at {self.url} refused {self.creds.what}: {why}{hint}")
 
-    async def stream(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
-        """A command run's messages (``output`` …, then ``done``) over its WebSocket."""
+    async def stream(
+        self, job_id: str, path: str = "/api/commands/{id}/stream"
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A command run's messages (``output`` …, then ``done``) over its WebSocket
+        (``path``: a scheduled job's run, ``/api/job-runs/{id}/stream``)."""
         from websockets.asyncio.client import connect
         from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        ws_url = f"{scheme}://{parts.netloc}{parts.path}/api/commands/{job_id}/stream"
+        ws_url = f"{scheme}://{parts.netloc}{parts.path}{path.format(id=job_id)}"
         async with self.creds.lease() as token:
             try:
                 sock = await connect(

@@ -7,7 +7,17 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, DiscoveredPage, HostPage, MapPage, RunPage, SetupPage, TerminalPage, TunnelsPage } from "./lazy";
+import {
+  AlertsPage,
+  AuditPage,
+  HostPage,
+  JobsPage,
+  MapPage,
+  RunPage,
+  SetupPage,
+  TerminalPage,
+  TunnelsPage,
+} from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -169,11 +179,16 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <a href="#/map" id="nav-map" class={current.page === "map" ? "on" : ""}>
             {t("navMap")}
           </a>
-          <a href="#/discovered" id="nav-discovered" class={current.page === "discovered" ? "on" : ""}>
-            {t("navDiscovered")}
-          </a>
+          {me.role === "admin" && (
+            <a href="#/setup?tab=discovered" id="nav-discovered" class={current.page === "setup" && current.tab === "discovered" ? "on" : ""}>
+              {t("navDiscovered")}
+            </a>
+          )}
         </nav>
         <AlertBadge active={current.page === "alerts"} />
+        <a class={`crumb${current.page === "jobs" ? " on" : ""}`} href="#/jobs" id="nav-jobs">
+          {t("navJobs")}
+        </a>
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
@@ -235,10 +250,10 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <SetupPage tab={current.tab} role={me.role} user={me.user} />
         ) : current.page === "map" ? (
           <MapPage layer={current.layer} operate={canOperate(me.role)} />
-        ) : current.page === "discovered" ? (
-          <DiscoveredPage admin={me.role === "admin"} />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
+        ) : current.page === "jobs" ? (
+          <JobsPage operate={canOperate(me.role)} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}
