@@ -712,7 +712,8 @@ class HostModel:
 
     # --- commands and processes ----------------------------------------------------------
 
-    def df(self, now: float) -> str:
+    def df_rows(self, now: float) -> list[tuple[str, str, int, int, int, int, str]]:
+        """(filesystem, type, size, used, available (1K blocks), use %, mount point) per mount."""
         grown = (now - self.created) * self.grow_kb_s
         root_used = int(min(self.root_kb * 0.99, self.root_used0 + grown * 0.02))
         data_used = int(min(self.data_kb * 0.999, self.data_used0 + grown))
@@ -727,13 +728,20 @@ class HostModel:
             (self.datadev, "xfs", self.data_kb, data_used),
         ]
         mounts = ("/dev", "/run", "/", "/dev/shm", "/run/lock", "/boot/efi", "/data")
-        table = [
-            ("Filesystem", "Type", "1024-blocks", "Used", "Available", "Capacity", "Mounted on")
-        ]
+        out = []
         for (fs, typ, size, used), mnt in zip(rows, mounts, strict=True):
             reserve = int(size * 0.05) if typ == "ext4" else 0
             avail = max(0, size - used - reserve)
             cap = math.ceil(used * 100 / (used + avail)) if used + avail else 0
+            out.append((fs, typ, size, used, avail, cap, mnt))
+        return out
+
+    def df(self, now: float) -> str:
+        """What ``df -PkT`` prints."""
+        table = [
+            ("Filesystem", "Type", "1024-blocks", "Used", "Available", "Capacity", "Mounted on")
+        ]
+        for fs, typ, size, used, avail, cap, mnt in self.df_rows(now):
             table.append((fs, typ, str(size), str(used), str(avail), f"{cap}%", mnt))
         w = [max(len(r[k]) for r in table) for k in range(6)]
         return "\n".join(

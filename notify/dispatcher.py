@@ -121,6 +121,14 @@ class Dispatcher:
         worker.status.state, worker.status.last_ok = "ok", self.clock()
         worker.status.sent += 1
 
+    def announce(self, title: str, body: str) -> None:
+        """A message that is not an alert (a scheduled job that failed, issue 18) to every
+        channel, through each channel's queue, rate limit and retries. Never waits."""
+        self._configure()
+        now = self.clock()
+        for worker in self.workers.values():
+            self._enqueue(worker, title, body, now)
+
     def status(self) -> dict[str, dict[str, Any]]:
         self._configure()
         return {n: w.status.as_dict(len(w.queue)) for n, w in sorted(self.workers.items())}

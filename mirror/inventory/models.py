@@ -46,6 +46,8 @@ from mirror.inventory.problems import (
     line_for,
     shown,
 )
+from mirror.jobs.config import JobEntry
+from mirror.jobs.config import cross_check as jobs_cross_check
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -442,6 +444,7 @@ class Inventory(_Model):
     actions: dict[Name, ActionEntry] = Field(default_factory=dict)
     alerts: AlertsSection = Field(default_factory=AlertsSection)  # mirror/alerts/config.py
     notify: NotifySection = Field(default_factory=NotifySection)
+    jobs: dict[Name, JobEntry] = Field(default_factory=dict)  # mirror/jobs/config.py
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
@@ -609,6 +612,7 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     found += _duplicates("hosts", hosts, "address", lambda host: _endpoint(data, host))
     found += _check_snmp_and_cables(data, group_names)
     found += alerts_cross_check(data, group_names)
+    found += jobs_cross_check(data, group_names)
     local_at = None
     for i, host in _mappings(hosts):
         host_groups = host.get("groups")
