@@ -21,7 +21,7 @@ from mirror.settings import Settings
 RUN_STREAM = "/api/job-runs/{id}/stream"
 
 
-def add_job_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_job_commands(sub: argparse._SubParsersAction) -> None:
     def ego(p: argparse.ArgumentParser) -> None:
         p.add_argument("--server", metavar="URL", help="EGO (default: $MIRROR_SERVER)")
         p.add_argument("--token-file", type=Path, metavar="FILE", help="an operate token")

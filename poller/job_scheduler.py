@@ -143,7 +143,7 @@ class _Scheduler(AsyncIOScheduler):
     def _process_jobs(self) -> float | None:
         if self.state != STATE_RUNNING:
             return None
-        return super()._process_jobs()  # type: ignore[no-any-return]
+        return super()._process_jobs()
 
 
 class JobScheduler:
