@@ -8,6 +8,7 @@ sent there would be ignored by browsers and would only mislead.
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 HSTS = b"max-age=31536000"
@@ -15,7 +16,7 @@ HSTS = b"max-age=31536000"
 
 def hsts_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("scheme") != "https":
+        if scope["type"] != ScopeType.HTTP or scope.get("scheme") != "https":
             await app(scope, receive, send)
             return
 

@@ -49,7 +49,7 @@ def data_usage(data_dir: Path) -> dict[str, Any]:
         children = list(data_dir.iterdir())
     except OSError as exc:
         return {"path": str(data_dir), "bytes": 0, "entries": [], "error": exc.strerror}
-    parts = [
+    parts: list[dict[str, Any]] = [
         {"name": c.name + ("/" if c.is_dir() and not c.is_symlink() else ""), "bytes": tree_size(c)}
         for c in children
     ]

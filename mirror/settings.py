@@ -28,6 +28,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from mirror.audit_seal import AuditSeal
 from mirror.errors import ConfigError
@@ -147,7 +148,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _tls(env: dict[str, str]) -> dict[str, object]:
+class _TlsSettings(TypedDict):
+    tls_mode: str
+    tls_cert_file: Path | None
+    tls_key_file: Path | None
+    tls_names: tuple[str, ...]
+
+
+def _tls(env: dict[str, str]) -> _TlsSettings:
     """``MIRROR_TLS`` (auto/on/off), ``MIRROR_TLS_CERT_FILE`` + ``MIRROR_TLS_KEY_FILE``,
     ``MIRROR_TLS_NAMES``."""
     mode = env.get("MIRROR_TLS", "").strip().lower() or "auto"

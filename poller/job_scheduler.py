@@ -409,7 +409,7 @@ class JobScheduler:
             "sudo": plan.sudo,
             "timeout_s": entry.timeout,
         }
-        state, results = "failed", []
+        state, results = "failed", list[HostResult]()
         try:
             # Recorded before anything runs: no audit entry, no run.
             await asyncio.to_thread(

@@ -27,6 +27,7 @@ a ``file:line field: message`` problem and a reload that finds one changes nothi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -210,7 +211,9 @@ class JobEntry(_Model):
         return self
 
 
-def cross_check(data: dict[str, Any], group_names: list[str]) -> list[tuple[tuple[Any, ...], str]]:
+def cross_check(
+    data: Mapping[str, Any], group_names: list[str]
+) -> list[tuple[tuple[Any, ...], str]]:
     """What reaches into the rest of the inventory: hosts, groups and tags targeted, and
     the action named with its parameters (checked as ``mirror action`` checks them)."""
     from mirror.control.actions import ActionError, render
@@ -265,7 +268,8 @@ def _actions(entries: object) -> dict[str, Any]:
     found: dict[str, Any] = dict(BUILTIN_ACTIONS)
     for name, entry in (entries or {}).items() if isinstance(entries, dict) else ():
         if isinstance(entry, dict) and isinstance(entry.get("command"), str):
-            params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+            declared = entry.get("params")
+            params: dict[str, str] = declared if isinstance(declared, dict) else {}
             found[name] = Action(
                 name,
                 entry["command"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ class RunFeed:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(None)
 
-    async def follow(self) -> AsyncIterator[dict[str, Any]]:
+    async def follow(self) -> AsyncGenerator[dict[str, Any], None]:
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE)
         backlog, done = list(self.events), self.done
         if done is None:
@@ -59,9 +59,9 @@ class RunFeed:
             if done is not None:
                 yield done
                 return
-            while (message := await queue.get()) is not None:
-                yield message
-                if message.get("type") == "done":
+            while (event := await queue.get()) is not None:
+                yield event
+                if event.get("type") == "done":
                     return
         finally:
             self._queues.discard(queue)
