@@ -7,7 +7,8 @@ the live hub and the inventory, so the poller and the API can later run apart.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,7 @@ def create_app(
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -81,11 +83,13 @@ def create_app(
     ``reloader`` (``mirror serve``) re-reads the inventory file; ``inventory`` is then the
     ``CurrentInventory`` it swaps, which every route reads on each request.
     ``trusted_proxies``: whose ``X-Forwarded-For`` to believe (api/proxies.py).
+    ``clock``: what "now" is for the time-series routes (``from=-1h``, the fleet's last
+    hour); tests pass a fixed one so no answer depends on the wall clock's phase.
     """
     version = _version()
     database = store.dialect
     current = as_current(inventory)
-    hosts = HostService(store, current)
+    hosts = HostService(store, current, clock)
     answers = AnswerCache()  # /api/overview's encoded answers
     auth = auth if auth is not None else AuthService(store.engine)
     route_handlers: list[Any] = [health, HostController, live, live_schema, AuthController]

@@ -27,6 +27,7 @@ if [ $want_test -eq 1 ]; then
   # Login shells that tests/test_launch_shells.py logs in with, and shellcheck for the
   # REFLECTOR programs (tests skip, saying which package, when one is missing).
   apt_install zsh fish tcsh csh ksh busybox-static shellcheck
+  apt_install faketime  # `make test-clock`: the time-sensitive tests at chosen clock times
   # sshd started by the tests runs as root but logs in as a user whose shell is /bin/sh.
   if [ "$(id -u)" -eq 0 ]; then
     id mirrortest >/dev/null 2>&1 || useradd -m -s /bin/sh mirrortest
