@@ -135,6 +135,17 @@ def open_audit(settings: Settings) -> AuditLog:
     return AuditLog(store.engine, seal=settings.audit_seal())
 
 
+def say_if_empty(settings: Settings, what: str) -> None:
+    """On stderr, loudly: the database opened holds none of ``what``, so it may not be
+    the one EGO (or a `mirror demo`) uses."""
+    print(
+        f"mirror: {Settings.redacted_url(settings.database_url)} holds no {what} yet: EGO "
+        "may keep its data elsewhere (set MIRROR_DATA_DIR or MIRROR_DATABASE_URL; a "
+        "`mirror demo` is found when run from the folder it was started in)",
+        file=sys.stderr,
+    )
+
+
 def _via_ego(
     args: argparse.Namespace, settings: Settings, work: Callable[[EgoClient], Awaitable[int]]
 ) -> int | None:
@@ -438,9 +449,13 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
             since = time.time() - parse_duration(args.since)
         except ValueError as exc:
             raise ConfigError(f"--since: {exc}") from None
-    entries = open_audit(_settings(args)).entries(
+    settings = _settings(args)
+    audit = open_audit(settings)
+    entries = audit.entries(
         actor=args.actor, action=args.action, target=args.target, since=since, limit=args.limit
     )
+    if not entries and not audit.entries(limit=1):
+        say_if_empty(settings, "audit entries")
     if args.json:
         print(json.dumps([asdict(e) for e in entries], indent=2, ensure_ascii=False))
         return 0

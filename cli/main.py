@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -46,12 +47,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("asyncssh", "alembic", "apscheduler", "httpx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        _follow_running_demo(args)
         return int(args.func(args) or 0)
     except MirrorError as exc:
         print(f"mirror: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `mirror db info | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+# Commands that never follow a running demo's data: they start EGO or touch no data.
+_OWN_DATA = {"cmd_demo", "cmd_serve", "cmd_completion", "cmd_check"}
+
+
+def _follow_running_demo(args: argparse.Namespace) -> None:
+    """Run from the folder a `mirror demo` runs in, with no MIRROR_DATA_DIR or
+    MIRROR_DATABASE_URL set, a command uses the demo's data (mirror/demo_mark.py), and
+    says so: which database it opened is never a guess."""
+    from mirror import demo_mark
+
+    if getattr(args.func, "__name__", "") in _OWN_DATA:
+        return
+    keys = ("MIRROR_DATA_DIR", "MIRROR_DATABASE_URL", "MIRROR_BIND", "MIRROR_PORT")
+    env = {k: os.environ[k] for k in (*keys, "MIRROR_INVENTORY") if os.environ.get(k)}
+    mark = demo_mark.adopt(env)
+    if mark is None:
+        return
+    os.environ.update(env)
+    url = Settings.redacted_url(Settings.from_env().database_url)
+    print(
+        f"mirror: using the running demo's data (pid {mark.pid}): {url}; "
+        "set MIRROR_DATA_DIR or MIRROR_DATABASE_URL for another database",
+        file=sys.stderr,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,13 +317,25 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
 
 def cmd_db_info(args: argparse.Namespace) -> int:
+    from cli.client import sqlite_file_exists
+    from cli.control import say_if_empty
     from mirror.storage import Store
     from mirror.storage.info import describe
 
     settings = _settings(args)
-    with Store.open(settings.database_url) as store:
-        for line in describe(store).lines():
-            print(line)
+    url = settings.database_url
+    if url.startswith("sqlite") and not sqlite_file_exists(url):
+        raise ConfigError(
+            f"no database at {Settings.redacted_url(url)}: nothing has written there (EGO may "
+            "keep its data elsewhere: set MIRROR_DATA_DIR or MIRROR_DATABASE_URL; a `mirror "
+            "demo` is found when run from the folder it was started in)"
+        )
+    with Store.open(url) as store:
+        info = describe(store)
+    for line in info.lines():
+        print(line)
+    if not any(t.rows for t in info.tables if t.name in ("samples", "hosts")):
+        say_if_empty(settings, "hosts or samples")
     return 0
 
 
