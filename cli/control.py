@@ -34,7 +34,7 @@ from mirror.control.model import (
     ResultState,
 )
 from mirror.control.targets import select_hosts, summary
-from mirror.errors import ConfigError
+from mirror.errors import ConfigError, UsageError
 from mirror.inventory import Inventory, load_inventory
 from mirror.settings import Settings, parse_duration, tunnel_bind
 from mirror.text import printable
@@ -225,7 +225,7 @@ def _check_request(args: argparse.Namespace) -> None:
     if not args.host and not args.group:
         raise ConfigError("name at least one host or group")
     if args.timeout <= 0 or args.parallel < 1 or args.cap < 16:
-        raise ConfigError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
+        raise UsageError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
 
 
 def _execute(
@@ -345,7 +345,7 @@ def _action_params(args: argparse.Namespace) -> dict[str, str]:
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ConfigError(f"--param {item!r}: write KEY=VALUE")
+            raise UsageError(f"--param {item!r}: write KEY=VALUE")
         params[key] = value
     return params
 
@@ -448,7 +448,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
         try:
             since = time.time() - parse_duration(args.since)
         except ValueError as exc:
-            raise ConfigError(f"--since: {exc}") from None
+            raise UsageError(f"--since: {exc}") from None
     settings = _settings(args)
     audit = open_audit(settings)
     entries = audit.entries(

@@ -21,11 +21,17 @@ from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
 from cli.control import add_control_commands
 from cli.network import add_network_commands
-from mirror.errors import ConfigError, MirrorError
+from mirror.errors import ConfigError, MirrorError, UsageError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
 from mirror.settings import Settings
 
 log = logging.getLogger("mirror")
+
+# Exit statuses: 0 done; 1 a problem found or a failure (a bad inventory, an unknown host,
+# a database that is down, a command that failed on a host); 2 the command line itself is
+# wrong (argparse's own status for an unknown option or a missing argument); 77 refused by
+# EGO; 130 interrupted.
+EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -49,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _follow_running_demo(args)
         return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"mirror: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except MirrorError as exc:
         print(f"mirror: {exc}", file=sys.stderr)
         return 1

@@ -186,3 +186,28 @@ def test_ssh_config_alias_and_agent(sshd: Sshd, tmp_path: Path) -> None:
         agent.wait()
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["state"] == "up"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        # 2: the command line itself is wrong (argparse's own, and option values it cannot
+        # check: the same status, one line, no traceback).
+        (["no-such-command"], 2, "invalid choice"),
+        (["poll"], 2, "--host"),
+        (["serve", "--port", "eighty"], 2, "--port"),
+        (["audit", "list", "--since", "yesterday"], 2, "--since"),
+        (["run", "--host", "box", "--timeout", "0", "--", "true"], 2, "--timeout"),
+        ([], 2, "usage: mirror"),
+        # 1: a problem found or a failure.
+        (["check", "no-such-folder/inventory.yaml"], 1, "inventory"),
+        (["poll", "--host", "ghost", "-i", "no-such-folder/inventory.yaml"], 1, "inventory"),
+    ],
+)
+def test_exit_status_usage_2_problem_1(
+    args: list[str], code: int, says: str, tmp_path: Path
+) -> None:
+    result = run(args, tmp_path)
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert says in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
