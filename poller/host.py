@@ -22,6 +22,7 @@ from collectors.kinds import KINDS, kind_for, known_kinds, os_from_uname
 from mirror.errors import CollectError, ConfigError, Unsupported
 from mirror.inventory import HostConfig
 from mirror.model import HostState, PollStatus, Snapshot
+from poller.first_use import FIRST_USE
 from poller.health import PollResult, TargetHealth, classify
 from poller.reflector import LocalReflector, Reflector, SshReflector
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
@@ -100,6 +101,7 @@ class HostPoller:
 
     async def close(self) -> None:
         await self._drop_session()
+        FIRST_USE.flush()  # a one-shot poll (`mirror poll`) still reports a key it recorded
 
     async def _sample(self, started: float) -> Snapshot:
         assert self._reflector is not None and self.kind is not None

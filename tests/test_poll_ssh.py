@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,32 @@ async def test_reflector_frames_agree_between_shells(shell: str) -> None:
     assert frame.kind == "s"
     assert frame.files["/proc/meminfo"].startswith("MemTotal:")
     assert frame.files["/proc/loadavg"].count(" ") == 4
+
+
+async def test_keys_recorded_on_first_use_make_one_log_line(
+    sshd: Sshd, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three hosts met for the first time at once: one warning naming all three and the
+    key's fingerprint, not one per host (the demo's 24 hosts made 24)."""
+    from poller import first_use
+
+    addresses = {"one": sshd.ok_address, "two": sshd.hang_address, "three": sshd.garbage_address}
+    known = KnownHosts(tmp_path / "known_hosts")
+    pollers = []
+    for name, address in addresses.items():
+        host = host_config(sshd, address=address)
+        pollers.append(
+            HostPoller(replace(host, name=name), known, interval_s=5, timeout_s=2, slow_every_s=30)
+        )
+    caplog.set_level("WARNING", logger="poller.ssh")
+    try:
+        await asyncio.gather(*(p.poll() for p in pollers))
+        await asyncio.sleep(first_use.QUIET_S + 0.5)
+    finally:
+        await asyncio.gather(*(p.close() for p in pollers))
+    lines = [r.getMessage() for r in caplog.records if "first use" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("recorded host keys on first use for 3 hosts: SHA256:")
+    assert all(name in lines[0] for name in addresses)
+    for address in addresses.values():
+        assert known.recorded_keys(address, sshd.port)
