@@ -238,6 +238,10 @@ def cmd_completion(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     path = args.file or Settings.from_env().inventory_path
     problems = check_file(path)
+    if not problems:
+        from mirror.inventory.secretfiles import secret_file_problems
+
+        problems = secret_file_problems(path)
     for problem in problems:
         print(problem)
     if problems:
@@ -300,9 +304,16 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ego.runtime import serve
+    from mirror.inventory import InventoryError
+    from mirror.inventory.secretfiles import secret_file_problems
 
     settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
+    # A key or password file that is missing, unreadable or open to others: no host
+    # using it could be polled, so EGO does not start saying "ok" (as `mirror check`).
+    problems = secret_file_problems(settings.inventory_path)
+    if problems:
+        raise InventoryError(problems)
     asyncio.run(serve(settings, inventory))
     return 0
 
