@@ -227,3 +227,66 @@ async def test_keys_recorded_on_first_use_make_one_log_line(
     assert all(name in lines[0] for name in addresses)
     for address in addresses.values():
         assert known.recorded_keys(address, sshd.port)
+
+
+async def test_a_host_back_is_polled_within_one_interval_not_after_its_backoff(
+    tmp_path: Path,
+) -> None:
+    """A real sshd stopped while polled (refused: backing off, 8 s after four failures),
+    then started: the loop's look at the SSH port between backed-off polls finds it, and
+    the host is up within one interval (1 s here), not when the backoff ends."""
+    import tempfile
+
+    from poller import scheduler
+    from tests.support.sshd import start_sshd
+
+    root = Path(tempfile.mkdtemp(prefix="mirror-sshd-back-"))  # sshd reads it as the user
+    server = start_sshd(root)
+    poller = HostPoller(
+        host_config(server),
+        KnownHosts(tmp_path / "kh"),
+        interval_s=1,
+        timeout_s=2,
+        slow_every_s=30,
+    )
+    task = None
+    try:
+        assert (await poller.poll()).status.state is HostState.UP
+        server.stop()  # its session processes live on: the poller drops its connection
+        await poller.close()
+        for _ in range(4):
+            result = await poller.poll()
+        assert result.status.state is HostState.UNREACHABLE, result.status.error
+        assert poller.health.next_due - time.monotonic() > 5  # backing off: 8 s
+        assert not poller.due() and not await poller.ready()  # the port is closed
+        server.start()
+        back = time.monotonic()
+        assert not poller.due() and await poller.ready()  # its banner answers
+
+        up = asyncio.Event()
+
+        async def step(slot: float) -> None:
+            if (await poller.poll()).status.state is HostState.UP:
+                up.set()
+
+        task = asyncio.create_task(scheduler.every("box", 1.0, step, due=poller.ready))
+        await asyncio.wait_for(up.wait(), 3)
+        assert time.monotonic() - back < 2.5  # one interval (plus the poll), not 8 s
+    finally:
+        if task is not None:
+            task.cancel()
+        await poller.close()
+        server.stop()
+
+
+async def test_a_hung_server_is_not_probed_back_into_polling(sshd: Sshd, tmp_path: Path) -> None:
+    """Commands that hang once connected: the port answers a probe, so no probe is made;
+    the backoff stands."""
+    poller = poller_for(host_config(sshd, address=sshd.hang_address), tmp_path / "kh", 1.0)
+    try:
+        for _ in range(3):
+            result = await poller.poll()
+        assert result.status.state is HostState.TIMEOUT
+        assert not poller.due() and not await poller.ready()
+    finally:
+        await poller.close()
