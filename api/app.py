@@ -42,6 +42,7 @@ from api.webfiles import PRECOMPRESSED, assets_route
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
+from mirror.auth.cache import IdentityCache
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.live import LiveHub
@@ -106,6 +107,8 @@ def create_app(
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
+    # Sessions and tokens the database confirmed lately: what a database outage still lets in.
+    identities = IdentityCache(clock=clock)
     access = LiveAccess(auth)  # terminals, runs, streams, tunnels: ended when access ends
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
@@ -129,8 +132,9 @@ def create_app(
             "reloader": _value(reloader),  # None without a poller: reload answers 503
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
+            "identities": _value(identities),  # /api/health: is authentication degraded?
         },
-        middleware=[auth_middleware(auth)],
+        middleware=[auth_middleware(auth, identities)],
         before_request=warm_for_page(hosts, answers),
         # JSON and the UI's files are text: gzip makes the fleet 5-8 times smaller on the
         # wire (a phone on Wi-Fi). Level 6: nearly level 9's size at a third of the CPU.
