@@ -22,12 +22,17 @@ from litestar.static_files import create_static_files_router
 
 from api import proxies
 from api.access import LiveAccess
+from api.accounts_admin import ROUTES as ACCOUNT_ROUTES
 from api.admin import AdminController
 from api.alerts import AlertsController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
+from api.discovered_admin import ROUTES as DISCOVERED_ROUTES
 from api.errors import EXCEPTION_HANDLERS
+from api.hsts import hsts_middleware
 from api.inventory_admin import adopt_discovered, reload_inventory
+from api.inventory_forms import ROUTES as INVENTORY_FORMS
+from api.inventory_forms import SetupActions
 from api.jobs import JobBoard
 from api.live_schema import live_components
 from api.metrics import metrics
@@ -36,8 +41,10 @@ from api.openapi_errors import document_errors
 from api.overview import AnswerCache, overview, targets, warm_for_page
 from api.routes import HostController, health, live, live_schema
 from api.services import HostService
+from api.settings_view import ROUTES as SETTINGS_ROUTES
 from api.timeseries import TimeSeriesController
-from api.topology import TopologyService, topology
+from api.topology import TopologyService, get_pins, put_pins, topology
+from api.trust import trust_routes
 from api.webfiles import PRECOMPRESSED, assets_route
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
@@ -46,14 +53,17 @@ from mirror.auth.cache import IdentityCache
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.live import LiveHub
+from mirror.resources import resource
+from mirror.settings import Settings
+from mirror.topology_pins import TopologyPins
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
     from mirror.inventory.reload import InventoryReloader
     from mirror.storage import Store
 
-MINIMAL_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "minimal"
-BUILT_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
+MINIMAL_WEB_DIR = resource("web/minimal")  # mirror/resources.py: checkout or installed wheel
+BUILT_WEB_DIR = resource("web/dist")
 
 
 def built_web_dir() -> Path | None:
@@ -76,6 +86,9 @@ def create_app(
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
     clock: Callable[[], float] = time.time,
+    setup: SetupActions | None = None,
+    settings: Settings | None = None,
+    tls_ca: Path | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -86,6 +99,7 @@ def create_app(
     ``trusted_proxies``: whose ``X-Forwarded-For`` to believe (api/proxies.py).
     ``clock``: what "now" is for the time-series routes (``from=-1h``, the fleet's last
     hour); tests pass a fixed one so no answer depends on the wall clock's phase.
+    ``tls_ca``: EGO's local CA certificate, offered at ``/ca`` (api/trust.py).
     """
     version = _version()
     database = store.dialect
@@ -99,11 +113,15 @@ def create_app(
     route_handlers.append(overview)  # the fleet table in one answer
     route_handlers.append(targets)  # host names, groups, tags: the Run page's pickers
     route_handlers.append(topology)  # nodes + links from LLDP, MAC tables, cables
+    route_handlers += [get_pins, put_pins]  # the map's pinned positions (issue 14)
     route_handlers.append(metrics)  # /metrics for Prometheus (a read token)
     # Commands, actions, terminal, tunnels, audit (issue 6); users and tokens for admins.
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
+    # The setup pages (issue 19): hosts & gear, discovered addresses, users, settings.
+    route_handlers += [*INVENTORY_FORMS, *DISCOVERED_ROUTES, *ACCOUNT_ROUTES, *SETTINGS_ROUTES]
+    route_handlers += trust_routes(tls_ca)  # /ca: trusting EGO's local CA (issue 16)
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -123,7 +141,7 @@ def create_app(
             "version": _value(version),
             "auth_service": _value(auth),
             "network": _value(NetworkService(store, current)),
-            "topology": _value(TopologyService(store, current)),
+            "topology": _value(TopologyService(store, current, TopologyPins(store.engine))),
             "wake": _value(wake),  # None without a poller: wake answers 503
             "runner": _value(control),  # None without a poller: commands answer 503
             "jobs": _value(jobs),
@@ -133,8 +151,10 @@ def create_app(
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
             "identities": _value(identities),  # /api/health: is authentication degraded?
+            "setup": _value(setup),  # None without a poller: SSH checks answer 503
+            "settings": _value(settings),  # None: the settings page says it is not known
         },
-        middleware=[auth_middleware(auth, identities)],
+        middleware=[hsts_middleware, auth_middleware(auth, identities)],
         before_request=warm_for_page(hosts, answers),
         # JSON and the UI's files are text: gzip makes the fleet 5-8 times smaller on the
         # wire (a phone on Wi-Fi). Level 6: nearly level 9's size at a third of the CPU.

@@ -17,6 +17,9 @@ logs in with the demo's one-time link in Debian Chromium, and watches the live f
 - bundle: what index.html loads (JS + CSS, gzipped) and the lazily loaded chunks apart.
 - memory: the page's JS heap (performance.memory) after the watch, as it is and after a
   garbage collection with the bench's own paint log dropped (the page's live data).
+- map layout: the 2D map's ELK layout (web/src/layout.ts, in the page's main thread) of the
+  demo's own L2 topology (254 hosts, the switch and the router) as the map page lays it out,
+  and of made-up trees of 100 and 300 nodes (switches in a tree, hosts on them), 5 runs each.
 
     .venv/bin/python bench/ui.py [--minutes 10]
 """
@@ -66,6 +69,41 @@ STEPS_JS = """() => {
   for (const p of performance.getEntriesByType("paint")) out[p.name] = p.startTime;
   return out;
 }"""
+
+
+MAP_RUNS = 5
+
+
+def map_layout_ms(page, base_url: str) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    """Milliseconds per ELK layout: the demo's L2 map (as the page does it), then made-up graphs."""
+    page.goto(base_url + "#/map?layer=l2")
+    page.wait_for_selector("svg#map g.node", timeout=60_000)
+    out = {}
+    nodes = page.evaluate("document.querySelector('svg#map').dataset.nodes")
+    real = []
+    for _ in range(MAP_RUNS):
+        page.click("a[data-layer=l3]")
+        page.wait_for_selector("svg#map[data-layer=l3] g.node", timeout=60_000)
+        page.click("a[data-layer=l2]")
+        page.wait_for_selector("svg#map[data-layer=l2] g.node", timeout=60_000)
+        real.append(page.evaluate("window.__mirrorMap.layoutMs.at(-1)"))
+    out[f"demo L2 map, {nodes} nodes"] = real
+    for n in (100, 300):
+        out[f"made-up tree, {n} nodes"] = page.evaluate(
+            """async ([n, runs]) => {
+              const {layoutGraph, benchGraph} = window.__mirrorLayout;
+              const graph = benchGraph(n), took = [];
+              for (let i = 0; i < runs; i++) {
+                const t0 = performance.now();
+                const laid = await layoutGraph(graph, {});
+                took.push(performance.now() - t0);
+                if (laid.size !== n) throw new Error(`laid out ${laid.size} of ${n}`);
+              }
+              return took;
+            }""",
+            [n, MAP_RUNS],
+        )
+    return out
 
 
 def bundle_kb() -> tuple[float, float, float]:
@@ -147,6 +185,7 @@ def main() -> int:
             live_heap = page.evaluate(
                 "window.__mirrorPaints = []; gc(); performance.memory.usedJSHeapSize"
             )
+            layouts = map_layout_ms(page, link[1].split("/api/")[0] + "/")
             browser.close()
     finally:
         proc.terminate()
@@ -191,6 +230,10 @@ def main() -> int:
     if heap is not None:
         print(f"{'JS heap after watch (MB)':<36}{heap / 1e6:>12.1f}")
         print(f"{'  after GC, paint log dropped (MB)':<36}{live_heap / 1e6:>12.1f}")
+    print(f"map layout (ELK layered, ELK loaded already; ms, {MAP_RUNS} runs each):")
+    for name, values in layouts.items():
+        print(f"{'  ' + name + ', median':<36}{sorted(values)[len(values) // 2]:>12.0f}")
+        print(f"{'  ' + name + ', worst':<36}{max(values):>12.0f}")
     return 0
 
 

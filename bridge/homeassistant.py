@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,15 @@ class Topics:
 
     def state(self, host: str) -> str:
         return f"{self.base}/{object_id(host)}/state"
+
+    def button(self, host: str, key: str) -> str:
+        """Where Home Assistant publishes a press of ``key`` on ``host``."""
+        return f"{self.base}/{object_id(host)}/button/{key}"
+
+    @property
+    def buttons(self) -> str:
+        """Every host's buttons, to subscribe to."""
+        return f"{self.base}/+/button/+"
 
     def config(self, component: str, host: str, key: str) -> str:
         return f"{self.discovery_prefix}/{component}/mirror_{object_id(host)}/{key}/config"
@@ -110,6 +119,32 @@ def discovery(host: str, topics: Topics, model: str | None = None) -> list[tuple
             config["device_class"] = sensor.device_class
         out.append((topics.config("sensor", host, sensor.key), _json(config)))
     return out
+
+
+def button_discovery(
+    host: str, topics: Topics, buttons: Iterable[tuple[str, str, str]]
+) -> list[tuple[str, str]]:
+    """Retained config messages for ``host``'s buttons: ``(key, name, icon)`` each; a press
+    publishes ``PRESS`` on :meth:`Topics.button`."""
+    device = {"identifiers": [f"mirror_{object_id(host)}"], "name": host}
+    return [
+        (
+            topics.config("button", host, key),
+            _json(
+                {
+                    "device": device,
+                    "origin": ORIGIN,
+                    "availability_topic": topics.availability,
+                    "name": name,
+                    "unique_id": f"mirror_{object_id(host)}_{key}",
+                    "command_topic": topics.button(host, key),
+                    "payload_press": "PRESS",
+                    "icon": icon,
+                }
+            ),
+        )
+        for key, name, icon in buttons
+    ]
 
 
 def state(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 import msgspec
 
-from bridge.homeassistant import Topics, discovery, state
+from bridge.buttons import PRESS, ButtonPresser
+from bridge.homeassistant import Topics, button_discovery, discovery, object_id, state
 from mirror.errors import ConfigError
 from mirror.events import HostPoll
 from mirror.live import LiveHub
@@ -95,9 +96,13 @@ class MqttBridge:
         hosts: Callable[[], Iterable[str]] = list,
         *,
         backoff_s: tuple[float, float] = BACKOFF_S,
+        buttons: ButtonPresser | None = None,
     ) -> None:
-        """``hosts``: the inventory's host names now (announced even before their first poll)."""
+        """``hosts``: the inventory's host names now (announced even before their first poll);
+        ``buttons``: Home Assistant buttons on each host (bridge/buttons.py), or none."""
         self._hub = hub
+        self._buttons = buttons
+        self._presses: set[asyncio.Task[None]] = set()
         self._settings = settings
         self._hosts = hosts
         self._backoff_s = backoff_s
@@ -149,6 +154,8 @@ class MqttBridge:
             self.connected, self.failures = True, 0
             await client.publish(topics.availability, "online", qos=1, retain=True)
             await client.subscribe(topics.ha_status)
+            if self._buttons is not None:
+                await client.subscribe(topics.buttons, qos=1)
             self._announced.clear()
             self._pending |= set(self._latest) | set(self._hosts())
             self._wake.set()
@@ -169,7 +176,9 @@ class MqttBridge:
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            if message.payload in (b"online", "online"):  # Home Assistant (re)started
+            if self._buttons is not None and message.topic.matches(self._settings.topics.buttons):
+                self._pressed(client, str(message.topic), message.payload)
+            elif message.payload in (b"online", "online"):  # Home Assistant (re)started
                 self._announced.clear()
                 self._pending |= set(self._latest) | set(self._hosts())
                 self._wake.set()
@@ -187,7 +196,7 @@ class MqttBridge:
                 *(
                     client.publish(topic, payload, qos=1, retain=True)
                     for host in announce
-                    for topic, payload in discovery(host, topics, _model(self._latest.get(host)))
+                    for topic, payload in self._discovery(host)
                 )
             )
             self._announced.update(announce)
@@ -199,6 +208,38 @@ class MqttBridge:
                 )
             )
             self.published += len(states)
+
+    def _discovery(self, host: str) -> list[tuple[str, str]]:
+        topics = self._settings.topics
+        found = discovery(host, topics, _model(self._latest.get(host)))
+        if self._buttons is not None:
+            shown = [(b.key, b.name, b.icon) for b in self._buttons.buttons.values()]
+            found += button_discovery(host, topics, shown)
+        return found
+
+    def _pressed(self, client: aiomqtt.Client, topic: str, payload: Any) -> None:
+        """A press from Home Assistant: to EGO's API in a task of its own (never in the way
+        of the connection's messages); the answer goes to ``TOPIC/result``."""
+        assert self._buttons is not None
+        parts = topic.split("/")
+        oid, key = parts[-3], parts[-1]
+        text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+        hosts = {object_id(h): h for h in self._hosts()}
+        if text != PRESS or key not in self._buttons.buttons or oid not in hosts:
+            log.warning("MQTT button %s: not a press of a known button on a known host", topic)
+            return
+        task = asyncio.create_task(self._press(client, topic, hosts[oid], key))
+        self._presses.add(task)
+        task.add_done_callback(self._presses.discard)
+
+    async def _press(self, client: aiomqtt.Client, topic: str, host: str, key: str) -> None:
+        assert self._buttons is not None
+        try:
+            result = await self._buttons.press(host, key)
+        except Exception as exc:  # EGO's API is in this process: a bug, not the broker's
+            log.exception("MQTT button %s on %s failed", key, host)
+            result = {"host": host, "button": key, "ok": False, "error": type(exc).__name__}
+        await client.publish(f"{topic}/result", _json(result), qos=1)
 
     async def _follow(self) -> None:
         async for event in self._hub.subscribe():

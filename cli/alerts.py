@@ -90,7 +90,9 @@ def _call(args: argparse.Namespace, work: Callable[[EgoClient], Awaitable[Any]])
     url = server_url(args.server, settings)
 
     async def go() -> Any:
-        async with EgoClient(url, credentials(settings, args.token_file)) as client:
+        async with EgoClient(
+            url, credentials(settings, args.token_file), settings.tls_dir / "ca.pem"
+        ) as client:
             await client.probe()
             return await work(client)
 

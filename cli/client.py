@@ -1,7 +1,8 @@
 """How the CLI talks to a running EGO: where it is, how it proves who it is, what it says.
 
 Where: ``--server URL``, else ``$MIRROR_SERVER``, else where `mirror serve` listens by
-default (``http://$MIRROR_BIND:$MIRROR_PORT``, i.e. http://127.0.0.1:8077).
+default (``http://$MIRROR_BIND:$MIRROR_PORT``, i.e. http://127.0.0.1:8077; ``https://`` where
+EGO serves HTTPS, trusting EGO's local CA from the data directory when readable).
 
 Who, first found wins:
 
@@ -23,7 +24,6 @@ import contextlib
 import getpass
 import json
 import os
-import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +33,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from mirror.auth.names import CLI_TOKEN_PREFIX
+from mirror.auth.tokenfile import read_token_file
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Settings
+from mirror.tls import client_context
 
 PROBE_TIMEOUT_S = 1.5  # loopback answers in ms; a remote EGO on the LAN in tens of ms
 REQUEST_TIMEOUT_S = 30.0
@@ -69,7 +71,8 @@ def server_url(explicit: str | None, settings: Settings, env: dict[str, str] | N
         # EGO bound to every address is reached on this machine through loopback.
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
         host = f"[{host}]" if ":" in host else host
-        url = f"http://{host}:{settings.bind_port}"
+        scheme = "https" if settings.https else "http"  # HTTPS beyond loopback (mirror/tls.py)
+        url = f"{scheme}://{host}:{settings.bind_port}"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"server {url!r}: write it as http://HOST:PORT or https://HOST:PORT")
@@ -148,21 +151,6 @@ def sqlite_file_exists(url: str) -> bool:
     return bool(database) and database != ":memory:" and Path(database).exists()
 
 
-def read_token_file(path: Path) -> str:
-    try:
-        info = path.stat()
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"token file {path} may be read by others: `chmod 600 {path}` (it is a password)"
-            )
-        secret = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"token file {path}: {exc.strerror or exc}") from None
-    if not secret or len(secret.split()) != 1:
-        raise ConfigError(f"token file {path}: expected one token (mst_…) and nothing else")
-    return secret
-
-
 def credentials(
     settings: Settings, token_file: Path | None, env: dict[str, str] | None = None
 ) -> Credentials:
@@ -190,14 +178,18 @@ def _error_text(response: httpx.Response) -> str:
 class EgoClient:
     """REST calls and command streams of one EGO; errors arrive as the classes above."""
 
-    def __init__(self, url: str, creds: Credentials) -> None:
+    def __init__(self, url: str, creds: Credentials, ca_file: Path | None = None) -> None:
+        """``ca_file``: EGO's local CA (``DATA_DIR/tls/ca.pem``), trusted beside the system's
+        CAs for an ``https://`` EGO when this user can read it."""
         self.url = url
         self.creds = creds
+        self._tls = client_context(ca_file) if url.startswith("https:") else None
         # trust_env=False: proxy variables must not route the token (or loopback) elsewhere.
         self._http = httpx.AsyncClient(
             base_url=url,
             timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=PROBE_TIMEOUT_S),
             trust_env=False,
+            verify=self._tls if self._tls is not None else True,
         )
 
     async def __aenter__(self) -> EgoClient:
@@ -212,6 +204,11 @@ class EgoClient:
             response = await self._http.get("/api/health", timeout=PROBE_TIMEOUT_S)
         except httpx.HTTPError as exc:
             reason = "no answer" if isinstance(exc, httpx.TimeoutException) else "nothing listens"
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise EgoError(
+                    f"EGO at {self.url}: its certificate is not trusted here ({exc}); trust "
+                    "EGO's CA (its /ca page) or run as a user who can read DATA_DIR/tls/ca.pem"
+                ) from None
             raise EgoUnreachable(f"no EGO at {self.url} ({reason})") from None
         with contextlib.suppress(ValueError):
             body = response.json()
@@ -255,6 +252,7 @@ class EgoClient:
                     open_timeout=REQUEST_TIMEOUT_S,
                     max_size=None,  # a message is one chunk of output; EGO bounds those
                     proxy=None,
+                    ssl=self._tls,
                 )
             except InvalidStatus as exc:
                 status = exc.response.status_code

@@ -156,7 +156,9 @@ def _via_ego(
     url = server_url(args.server, settings)
 
     async def go() -> int:
-        async with EgoClient(url, credentials(settings, args.token_file)) as client:
+        async with EgoClient(
+            url, credentials(settings, args.token_file), settings.tls_dir / "ca.pem"
+        ) as client:
             await client.probe()
             return await work(client)
 

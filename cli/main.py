@@ -20,6 +20,7 @@ import argcomplete
 from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
 from cli.control import add_control_commands
+from cli.install import add_install_commands
 from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError, UsageError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_network_commands(sub)  # sweep, wake, adopt (cli.network)
     add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
     add_alert_commands(sub)  # alerts, notify test (cli.alerts)
+    add_install_commands(sub)  # install, uninstall: EGO as a systemd service (cli.install)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from litestar import Litestar
 
 from api.app import built_web_dir, create_app
+from bridge.buttons import ButtonPresser, ButtonSettings
 from bridge.mqtt import MqttBridge, MqttSettings
+from ego import https
 from mirror.alerts.anomalies import DetectorSource, followed_metrics
 from mirror.alerts.defaults import effective_rules
 from mirror.alerts.engine import AlertEngine
@@ -43,6 +46,7 @@ from notify.webpush import WebPusher, load_or_create_vapid
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
 from poller.jobs import start_jobs
+from poller.probe import SshSetup
 from poller.scheduler import Scheduler
 from poller.snmp import SnmpScheduler
 from poller.ssh import KnownHosts
@@ -142,9 +146,13 @@ async def start(
     inventory: Inventory,
     *,
     static_dir: Path | None = None,
+    tls_ca: Path | None = None,
 ) -> Running:
-    """Open the store, start every loop and build the app (not yet served)."""
+    """Open the store, start every loop and build the app (not yet served); ``tls_ca``:
+    EGO's local CA certificate, offered at ``/ca``."""
     mqtt = MqttSettings.from_env()  # a wrong MIRROR_MQTT stops start-up here, with its reason
+    # Home Assistant buttons (bridge/buttons.py): refused at start without the owner's token.
+    buttons = ButtonSettings.from_env(os.environ) if mqtt is not None else None
     store = await asyncio.to_thread(open_store, settings)
     ego = Ego.build(settings, inventory, store)
     web_dir = static_dir if static_dir is not None else built_web_dir()
@@ -179,6 +187,9 @@ async def start(
         reloader=reloader,
         trusted_proxies=settings.trusted_proxies,
         alerts=service,
+        setup=SshSetup(KnownHosts(settings.known_hosts_path), ego.scheduler.poller),
+        settings=settings,
+        tls_ca=tls_ca,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()
@@ -202,7 +213,8 @@ async def start(
     bridge_task = None
     if mqtt is not None:
         names = lambda: [h.name for h in current.get().hosts_resolved()]  # noqa: E731
-        bridge = MqttBridge(ego.hub, mqtt, names)
+        presser = ButtonPresser(app, buttons) if buttons is not None else None
+        bridge = MqttBridge(ego.hub, mqtt, names, buttons=presser)
         bridge_task = asyncio.create_task(bridge.run(), name="mqtt")
         log.info("publishing host states to %s for Home Assistant", mqtt.where())
     alert_tasks = (
@@ -236,7 +248,13 @@ async def serve(
 ) -> None:
     """Run the poller and the API in this process until interrupted; SIGHUP reloads the
     inventory file (as ``POST /api/admin/inventory/reload`` does)."""
-    running = await start(settings, inventory, static_dir=static_dir)
+    # HTTPS beyond loopback (mirror/tls.py): the owner's certificate or EGO's own CA's.
+    served = await asyncio.to_thread(https.prepare, settings)
+    ca = served.ca.ca_cert_path if served is not None and served.ca is not None else None
+    running = await start(settings, inventory, static_dir=static_dir, tls_ca=ca)
+    tls: dict[str, Any] = {}
+    if served is not None:
+        tls = {"ssl_certfile": str(served.cert_file), "ssl_keyfile": str(served.key_file)}
     config = uvicorn.Config(
         running.app,
         host=settings.bind_host,
@@ -247,20 +265,29 @@ async def serve(
         # graceful shutdown can wait forever on a connection that never detached (seen once
         # in a dozen bench/ui.py runs: `mirror demo` ignored SIGTERM, polling on).
         timeout_graceful_shutdown=5,
+        **tls,
         **SERVER_OPTIONS,
     )
+    config.load()  # the SSL context now, so the daily renewal can load into it
     server = uvicorn.Server(config)
     hangup = _on_sighup(running.reloader)
+    renewal = None
+    if served is not None and served.ca is not None and config.ssl is not None:
+        renewal = asyncio.create_task(https.renew_daily(settings, served, config.ssl))
     log.info(
-        "EGO polling %d hosts every %g s; API on http://%s:%d/",
+        "EGO polling %d hosts every %g s; API on %s://%s:%d/%s",
         len(running.ego.scheduler.by_name),
         inventory.poll.interval_s,
+        "https" if served is not None else "http",
         settings.bind_host,
         settings.bind_port,
+        " (trust its CA: /ca)" if ca is not None else "",
     )
     try:
         await server.serve()
     finally:
+        if renewal is not None:
+            renewal.cancel()
         if hangup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         await running.stop()

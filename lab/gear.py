@@ -137,6 +137,21 @@ def _system(records: _Records, name: str, descr: str, uptime_s: float) -> None:
     records.add("1.3.6.1.2.1.1.6.0", "4", "rack A, shelf 1")
 
 
+def _entity(records: _Records, descr: str, model: str, serial: str, celsius: int) -> None:
+    """ENTITY-MIB: the chassis (row 1) with model and serial, and one temperature sensor
+    (row 2, ENTITY-SENSOR-MIB: celsius(8), units(9), precision 0, ok(1))."""
+    ent = "1.3.6.1.2.1.47.1.1.1.1"
+    for col, tag, value in (
+        (2, "4", descr), (5, "2", 3), (7, "4", "Chassis"), (8, "4", "A1"), (9, "4", "1.2.0"),
+        (10, "4", "7.4.1"), (11, "4", serial), (12, "4", "MIRROR STAGE"), (13, "4", model),
+    ):  # fmt: skip
+        records.add(f"{ent}.{col}.1", tag, value)
+    for col, tag, value in ((2, "4", "Chassis temperature"), (5, "2", 8), (7, "4", "temp0")):
+        records.add(f"{ent}.{col}.2", tag, value)
+    for col, value in ((1, 8), (2, 9), (3, 0), (4, celsius), (5, 1)):
+        records.add(f"1.3.6.1.2.1.99.1.1.1.{col}.2", "2", value)
+
+
 def _interfaces(
     records: _Records, ports: Sequence[_Port], kind: int, uptime_s: float, errors_on: int | None
 ) -> None:
@@ -259,6 +274,7 @@ def make_gear(
 
     sw = _Records()
     _system(sw, SWITCH_NAME, switch_descr, SWITCH_UPTIME_S)
+    _entity(sw, switch_descr, f"MS-SW{len(switch_ports) - 2}", "MSDEMO-SW-0001", 41)
     errors_on = next((i + 1 for i, h in enumerate(lab) if h.profile == "network-heavy"), None)
     _interfaces(sw, switch_ports, 2, SWITCH_UPTIME_S, errors_on)
     _lldp_local(sw, SWITCH_NAME, switch_descr, switch_id.chassis_mac, switch_ports)
@@ -274,6 +290,7 @@ def make_gear(
 
     rt = _Records()
     _system(rt, ROUTER_NAME, router_descr, ROUTER_UPTIME_S)
+    _entity(rt, router_descr, "MS-RT5", "MSDEMO-RT-0001", 48)
     _interfaces(rt, router_ports, 1, ROUTER_UPTIME_S, None)
     _lldp_local(rt, ROUTER_NAME, router_descr, router_id.chassis_mac, router_ports)
     _lldp_remote(rt, lan, switch_id, uplink, switch_descr)

@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 import mirror.alerts.history  # registers the alert tables on ``metadata`` (issue 12)
 import mirror.alerts.push  # … and the Web Push subscriptions
 import mirror.audit  # registers the audit tables on ``metadata`` (issue 6)
-import mirror.auth.tables  # noqa: F401 - registers the auth tables on ``metadata``
+import mirror.auth.tables  # registers the auth tables on ``metadata``
+import mirror.topology_pins  # noqa: F401 - … and the map's pinned positions (issue 14)
 from mirror.settings import Settings
 from mirror.storage.schema import metadata
 

@@ -59,6 +59,22 @@ class Settings:
     # The audit log's seals (mirror/audit_seal.py): None = in data_dir.
     audit_key_file: Path | None = None
     audit_seal_file: Path | None = None
+    # HTTPS (mirror/tls.py): "auto" = when bound beyond loopback, "on", "off" (plain HTTP).
+    tls_mode: str = "auto"
+    tls_cert_file: Path | None = None  # the owner's certificate and key; None: EGO's own CA
+    tls_key_file: Path | None = None
+    tls_names: tuple[str, ...] = ()  # extra names/addresses for EGO's own certificate
+
+    @property
+    def https(self) -> bool:
+        """Whether EGO serves HTTPS: beyond loopback unless the owner opted out."""
+        if self.tls_mode != "auto":
+            return self.tls_mode == "on"
+        return not is_loopback(self.bind_host)
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
 
     @property
     def backup_dir(self) -> Path:
@@ -116,7 +132,37 @@ class Settings:
             tunnel_bind=tunnel_bind(
                 env.get("MIRROR_TUNNEL_BIND") or DEFAULT_TUNNEL_BIND, bind_host
             ),
+            **_tls(env),
         )
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a 127.x / ::1 address; a name or a wildcard is not."""
+    host = host.strip().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tls(env: dict[str, str]) -> dict[str, object]:
+    """``MIRROR_TLS`` (auto/on/off), ``MIRROR_TLS_CERT_FILE`` + ``MIRROR_TLS_KEY_FILE``,
+    ``MIRROR_TLS_NAMES``."""
+    mode = env.get("MIRROR_TLS", "").strip().lower() or "auto"
+    mode = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}.get(
+        mode, mode
+    )
+    if mode not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"MIRROR_TLS must be auto (HTTPS beyond loopback), on or off, got {mode!r}"
+        )
+    cert, key = _path(env, "MIRROR_TLS_CERT_FILE"), _path(env, "MIRROR_TLS_KEY_FILE")
+    if (cert is None) != (key is None):
+        raise ConfigError("MIRROR_TLS_CERT_FILE and MIRROR_TLS_KEY_FILE go together: set both")
+    names = tuple(n.strip() for n in env.get("MIRROR_TLS_NAMES", "").split(",") if n.strip())
+    return {"tls_mode": mode, "tls_cert_file": cert, "tls_key_file": key, "tls_names": names}
 
 
 def tunnel_bind(address: str, ego_bind: str) -> str:

@@ -24,7 +24,7 @@ from mirror.inventory import HostConfig
 from mirror.model import HostState, PollStatus, Snapshot
 from poller.first_use import FIRST_USE
 from poller.health import PollResult, TargetHealth, classify
-from poller.probe import PROBE_TIMEOUT_S, ssh_port_answers
+from poller.port_probe import PROBE_TIMEOUT_S, ssh_port_answers
 from poller.reflector import LocalReflector, Reflector, SshReflector
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
 
@@ -56,7 +56,7 @@ class HostPoller:
         self._next_slow_at = 0.0
         self.health = TargetHealth(host.name, "host", interval_s)
         # After a failure that a closed or silent port explains (refused, lost, a connect
-        # that timed out), a backed-off loop looks at the SSH port each tick (poller.probe).
+        # that timed out), a backed-off loop looks at the SSH port each tick (poller.port_probe).
         self._probe_while_backing_off = False
         ssh_timeout_s = host.ssh.connect_timeout_s if host.ssh else timeout_s
         self._connect_deadline_s = ssh_timeout_s + timeout_s

@@ -23,11 +23,14 @@ apt_install() {
 
 apt_install python3-venv
 if [ $want_test -eq 1 ]; then
-  apt_install openssh-server openssh-client snmpd snmp fping iproute2 prometheus-node-exporter prometheus chromium fonts-noto-cjk sudo postgresql-15
+  apt_install openssh-server openssh-client snmpd snmp fping iproute2 prometheus-node-exporter prometheus chromium fonts-noto-cjk sudo postgresql-15 ieee-data
   # Login shells that tests/test_launch_shells.py logs in with, and shellcheck for the
   # REFLECTOR programs (tests skip, saying which package, when one is missing).
   apt_install zsh fish tcsh csh ksh busybox-static shellcheck
   apt_install faketime  # `make test-clock`: the time-sensitive tests at chosen clock times
+  # certutil: tests/test_https.py gives Chromium an NSS database that trusts EGO's CA;
+  # systemd-analyze: tests/test_install.py verifies the unit `mirror install` writes.
+  apt_install libnss3-tools systemd
   # sshd started by the tests runs as root but logs in as a user whose shell is /bin/sh.
   if [ "$(id -u)" -eq 0 ]; then
     id mirrortest >/dev/null 2>&1 || useradd -m -s /bin/sh mirrortest

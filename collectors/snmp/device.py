@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from collectors.snmp import arp, bridge, host_resources, interfaces, lldp, sensors, system
+from collectors.snmp import arp, bridge, entity, host_resources, interfaces, lldp, sensors, system
 from collectors.snmp.walk import Oid, Walk
 
 _IF, _IFX = interfaces.IF_ENTRY, interfaces.IFX_ENTRY
@@ -35,6 +35,7 @@ TABLE_COLUMNS: tuple[Oid, ...] = (
     *((*host_resources.HR_STORAGE_ENTRY, c) for c in (2, 3, 4, 5)),
     (*sensors.ENT_PHYSICAL_ENTRY, 2),
     (*sensors.ENT_PHYSICAL_ENTRY, 7),
+    *entity.COLUMNS,  # the chassis's model, serial, vendor, revisions
     (*sensors.LM_TEMP_ENTRY, 2),
     (*sensors.QNAP_HD_ENTRY, 2),
     *lldp.ROOTS,
@@ -88,6 +89,7 @@ def info(walk: Walk, ifaces: list[interfaces.Interface], sysinfo: system.System)
     return {
         "kind": "snmp",
         "system": asdict(sysinfo),
+        "entity": asdict(chassis) if (chassis := entity.parse(walk)) is not None else None,
         "interfaces": [
             {
                 "index": i.index,

@@ -24,7 +24,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
-from mirror.storage import fixedpoint, timescale, timescale_layout
+from mirror.resources import resource
+from mirror.storage import fixedpoint, grafana, timescale, timescale_layout
 from mirror.storage.health import StorageHealth
 from mirror.storage.layout import Layout, PollRow
 from mirror.storage.packed import PackedLayout
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = resource("migrations")  # the checkout's, or the wheel's copy
 
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _PG_CONNECT_TIMEOUT_S = 10
@@ -202,6 +203,8 @@ class Store:
         try:
             with self._errors("enabling TimescaleDB on"), self._engine.begin() as conn:
                 issued = timescale.enable(conn, retention or Retention())
+                if issued:  # the narrow layout's Grafana views replace the packed ones
+                    grafana.create_views(conn)
                 self._pick_layout(conn)
         except timescale.NotLoaded as e:
             log.warning(

@@ -30,10 +30,11 @@ BROWSER_ARGS = [
 ]
 
 
-def launch(playwright: Any, *extra_args: str) -> Any:
-    """Start Debian Chromium through a sync Playwright with the house arguments."""
+def launch(playwright: Any, *extra_args: str, **options: Any) -> Any:
+    """Start Debian Chromium through a sync Playwright with the house arguments (``options``:
+    more of Playwright's launch options, such as ``env``)."""
     return playwright.chromium.launch(
-        executable_path=str(CHROMIUM), args=[*BROWSER_ARGS, *extra_args]
+        executable_path=str(CHROMIUM), args=[*BROWSER_ARGS, *extra_args], **options
     )
 
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { bytes, celsius, num } from "./format";
+import { bytes, celsius, ms, num } from "./format";
 import { type Unit, xRange } from "./series";
 
 const PALETTE = ["#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6", "#f87171", "#22d3ee", "#c084fc", "#4ade80", "#fb923c"];
@@ -10,6 +10,7 @@ function formatter(unit: Unit): (v: number) => string {
   if (unit === "pct") return (v) => `${num(v, 0)}%`;
   if (unit === "rate") return (v) => bytes(v, "/s");
   if (unit === "celsius") return (v) => celsius(v);
+  if (unit === "ms") return (v) => (v > 0 && v < 0.1 ? `${+v.toPrecision(2)} ms` : ms(v)); // loopback: µs
   return (v) => num(v, 2);
 }
 

@@ -3,6 +3,8 @@ import { getJSON } from "./api";
 import { Chart } from "./Chart";
 import { bytes, duration, pct, stateClass } from "./format";
 import { t } from "./i18n";
+import { DevicePage } from "./DevicePage";
+import { HostNetwork } from "./HostNetwork";
 import { HostControls } from "./lazy";
 import { type Family, RANGES, align, families, label, rangeFrom } from "./series";
 import type { HostDetail, LiveEvent, Series } from "./types";
@@ -83,8 +85,9 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
   }, [name]);
 
   const seriesKey = host?.series.join("\u0000") ?? "";
+  const device = (host?.info as Info | null)?.kind === "snmp"; // a switch or router: DevicePage
   useEffect(() => {
-    if (!host) return;
+    if (!host || device) return;
     let cancelled = false;
     setCharts(null);
     Promise.all(families(host.series).map((f) => loadFamily(name, f, rangeFrom(range)))).then((loaded) => {
@@ -112,6 +115,7 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
 
   if (error) return <p class="error panel">{error}</p>;
   if (!host) return <p class="panel">{t("loading")}</p>;
+  if (device) return <DevicePage host={host} />;
   const info = (host.info ?? {}) as Info;
   const state = stateClass(host.state);
   const topCpu = (info.top_cpu as Info[] | undefined) ?? [];
@@ -173,6 +177,14 @@ export function HostPage({ name, live, operate = false }: { name: string; live: 
           </figure>
         ))}
       </div>
+      <HostNetwork
+        name={host.name}
+        address={host.address}
+        mac={host.mac}
+        operate={operate}
+        from={rangeFrom(range)}
+        spanSeconds={range.seconds}
+      />
       <div class="tables">
         {topCpu.length > 0 && (
           <div class="panel">

@@ -7,7 +7,7 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
+import { AlertsPage, AuditPage, HostPage, MapPage, RunPage, SetupPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -165,10 +165,25 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
             ))}
           </nav>
         )}
+        <nav class="nav">
+          <a href="#/map" id="nav-map" class={current.page === "map" ? "on" : ""}>
+            {t("navMap")}
+          </a>
+          {me.role === "admin" && (
+            <a href="#/setup?tab=discovered" id="nav-discovered" class={current.page === "setup" && current.tab === "discovered" ? "on" : ""}>
+              {t("navDiscovered")}
+            </a>
+          )}
+        </nav>
         <AlertBadge active={current.page === "alerts"} />
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
+        {location.protocol === "https:" && (
+          <a class="crumb" href="/ca" id="trust-ca" target="_blank" rel="noopener">
+            {t("trustCa")}
+          </a>
+        )}
         <span class={`link ${link}`} id="link">
           {link === "live" ? t("live") : link === "connecting" ? t("connecting") : t("offline")}
         </span>
@@ -184,9 +199,14 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
         >
           {t("language")}
         </button>
-        <span class="who">
+        {me.role === "admin" && (
+          <a href="#/setup" id="nav-setup" class={`crumb${current.page === "setup" ? " on" : ""}`}>
+            {t("navSetup")}
+          </a>
+        )}
+        <a class="who" id="who" href="#/setup?tab=sessions" title={t("mySessions")}>
           {me.user} <small>{me.role}</small>
-        </span>
+        </a>
         <button class="ghost" id="logout" onClick={onLogout}>
           {t("signOut")}
         </button>
@@ -213,6 +233,10 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <AuditPage target={current.target} />
         ) : current.page === "tunnels" ? (
           <TunnelsPage />
+        ) : current.page === "setup" ? (
+          <SetupPage tab={current.tab} role={me.role} user={me.user} />
+        ) : current.page === "map" ? (
+          <MapPage layer={current.layer} operate={canOperate(me.role)} />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
         ) : (

@@ -8,10 +8,12 @@ export type Route =
   | { page: "run"; hosts: string[]; group: string | null }
   | { page: "audit"; target: string | null }
   | { page: "tunnels" }
-  | { page: "alerts"; tab: string };
+  | { page: "alerts"; tab: string }
+  | { page: "setup"; tab: string }
+  | { page: "map"; layer: "physical" | "l2" | "l3" };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
- * #/tunnels, #/alerts?tab=history. */
+ * #/tunnels, #/alerts?tab=history, #/setup?tab=users, #/map?layer=l2, #/discovered (the setup page's tab). */
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(query);
@@ -23,6 +25,12 @@ export function parseRoute(hash: string): Route {
   if (path === "/audit") return { page: "audit", target: params.get("target") };
   if (path === "/tunnels") return { page: "tunnels" };
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
+  if (path === "/setup") return { page: "setup", tab: params.get("tab") ?? "hosts" };
+  if (path === "/map") {
+    const layer = params.get("layer");
+    return { page: "map", layer: layer === "physical" || layer === "l3" ? layer : "l2" };
+  }
+  if (path === "/discovered") return { page: "setup", tab: "discovered" };
   return { page: "fleet" };
 }
 

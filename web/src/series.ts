@@ -1,7 +1,7 @@
 // The host page's charts: which series go in which family chart, the range presets, and
 // the alignment of several series into one uPlot data table. Pure functions.
 
-export type Unit = "pct" | "rate" | "celsius" | "plain" | "watts";
+export type Unit = "pct" | "rate" | "celsius" | "plain" | "watts" | "ms";
 
 export interface Family {
   key: string;
