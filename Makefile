@@ -7,6 +7,7 @@ demo: setup
 test: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	cd web && npm test --silent
 	.venv/bin/pytest
 
@@ -21,7 +22,7 @@ setup-test:
 	scripts/setup.sh --test
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 bench: setup-test
 	.venv/bin/python bench/host_cost.py

@@ -174,7 +174,7 @@ class AdminController(Controller):
             )
         except AuthError as exc:
             raise BadRequest(str(exc)) from None
-        detail = {"name": info.name, "scope": info.scope, "user": info.user}
+        detail: dict[str, Any] = {"name": info.name, "scope": info.scope, "user": info.user}
         detail["expires"] = info.expires
         await audit_as(audit, request.user, "token.create", f"token {info.id}", detail, "created")
         return {**asdict(info), "secret": secret, "created_by": request.user.name}

@@ -34,6 +34,7 @@ from api.inventory_admin import adopt_discovered, reload_inventory
 from api.inventory_forms import ROUTES as INVENTORY_FORMS
 from api.inventory_forms import SetupActions
 from api.jobs import JobBoard
+from api.jobs_scheduled import ScheduledJobsController, job_run_stream
 from api.live_schema import live_components
 from api.metrics import metrics
 from api.network import NetworkController, NetworkService, WakeActions
@@ -52,6 +53,7 @@ from mirror.auth import AuthService
 from mirror.auth.cache import IdentityCache
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
+from mirror.jobs.control import JobControl
 from mirror.live import LiveHub
 from mirror.resources import resource
 from mirror.settings import Settings
@@ -86,6 +88,7 @@ def create_app(
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
     clock: Callable[[], float] = time.time,
+    scheduled_jobs: JobControl | None = None,
     setup: SetupActions | None = None,
     settings: Settings | None = None,
     tls_ca: Path | None = None,
@@ -119,6 +122,7 @@ def create_app(
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
+    route_handlers += [ScheduledJobsController, job_run_stream]  # scheduled jobs (issue 18)
     # The setup pages (issue 19): hosts & gear, discovered addresses, users, settings.
     route_handlers += [*INVENTORY_FORMS, *DISCOVERED_ROUTES, *ACCOUNT_ROUTES, *SETTINGS_ROUTES]
     route_handlers += trust_routes(tls_ca)  # /ca: trusting EGO's local CA (issue 16)
@@ -151,6 +155,7 @@ def create_app(
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
             "identities": _value(identities),  # /api/health: is authentication degraded?
+            "scheduled_jobs": _value(scheduled_jobs),  # None without a poller: 503
             "setup": _value(setup),  # None without a poller: SSH checks answer 503
             "settings": _value(settings),  # None: the settings page says it is not known
         },
@@ -167,7 +172,7 @@ def create_app(
         # The audit guard of routes outside api/control; whose X-Forwarded-For to believe.
         state=State({"audit": audit, proxies.STATE_KEY: proxies.networks(trusted_proxies)}),
         on_shutdown=[access.close, *([jobs.close] if jobs is not None else [])],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="MIRROR STAGE",
             version=version,
@@ -191,7 +196,7 @@ def _static_routers(web_dir: Path) -> list[Any]:
     """The UI's files: Vite names ``assets/*`` by content hash, so a browser keeps them for
     good; everything else (index.html, the manifest, sw.js) is revalidated on each load."""
     common: dict[str, Any] = {"opt": {"exclude_from_auth": True}}
-    routers = []
+    routers: list[Any] = []
     if (web_dir / "assets").is_dir():
         routers.append(assets_route(web_dir / "assets"))  # in memory, gzipped once
     routers.append(

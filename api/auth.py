@@ -22,6 +22,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.exceptions import (
     NotAuthorizedException,
     PermissionDeniedException,
@@ -99,7 +100,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        websocket = connection.scope["type"] == "websocket"
+        websocket = connection.scope["type"] == ScopeType.WEBSOCKET
         try:
             identity = await self._identify(connection, websocket)
         except (NotAuthorizedException, PermissionDeniedException) as exc:

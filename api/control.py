@@ -403,8 +403,8 @@ async def terminal(
     ``MIRROR_AUDIT_KEYSTROKES=1`` (``terminal.input`` entries, lines the host echoed)."""
     await socket.accept()
     if runner is None or name not in {h.name for h in inventory.hosts_resolved()}:
-        why = "terminals need `mirror serve`" if runner is None else f"unknown host {name!r}"
-        await socket.close(code=4404, reason=why)
+        refusal = "terminals need `mirror serve`" if runner is None else f"unknown host {name!r}"
+        await socket.close(code=4404, reason=refusal)
         return
     cols, rows = max(10, min(cols, 500)), max(2, min(rows, 200))
     await record(socket, "terminal.start", name, {"cols": cols, "rows": rows}, "open")

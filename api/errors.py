@@ -20,6 +20,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import ExceptionHandlersMap
 
 from mirror.errors import MirrorError, StorageError
 from mirror.inventory.writer import ChangedOnDisk, EditRefused
@@ -109,7 +110,7 @@ def edit_refused_handler(_: Request[Any, Any, Any], exc: EditRefused) -> Respons
     return _json(HTTP_422_UNPROCESSABLE_ENTITY, message, {"problems": problems})
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ChangedOnDisk: changed_on_disk_handler,
     EditRefused: edit_refused_handler,
     ApiError: api_error_handler,

@@ -23,7 +23,7 @@ def hsts_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"strict-transport-security", HSTS))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         await app(scope, receive, send_with_hsts)

@@ -98,7 +98,7 @@ def problem_view(problem: Problem, at: str | None) -> dict[str, Any]:
 def _section(section: str) -> Section:
     if section not in SECTIONS:
         raise NotFound(f"no section {section!r}: one of {', '.join(SECTIONS)}")
-    return section  # type: ignore[return-value]
+    return section
 
 
 @get("/api/admin/inventory", guards=[require_admin], tags=["admin"])

@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,7 +112,7 @@ class JobBoard:
 
     async def _run(self, job: Job) -> None:
         def on_output(event: OutputEvent) -> None:
-            message = {"type": "output", "host": event.host, "stream": event.stream}
+            message: dict[str, Any] = {"type": "output", "host": event.host, "stream": event.stream}
             message |= {"text": event.text, "ts": event.ts}
             if job.kept_chars < KEEP_EVENT_CHARS:
                 job.events.append(message)
@@ -159,7 +159,7 @@ class JobBoard:
                     queue.get_nowait()
             queue.put_nowait(message)
 
-    async def stream(self, job: Job) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, job: Job) -> AsyncGenerator[dict[str, Any], None]:
         """What was kept, then live output, then one ``done`` message."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
         backlog = list(job.events)
@@ -173,10 +173,10 @@ class JobBoard:
                 yield {"type": "done", **job.as_dict()}
                 return
             while True:
-                message = await queue.get()
-                if message is None:
+                following = await queue.get()
+                if following is None:
                     return
-                yield message
+                yield following
         finally:
             job.subscribers.discard(queue)
 

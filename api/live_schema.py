@@ -58,13 +58,21 @@ def _schema(node: dict[str, Any]) -> Schema | Reference:
     return Schema(**fields)
 
 
-def live_components() -> dict[str, Schema | Reference]:
+def _definition(node: dict[str, Any]) -> Schema:
+    """A component: a definition, never a bare ``$ref``."""
+    schema = _schema(node)
+    if not isinstance(schema, Schema):
+        raise TypeError(f"a component must define a schema, not refer to one: {node}")
+    return schema
+
+
+def live_components() -> dict[str, Schema]:
     """``LiveEvent`` (a discriminated union on ``type``) and the structs it is one of."""
     (union,), found = msgspec.json.schema_components([LiveEvent], ref_template=REF)
-    schemas = {name: _schema(node) for name, node in found.items()}
+    schemas = {name: _definition(node) for name, node in found.items()}
     union = {
         **union,
         "description": "One message of GET /api/live (a WebSocket; ?batch=true: an array).",
     }
-    schemas["LiveEvent"] = _schema(union)
+    schemas["LiveEvent"] = _definition(union)
     return schemas

@@ -127,7 +127,7 @@ def exposition(found: list[Metric], accept: str = "") -> tuple[bytes, str]:
     """The families as text in the format ``accept`` asks for (OpenMetrics or 0.0.4), and
     its content type: rendered by prometheus-client from a registry of this scrape only."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Scrape(found))  # type: ignore[arg-type]
+    registry.register(_Scrape(found))
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type
 
@@ -141,7 +141,7 @@ def metrics(
     """Every host's current values and EGO's own health, for Prometheus (a read token
     suffices: ``authorization: {type: Bearer, credentials: …}`` in the scrape config)."""
     found = families(
-        hosts.list_hosts(),
+        hosts.list_hosts(info=False),  # identity and process tables: not exposed
         hosts.now(),
         subscribers=hub.subscriber_count,
         storage=hosts.storage_health(),

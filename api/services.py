@@ -56,8 +56,10 @@ class HostService:
     def now(self) -> float:
         return self._clock()
 
-    def list_hosts(self, *, include_stored: bool = False) -> list[Host]:
-        rows = {row.name: row for row in self._store.host_rows()}
+    def list_hosts(self, *, include_stored: bool = False, info: bool = True) -> list[Host]:
+        """Every inventory host (and with ``include_stored`` every stored one); ``info=False``
+        leaves each host's ``info`` empty, unread from the store."""
+        rows = {row.name: row for row in self._store.host_rows(info=info)}
         pings = {ping_address(n): rows.pop(n) for n in list(rows) if ping_address(n) is not None}
         hosts = [
             _host(config, rows.pop(config.name, None), pings.get(config.address))
@@ -177,7 +179,12 @@ def _device_as_host(device: SnmpDevice) -> HostConfig:
 def _host(config: HostConfig | None, row: HostRow | None, ping_row: HostRow | None = None) -> Host:
     # Only identity fields are copied from the inventory: its ssh block (user, key file,
     # password reference) is never read here, so it cannot leak into a response.
-    name = config.name if config is not None else row.name  # type: ignore[union-attr]
+    if config is not None:
+        name = config.name
+    elif row is not None:
+        name = row.name
+    else:
+        raise ValueError("a host is its inventory entry, its stored row, or both")
     ping = ping_of(ping_row)
     state = row.state if row is not None else HostState.PENDING
     return Host(

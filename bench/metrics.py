@@ -1,9 +1,11 @@
 """What /metrics costs for a fleet: answer time (p50/p99) and EGO's CPU per scrape.
 
 EGO (the real app, uvicorn, SQLite) runs in a process of its own holding the latest poll of
-``--hosts`` hosts × 40 series (bench/storage.py's collector-shaped values); this process
-scrapes it ``--scrapes`` times, one after the other, as Prometheus would, and reads the
-server's CPU seconds from /proc. "core @15s" is that CPU per scrape over a 15-s interval.
+``--hosts`` hosts: 40 series each (bench/storage.py's collector-shaped values) and the
+identity and top-process info that a real Linux host's slow poll stores (the capture in
+tests/fixtures/linux/this-machine/frames.bin). This process scrapes it ``--scrapes`` times,
+one after the other, as Prometheus would, and reads the server's CPU seconds from /proc.
+"core @15s" is that CPU per scrape over a 15-s interval.
 
     .venv/bin/python bench/metrics.py [--hosts 254] [--scrapes 200]
 """
@@ -16,8 +18,10 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,10 +31,22 @@ from bench._common import percentile
 from bench.host_cost import proc_cpu_s
 
 
+def captured_info() -> dict[str, Any]:
+    """What a real host's slow poll stores beside its series (tests/fixtures' capture)."""
+    from collectors.frame import parse_frame
+    from collectors.linux.kind import KIND
+    from tests.support.frames import split_frames
+
+    capture = Path(__file__).resolve().parents[1] / "tests/fixtures/linux/this-machine/frames.bin"
+    frames = [parse_frame(f) for f in split_frames(capture.read_bytes())]
+    return KIND.collector().slow(next(f for f in frames if f.kind == "x"))[1]
+
+
 def serve(hosts: int, work: Path) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics import STALE_AFTER_S
     from bench.storage import poll_values
     from mirror.auth import AuthService
     from mirror.inventory import Inventory
@@ -41,12 +57,23 @@ def serve(hosts: int, work: Path) -> None:
     store = Store.open(f"sqlite:///{work / 'mirror.db'}")
     store.upgrade()
     rng = random.Random(7)
-    now = time.time()
     names = [f"h{i:03d}" for i in range(hosts)]
-    store.write(
-        [Snapshot(n, now, poll_values(rng, i, 0)) for i, n in enumerate(names)],
-        [PollStatus(n, HostState.UP, now, None, 30.0) for n in names],
-    )
+    info = captured_info()
+
+    def poll() -> None:
+        now = time.time()
+        store.write(
+            [Snapshot(n, now, poll_values(rng, i, 0), info) for i, n in enumerate(names)],
+            [PollStatus(n, HostState.UP, now, None, 30.0) for n in names],
+        )
+
+    def keep_fresh() -> None:  # values older than STALE_AFTER_S are not exposed
+        while True:
+            time.sleep(STALE_AFTER_S / 3)
+            poll()
+
+    poll()
+    threading.Thread(target=keep_fresh, daemon=True).start()
     inventory = Inventory.from_dict(
         {
             "groups": {"lab": {}},
@@ -97,6 +124,8 @@ def measure(hosts: int, scrapes: int) -> dict[str, float]:
                     answer = client.get("/metrics")
                     times.append((time.perf_counter() - start) * 1000)
                     answer.raise_for_status()
+                    if b"mirror_cpu_busy_pct" not in answer.content:
+                        raise SystemExit("bench: a scrape came back without the hosts' series")
                     size = len(answer.content)
                 cpu = (proc_cpu_s(server.pid) - before) / scrapes
         finally:

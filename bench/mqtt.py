@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,7 @@ from bench.storage import poll_values
 from bridge.mqtt import MqttBridge, MqttSettings
 from mirror.events import HostPoll
 from mirror.live import LiveHub
+from tests.support.mosquitto import running_broker
 
 
 def events(hosts: int, k: int) -> list[HostPoll]:
@@ -73,17 +72,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=5.0)
     args = parser.parse_args()
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "m.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        broker = subprocess.Popen(
-            [mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(0.5)
+    with tempfile.TemporaryDirectory() as tmp, running_broker(Path(tmp)) as broker:
+        port = broker.port
         # The subscriber is a process of its own (mosquitto_sub): its CPU is not EGO's.
         received = Path(tmp) / "received"
         with received.open("w") as out:
@@ -97,8 +87,6 @@ def main() -> None:
         finally:
             sub.terminate()
             sub.wait(10)
-            broker.terminate()
-            broker.wait(10)
         row["received"] = len(received.read_text().splitlines())
     print(
         f"MQTT for Home Assistant: {args.hosts} hosts every {args.interval:g} s, {args.seconds:g} s"

@@ -35,12 +35,11 @@ import argparse
 import contextlib
 import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa
 
 from mirror.model import Snapshot
-from mirror.storage import Store, database_url, query
+from mirror.storage import Store, query
 from mirror.storage.info import describe
 from mirror.storage.recent import RecentWindow
 from mirror.storage.rollup import (
@@ -61,6 +60,7 @@ from mirror.storage.rollup import (
     roll_up,
 )
 from mirror.storage.schema import rollup_state
+from tests.support.pgdb import new_pg_database
 
 SERIES = (
     [f"cpu.{k}_pct" for k in ("busy", "user", "system", "iowait", "idle")]
@@ -405,28 +405,10 @@ def fleet_latency(
     return out
 
 
-def _pg_database(admin_url: str) -> Iterator[str]:
-    admin = database_url(admin_url)
-    assert admin.host and admin.host.startswith("127."), "benchmarks use loopback only"
-    name = f"mirror_bench_{secrets.token_hex(4)}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
 def _run_tsdb(args: argparse.Namespace) -> dict[str, str]:
     if args.tsdb != "auto":
-        gen = _pg_database(args.tsdb)
-        try:
-            return run(next(gen), "TimescaleDB", args)
-        finally:
-            gen.close()
+        with new_pg_database("mirror_bench", args.tsdb) as url:
+            return run(url, "TimescaleDB", args)
     from tests.support import tsdb
 
     why = tsdb.cluster_missing()
@@ -496,12 +478,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:
         results.append(run(f"sqlite:///{tmp}/bench.db", "SQLite", args))
     if not args.no_pg:
-        gen = _pg_database(args.pg)
-        url = next(gen)
-        try:
+        with new_pg_database("mirror_bench", args.pg) as url:
             results.append(run(url, "PostgreSQL", args))
-        finally:
-            gen.close()
     if args.tsdb != "none":
         results.append(_run_tsdb(args))
     print(

@@ -23,7 +23,7 @@ from mirror.errors import ConfigError, UsageError
 from mirror.settings import Settings, parse_duration
 
 
-def add_alert_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_alert_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def ego(p: argparse.ArgumentParser) -> None:
         p.add_argument("--server", metavar="URL", help="EGO (default: $MIRROR_SERVER)")
         p.add_argument("--token-file", type=Path, metavar="FILE", help="an operate token")

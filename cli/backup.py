@@ -9,7 +9,7 @@ from pathlib import Path
 from mirror.settings import Settings
 
 
-def add_backup_commands(db_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_backup_commands(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = db_sub.add_parser(
         "backup",
         help="copy the whole database (samples, accounts, tokens, audit log) into one file",

@@ -148,7 +148,7 @@ def sqlite_file_exists(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
-    return bool(database) and database != ":memory:" and Path(database).exists()
+    return database is not None and database not in ("", ":memory:") and Path(database).exists()
 
 
 def credentials(
@@ -236,14 +236,17 @@ class EgoClient:
             hint = " (does EGO use another database? set MIRROR_TOKEN)"
         return EgoRefused(f"EGO at {self.url} refused {self.creds.what}: {why}{hint}")
 
-    async def stream(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
-        """A command run's messages (``output`` …, then ``done``) over its WebSocket."""
+    async def stream(
+        self, job_id: str, path: str = "/api/commands/{id}/stream"
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A command run's messages (``output`` …, then ``done``) over its WebSocket
+        (``path``: a scheduled job's run, ``/api/job-runs/{id}/stream``)."""
         from websockets.asyncio.client import connect
         from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        ws_url = f"{scheme}://{parts.netloc}{parts.path}/api/commands/{job_id}/stream"
+        ws_url = f"{scheme}://{parts.netloc}{parts.path}{path.format(id=job_id)}"
         async with self.creds.lease() as token:
             try:
                 sock = await connect(
@@ -266,9 +269,9 @@ class EgoClient:
                 try:
                     raw = await sock.recv()
                 except ConnectionClosed as exc:
-                    code = exc.rcvd.code if exc.rcvd is not None else None
-                    if code in (4401, 4403):
-                        raise self._refused(code - 4000, exc.rcvd.reason) from None  # type: ignore[union-attr]
+                    closed = exc.rcvd
+                    if closed is not None and closed.code in (4401, 4403):
+                        raise self._refused(closed.code - 4000, closed.reason) from None
                     raise EgoError(
                         f"EGO closed the stream of run {job_id} before it ended "
                         "(see `mirror audit list`)"

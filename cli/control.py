@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cli.client import EgoClient, EgoRefused, EgoUnreachable, cli_actor, credentials, server_url
 from mirror.control.model import (
@@ -46,7 +46,7 @@ EXIT_REFUSED = 77  # sysexits' EX_NOPERM: EGO refused the token (a host failing 
 EXIT_CANCELLED = 130  # as a shell reports a job stopped by Ctrl-C
 
 
-def add_control_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_control_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def ego(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--server",
@@ -175,10 +175,18 @@ def _via_ego(
         raise KeyboardInterrupt from None
 
 
+class _Stream(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class _Printer:
     """Output as it comes; each line prefixed with its host when there are several."""
 
-    def __init__(self, prefix: bool, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self, prefix: bool, out: _Stream | None = None, err: _Stream | None = None
+    ) -> None:
         self._prefix = prefix
         # Looked up now, not at import: tests and shells may swap sys.stdout.
         self._streams = {"stdout": out or sys.stdout, "stderr": err or sys.stderr}
@@ -266,7 +274,7 @@ def _execute(
 
 def _printer(args: argparse.Namespace, hosts: int) -> _Printer:
     if args.json:
-        return _Printer(False, _Null(), _Null())  # type: ignore[arg-type]
+        return _Printer(False, _Null(), _Null())
     return _Printer(prefix=hosts > 1)
 
 
@@ -359,9 +367,9 @@ def cmd_action(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not args.name:
         actions = inventory_actions(load_inventory(settings.inventory_path).actions)
-        for action in actions.values():
-            params = " ".join(f"{k}={v}" for k, v in action.params.items())
-            print(f"{action.name}\t{params}\t{action.description}")
+        for known in actions.values():
+            listed = " ".join(f"{k}={v}" for k, v in known.params.items())
+            print(f"{known.name}\t{listed}\t{known.description}")
         return 0
     params = _action_params(args)
     _check_request(args)

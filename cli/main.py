@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import argcomplete
 
@@ -21,10 +22,14 @@ from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
 from cli.control import add_control_commands
 from cli.install import add_install_commands
+from cli.jobs import add_job_commands
 from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError, UsageError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
 from mirror.settings import Settings
+
+if TYPE_CHECKING:
+    from mirror.auth import AuthService
 
 log = logging.getLogger("mirror")
 
@@ -179,11 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_network_commands(sub)  # sweep, wake, adopt (cli.network)
     add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
     add_alert_commands(sub)  # alerts, notify test (cli.alerts)
+    add_job_commands(sub)  # scheduled jobs: list, run, history, pause, resume (cli.jobs)
     add_install_commands(sub)  # install, uninstall: EGO as a systemd service (cli.install)
     return parser
 
 
-def _add_auth_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_auth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from mirror.auth import ROLES, SCOPES
 
     user = sub.add_parser("user", help="web UI accounts (password + TOTP)")
@@ -386,7 +392,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _auth_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _auth_service(args: argparse.Namespace) -> AuthService:
     from mirror.auth import AuthService
     from mirror.storage import Store
 

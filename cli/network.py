@@ -19,7 +19,7 @@ from mirror.inventory.models import MAX_SWEEP_ADDRESSES
 from mirror.settings import Settings
 
 
-def add_network_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def inventory_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "-i",

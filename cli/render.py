@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from mirror.model import PollStatus, Snapshot, split_series
 
+_IEC = ("", "Ki", "Mi", "Gi", "Ti", "Pi")
+_BITS = ("bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s")
+
 
 def human_bytes(value: float, suffix: str = "B") -> str:
-    for unit in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
-        if abs(value) < 1024 or unit == "Pi":
-            return f"{value:.0f} {unit}{suffix}" if unit == "" else f"{value:.1f} {unit}{suffix}"
-        value /= 1024
-    raise AssertionError
+    """Sizes and disk rates in IEC binary units: "999 B", "1.5 KiB", "118 MiB" (one decimal
+    below 100). The web UI's ``bytes`` (web/src/format.ts) prints the same text for a value."""
+    v, unit = abs(value), 0
+    while v >= 1024 and unit < len(_IEC) - 1:
+        v /= 1024
+        unit += 1
+    digits = 0 if unit == 0 or v >= 100 else 1
+    return f"{'-' if value < 0 else ''}{v:.{digits}f} {_IEC[unit]}{suffix}"
+
+
+def human_bits_rate(bytes_per_s: float) -> str:
+    """Network rates in decimal bits per second, as links are quoted: "12.0 kbit/s",
+    "10.0 Mbit/s". The web UI's ``bitRate`` prints the same."""
+    v, unit = abs(bytes_per_s * 8), 0
+    while v >= 1000 and unit < len(_BITS) - 1:
+        v /= 1000
+        unit += 1
+    digits = 0 if unit == 0 or v >= 100 else 1
+    return f"{'-' if bytes_per_s < 0 else ''}{v:.{digits}f} {_BITS[unit]}"
 
 
 def human_duration(seconds: float) -> str:
@@ -84,8 +102,8 @@ def render_poll(status: PollStatus, snapshot: Snapshot | None) -> str:
         by_instance(m, "net"),
         lambda k, v: [
             k,
-            human_bytes(v.get("rx_bytes_per_s", 0)),
-            human_bytes(v.get("tx_bytes_per_s", 0)),
+            human_bits_rate(v.get("rx_bytes_per_s", 0)),
+            human_bits_rate(v.get("tx_bytes_per_s", 0)),
             f"{v.get('rx_errors_per_s', 0) + v.get('tx_errors_per_s', 0):.1f}",
             f"{v.get('rx_drops_per_s', 0) + v.get('tx_drops_per_s', 0):.1f}",
         ],
@@ -146,7 +164,12 @@ def _identity(info: dict[str, Any], metrics: dict[str, float]) -> list[str]:
     return lines
 
 
-def _section(title, headers, table, row) -> list[str]:  # type: ignore[no-untyped-def]
+def _section(
+    title: str,
+    headers: list[str],
+    table: dict[str, dict[str, float]],
+    row: Callable[[str, dict[str, float]], list[str]],
+) -> list[str]:
     if not table:
         return []
     rows = [row(k, v) for k, v in sorted(table.items(), key=_num)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.render import _table, by_instance, human_bytes, human_duration
+from cli.render import _table, by_instance, human_bits_rate, human_bytes, human_duration
 from mirror.model import PollStatus, Snapshot
 
 
@@ -39,8 +39,8 @@ def render_device(status: PollStatus, snapshot: Snapshot | None) -> str:
                 name,
                 "up" if v.get("oper_up") else (i.get("oper") or "-"),
                 _speed(v.get("speed_bps")),
-                human_bytes(v.get("rx_bytes_per_s", 0)),
-                human_bytes(v.get("tx_bytes_per_s", 0)),
+                human_bits_rate(v.get("rx_bytes_per_s", 0)),
+                human_bits_rate(v.get("tx_bytes_per_s", 0)),
                 f"{v['util_pct']:.1f}" if "util_pct" in v else "-",
                 f"{v.get('rx_errors_per_s', 0) + v.get('tx_errors_per_s', 0):.1f}",
                 (i.get("alias") or "")[:24],

@@ -10,13 +10,15 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ego.runtime import open_store, serve
-from lab import LabServer, ensure_keys, lab_ssh, make_lab
+from lab import LabServer, SimHost, ensure_keys, lab_ssh, make_lab
 from lab.demo_gear import SNMP_PORT, start_gear_or_note
 from lab.gear import host_mac
 from mirror import demo_mark
@@ -34,7 +36,12 @@ DEMO_TOKEN_NAME = "demo-read"  # the read token the demo prints (replaced each s
 FLAPPY_HOST_INDEX = 6  # one host goes down and comes back, "rebooted"
 
 
-def demo_inventory(lab, client_key: Path, sim_port: int = SIM_PORT, gear=None) -> dict:  # type: ignore[no-untyped-def]
+def demo_inventory(
+    lab: Sequence[SimHost],
+    client_key: Path,
+    sim_port: int = SIM_PORT,
+    gear: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The lab as an inventory; ``gear`` adds the simulated switch and router (snmp, cables)."""
     return {
         "poll": {"interval_s": 5, "timeout_s": 4, "slow_every_s": 30},

@@ -45,6 +45,7 @@ from notify.dispatcher import Dispatcher
 from notify.webpush import WebPusher, load_or_create_vapid
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
+from poller.job_scheduler import JobScheduler
 from poller.jobs import start_jobs
 from poller.probe import SshSetup
 from poller.scheduler import Scheduler
@@ -67,6 +68,7 @@ class Ego:
     writer: BatchWriter
     snmp: SnmpScheduler | None = None  # switches, routers, APs: one loop per device
     network: NetworkWatch | None = None  # ICMP loops and Wake-on-LAN
+    job_scheduler: JobScheduler | None = None  # the inventory's jobs: (issue 18)
 
     @classmethod
     def build(cls, settings: Settings, inventory: Inventory, store: Store) -> Ego:
@@ -97,6 +99,8 @@ class Ego:
             await self.snmp.reconcile(inventory.snmp_resolved())
         if self.network is not None:
             await self.network.retarget(inventory)
+        if self.job_scheduler is not None and "jobs" in change.sections:
+            await self.job_scheduler.sync(inventory)
         log.debug("reconciled: %s", change.summary())
 
 
@@ -129,6 +133,8 @@ class Running:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self.reloader.close()
+        if self.ego.job_scheduler is not None:
+            await self.ego.job_scheduler.stop()  # before the connections its runs ride
         await self.control.close()  # tunnels; the connections are the scheduler's
         await self.ego.scheduler.stop()
         if self.ego.snmp is not None:
@@ -176,6 +182,16 @@ async def start(
     alerts = AlertEngine(current, history, dispatcher, anomaly=anomalies)
     service = AlertService(history, alerts, audit, dispatcher, reloader)
     service.push = (subscriptions, pusher.public_key)
+    # Scheduled jobs (issue 18): on the same runner, audit log and database.
+    ego.job_scheduler = JobScheduler(
+        current,
+        control,
+        audit,
+        store.engine,
+        notify=dispatcher.announce,
+        wake=ego.network.wake.start_wake,  # wake steps
+        maintenance=service,  # reboot steps silence their host's alerts meanwhile
+    )
     app = create_app(
         store,
         ego.hub,
@@ -187,6 +203,7 @@ async def start(
         reloader=reloader,
         trusted_proxies=settings.trusted_proxies,
         alerts=service,
+        scheduled_jobs=ego.job_scheduler,
         setup=SshSetup(KnownHosts(settings.known_hosts_path), ego.scheduler.poller),
         settings=settings,
         tls_ca=tls_ca,
@@ -196,6 +213,7 @@ async def start(
     if ego.snmp is not None:
         await ego.snmp.start()
     await ego.network.start()  # ICMP: hosts every poll interval, subnets on their own
+    await ego.job_scheduler.start()
     jobs = start_jobs(
         store,
         Retention.from_settings(settings),

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 PROFILES = ("idle", "busy", "io-heavy", "network-heavy", "memory-tight")
 HZ = 100  # getconf CLK_TCK
-LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 BOOT_DELAY_S = 15.0  # uptime when sshd answers again after a simulated reboot
 
 
@@ -78,7 +78,7 @@ def make_lab(
     if n < 0:
         raise ValueError("n must be >= 0")
     net = ipaddress.ip_network(subnet, strict=False)
-    if net.version != 4 or not net.subnet_of(LOOPBACK):  # type: ignore[arg-type]
+    if not isinstance(net, ipaddress.IPv4Network) or not net.subnet_of(LOOPBACK):
         raise ValueError(f"simulator refuses non-loopback subnet {subnet} (127.0.0.0/8 only)")
     if not 1 <= start <= 254:
         raise ValueError("start must be in 1..254")
@@ -86,7 +86,12 @@ def make_lab(
     width = max(2, len(str(n)))
     hosts: list[SimHost] = []
     block, octet = 0, start
-    weights = (("idle", 40), ("busy", 20), ("io-heavy", 14), ("network-heavy", 14))
+    weights: tuple[tuple[str, int], ...] = (
+        ("idle", 40),
+        ("busy", 20),
+        ("io-heavy", 14),
+        ("network-heavy", 14),
+    )
     weights += (("memory-tight", 12),)
     for i in range(n):
         if octet > 254:
@@ -360,7 +365,10 @@ class HostModel:
     """The live state of one simulated host."""
 
     def __init__(
-        self, host: SimHost, clock: Callable[[], float] = time.monotonic, wall=time.time
+        self,
+        host: SimHost,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
         self.clock = clock
@@ -541,17 +549,17 @@ class HostModel:
     def sensors(self, now: float) -> list[tuple[str, str]]:
         temp = self.temperature(now)
         core = int(temp)
-        out = []
+        out: list[tuple[str, str]] = []
         for path, kind, arg in self.sensor_spec:
             if kind == 0:
-                out.append((path, arg))
+                out.append((path, str(arg)))
             elif kind == 1:
-                out.append((path, f"{(core + arg) * 1000}\n"))
+                out.append((path, f"{(core + int(arg)) * 1000}\n"))
             elif kind == 2:
                 out.append((path, f"{int(temp * 1000)}\n"))
             else:
                 out.append((path, f"{int(self.temp_base + 4 + 10 * self.w_iow(now)) * 1000}\n"))
-        return out  # type: ignore[return-value]
+        return out
 
     # --- file contents -----------------------------------------------------------------
 
@@ -672,6 +680,7 @@ class HostModel:
         major = {"sda": 8, "sdb": 8, "nvme0n1": 259}
         for name, s in self.disk.items():
             vals = [int(x) for x in s]
+            parts: tuple[tuple[int, float], ...]
             if name.startswith("nvme"):
                 base, sep, parts = 0, "p", ((1, 0.002), (2, 0.998))
             else:
@@ -703,7 +712,8 @@ class HostModel:
 
     # --- commands and processes ----------------------------------------------------------
 
-    def df(self, now: float) -> str:
+    def df_rows(self, now: float) -> list[tuple[str, str, int, int, int, int, str]]:
+        """(filesystem, type, size, used, available (1K blocks), use %, mount point) per mount."""
         grown = (now - self.created) * self.grow_kb_s
         root_used = int(min(self.root_kb * 0.99, self.root_used0 + grown * 0.02))
         data_used = int(min(self.data_kb * 0.999, self.data_used0 + grown))
@@ -718,13 +728,20 @@ class HostModel:
             (self.datadev, "xfs", self.data_kb, data_used),
         ]
         mounts = ("/dev", "/run", "/", "/dev/shm", "/run/lock", "/boot/efi", "/data")
-        table = [
-            ("Filesystem", "Type", "1024-blocks", "Used", "Available", "Capacity", "Mounted on")
-        ]
+        out = []
         for (fs, typ, size, used), mnt in zip(rows, mounts, strict=True):
             reserve = int(size * 0.05) if typ == "ext4" else 0
             avail = max(0, size - used - reserve)
             cap = math.ceil(used * 100 / (used + avail)) if used + avail else 0
+            out.append((fs, typ, size, used, avail, cap, mnt))
+        return out
+
+    def df(self, now: float) -> str:
+        """What ``df -PkT`` prints."""
+        table = [
+            ("Filesystem", "Type", "1024-blocks", "Used", "Available", "Capacity", "Mounted on")
+        ]
+        for fs, typ, size, used, avail, cap, mnt in self.df_rows(now):
             table.append((fs, typ, str(size), str(used), str(avail), f"{cap}%", mnt))
         w = [max(len(r[k]) for r in table) for k in range(6)]
         return "\n".join(

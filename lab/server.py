@@ -26,6 +26,7 @@ from lab.model import HostModel, SimHost, check_loopback, stable_seed
 log = logging.getLogger(__name__)
 
 REFLECTOR_MARKER = "MIRROR STAGE REFLECTOR"
+REBOOT = ["systemctl", "reboot"]
 _UNKNOWN_FRAME = b"@@B ? 0\n@@E\n"
 
 
@@ -137,6 +138,8 @@ class LabServer:
         self._flap_task: asyncio.Task | None = None
         self._options: dict[str, object] = {}
         self.frames = 0  # frames served, for benchmarks
+        self.reboot_downtime = 1.0  # seconds down after `systemctl reboot`
+        self._reboots: set[asyncio.Task[None]] = set()
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -168,7 +171,7 @@ class LabServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flap_task
             self._flap_task = None
-        for task in list(self._pending):
+        for task in [*self._pending, *self._reboots]:
             task.cancel()
         acceptors = [a for a in (self._shared, *self._own.values()) if a is not None]
         for acceptor in acceptors:
@@ -246,7 +249,9 @@ class LabServer:
             conn.abort()
         self.connections[name].clear()
 
-    async def _listen_one(self, name: str, sock: socket.socket | None = None):
+    async def _listen_one(
+        self, name: str, sock: socket.socket | None = None
+    ) -> asyncssh.SSHAcceptor:
         address = self.models[name].host.address
         if sock is None:
             sock = _bound_socket(address, self.port)
@@ -286,6 +291,8 @@ class LabServer:
                 status = 255
             elif process.command is not None and REFLECTOR_MARKER in process.command:
                 await self._reflector(process, model)
+            elif process.command is not None and commands.split(process.command) == REBOOT:
+                self._reboot_soon(model.host.name)  # answers first, as systemd does
             elif process.command is not None:
                 result = await commands.run(process.command, model, _username(process))
                 if result.stdout:
@@ -302,6 +309,22 @@ class LabServer:
             status = 255
         with contextlib.suppress(Exception):
             process.exit(status)
+
+    def _reboot_soon(self, name: str) -> None:
+        """``systemctl reboot``: down a moment later, back ``reboot_downtime`` after that
+        with its uptime started again (the scheduler's reboot step, issue 18)."""
+
+        async def reboot() -> None:
+            await asyncio.sleep(0.2)
+            self.set_down(name, True)
+            await asyncio.sleep(self.reboot_downtime)
+            self.reboot(name)
+            self.set_down(name, False)
+            await self.settle()
+
+        task = asyncio.get_running_loop().create_task(reboot())
+        self._reboots.add(task)  # not _pending: settle() in it would wait on itself
+        task.add_done_callback(self._reboots.discard)
 
     async def _reflector(self, process: asyncssh.SSHServerProcess, model: HostModel) -> None:
         stdin, stdout = process.stdin, process.stdout

@@ -86,9 +86,9 @@ def encode(event: LiveEvent) -> bytes:
 
 def decode(data: bytes | str) -> LiveEvent:
     """One live event from its JSON; raises ``msgspec.ValidationError`` on anything else."""
-    return msgspec.json.decode(data, type=LiveEvent)  # type: ignore[arg-type]
+    return msgspec.json.decode(data, type=LiveEvent)
 
 
 def schema() -> dict[str, Any]:
     """JSON Schema of a live event (a ``oneOf`` over the tagged structs)."""
-    return msgspec.json.schema(LiveEvent)  # type: ignore[arg-type]
+    return msgspec.json.schema(LiveEvent)

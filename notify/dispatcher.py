@@ -121,6 +121,14 @@ class Dispatcher:
         worker.status.state, worker.status.last_ok = "ok", self.clock()
         worker.status.sent += 1
 
+    def announce(self, title: str, body: str) -> None:
+        """A message that is not an alert (a scheduled job that failed, issue 18) to every
+        channel, through each channel's queue, rate limit and retries. Never waits."""
+        self._configure()
+        now = self.clock()
+        for worker in self.workers.values():
+            self._enqueue(worker, title, body, now)
+
     def status(self) -> dict[str, dict[str, Any]]:
         self._configure()
         return {n: w.status.as_dict(len(w.queue)) for n, w in sorted(self.workers.items())}
@@ -137,9 +145,9 @@ class Dispatcher:
         }
         for name in list(self.workers):
             if name not in wanted:
-                worker = self.workers.pop(name)
-                if worker.task is not None:
-                    worker.task.cancel()
+                dropped = self.workers.pop(name)
+                if dropped.task is not None:
+                    dropped.task.cancel()
         if self.webpush is not None:
             wanted[WEBPUSH] = Channel(WEBPUSH, SecretRef(None, None), 600, 10.0)
         for name, channel in wanted.items():

@@ -9,6 +9,7 @@ An address that answered once and then stops is written as down, so an outage is
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -79,7 +80,7 @@ class IcmpMonitor:
         for subnet in gone:
             await self._restart(f"icmp:{subnet.name}", None)
         for subnet in new:
-            await self._restart(f"icmp:{subnet.name}", lambda s=subnet: self._sweep_loop(s))
+            await self._restart(f"icmp:{subnet.name}", functools.partial(self._sweep_loop, subnet))
 
     def _set_interval(self, interval_s: float) -> None:
         self.interval_s = interval_s

@@ -59,10 +59,12 @@ def retain(store: Store, now_ms: int, retention: Retention) -> dict[str, int]:
     """The hourly retention: the metric tiers, then stored command results (issue 6). The
     audit log is append-only and is not trimmed; its entries keep naming old runs."""
     from mirror.audit import AuditLog  # the control part is imported only where it is used
+    from mirror.jobs.history import JobHistory
 
     deleted = apply_retention(store, now_ms, retention)
     before_s = (now_ms - round(retention.commands_s * 1000)) / 1000
     deleted["commands"] = AuditLog(store.engine).trim_results(before_s)
+    deleted["job_runs"] = JobHistory(store.engine).trim(before_s)  # kept as long (issue 18)
     return deleted
 
 

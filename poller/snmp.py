@@ -233,10 +233,10 @@ class SnmpSession:
             active = [c for c in active if c not in ended]
         raise ParseError(f"{self._where}: walk did not end after {MAX_REQUESTS_PER_WALK} requests")
 
-    def _check(self, indication: object, status: object, index: object) -> None:
+    def _check(self, indication: object, status: Any, index: object) -> None:
         if indication:
             raise map_indication(indication, self._where)
-        if status and int(status):  # type: ignore[call-overload]
+        if status and int(status):  # pysnmp's errorStatus: an untyped pyasn1 Integer
             text = status.prettyPrint() if hasattr(status, "prettyPrint") else str(status)
             raise CollectError(f"{self._where} answered {text} (at varbind {index})")
 

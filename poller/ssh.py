@@ -123,6 +123,7 @@ def _target(host: HostConfig) -> tuple[str, int | tuple[()]]:
     if ssh.config_host:
         # The alias's HostName/Port/User/IdentityFile in ~/.ssh/config win (documented).
         return ssh.config_host, ()
+    assert ssh.port is not None  # 22 when set nowhere; None only with config_host
     return host.address, ssh.port
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what MIRROR STAGE needs. `scripts/setup.sh` for the demo;
 # `scripts/setup.sh --test` also installs what the test suite talks to
-# (OpenSSH server, net-snmp, fping, Chromium) and the test tools.
+# (OpenSSH server, net-snmp, fping, Chromium) and the test tools (pytest, ruff, mypy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

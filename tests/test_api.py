@@ -371,7 +371,7 @@ async def test_internal_error_is_logged_not_shown(
     caplog: pytest.LogCaptureFixture,
     auth_headers: dict[str, str],
 ) -> None:
-    def broken() -> list[Any]:
+    def broken(**_: object) -> list[Any]:
         raise RuntimeError("boom at /very/secret/place")
 
     monkeypatch.setattr(store, "host_rows", broken)

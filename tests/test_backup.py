@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
 from mirror.model import HostState, PollStatus, Snapshot
-from mirror.storage import Store, database_url, query
+from mirror.storage import Store, query
 from mirror.storage.backup import backup_name, daily, rotate
-from tests.test_storage import PG_ADMIN_URL
+from tests.support.pgdb import new_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_767_225_600.0
@@ -134,25 +132,8 @@ def test_daily_backups_keep_the_newest(tmp_path: Path) -> None:
 
 @pytest.fixture
 def two_pg_databases() -> Iterator[tuple[str, str]]:
-    admin_url = database_url(PG_ADMIN_URL)
-    names = [f"mirror_backup_{secrets.token_hex(4)}" for _ in range(2)]
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as e:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is needed: {e.orig}")
-    try:
-        yield tuple(  # type: ignore[misc]
-            admin_url.set(database=n).render_as_string(hide_password=False) for n in names
-        )
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_pg_database("mirror_backup") as source, new_pg_database("mirror_backup") as fresh:
+        yield source, fresh
 
 
 def test_postgresql_round_trip_into_an_empty_database(

@@ -4,13 +4,9 @@ Mosquitto the test starts on loopback (password auth, a restart, wrong credentia
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiomqtt
@@ -22,9 +18,8 @@ from bridge.mqtt import MqttBridge, MqttSettings
 from mirror.errors import ConfigError
 from mirror.events import HostPoll, PingPoll
 from mirror.live import LiveHub
-from tests.support.sshd import free_port
+from tests.support.mosquitto import MOSQUITTO, Broker, running_broker
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 USER, PASSWORD = "ego", "broker secret 1"
 
 
@@ -125,53 +120,12 @@ def test_settings_take_the_password_from_a_file(tmp_path: Path) -> None:
 # -- a real broker ----------------------------------------------------------------------
 
 
-@dataclass
-class Broker:
-    port: int
-    config: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        import socket
-
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     if not Path(MOSQUITTO).exists():
         pytest.skip("mosquitto not installed (scripts/setup.sh --test installs it)")
-    passwords = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), USER, PASSWORD], check=True)
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
-        "persistence false\n"
-        # Started as root, mosquitto would switch to its own user, who cannot read tmp_path.
-        f"user {getpass.getuser()}\n"
-    )
-    found = Broker(port, config)
-    found.start()
-    yield found
-    found.stop()
+    with running_broker(tmp_path, (USER, PASSWORD)) as found:
+        yield found
 
 
 def settings(broker: Broker, password: str = PASSWORD) -> MqttSettings:

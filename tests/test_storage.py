@@ -9,8 +9,6 @@ points them at another server (a Unix socket or 127.0.0.0/8).
 from __future__ import annotations
 
 import math
-import os
-import secrets
 import socket
 import struct
 from collections.abc import Iterator
@@ -22,35 +20,15 @@ from mirror.errors import StorageError
 from mirror.model import HostState, PollStatus, Snapshot
 from mirror.storage import Store, codec, database_url
 from mirror.storage.schema import layouts, samples
+from tests.support.pgdb import new_pg_database
 
-PG_ADMIN_URL = os.environ.get(
-    "MIRROR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@/test?host=/var/run/postgresql"
-)
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    admin_url = database_url(PG_ADMIN_URL)
-    socket_dir = str(admin_url.query.get("host", ""))
-    assert socket_dir.startswith("/") or (admin_url.host or "").startswith("127."), (
-        "tests use a Unix socket or loopback only"
-    )
-    name = f"mirror_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as e:
-        admin.dispose()
-        where = socket_dir or f"{admin_url.host}:{admin_url.port}"
-        pytest.fail(f"PostgreSQL at {where} is needed: {e.orig}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

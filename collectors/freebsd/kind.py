@@ -22,8 +22,10 @@ from collectors.bsd.frame_util import program as bsd_program
 from collectors.frame import Frame
 from collectors.hostkind import sample_kind
 from collectors.launch import Launch, reflector_launch
+from collectors.linux.df import Filesystem
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
+from collectors.linux.net_dev import NetCounters
 from collectors.linux.proc_stat import CpuStat, CpuTimes
 from collectors.linux.sample import METRICS as LINUX_METRICS
 from collectors.linux.sample import (
@@ -61,7 +63,7 @@ def launch() -> Launch:
 def parse_fast(frame: Frame) -> FastSample:
     values, boot = sysctl_values(frame, "s")
     problems: list[str] = []
-    net = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
+    net: dict[str, NetCounters] = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
     load = sysctl.loadavg(values)
     return FastSample(
         uptime_s=epoch(frame) - boot,
@@ -78,7 +80,9 @@ def parse_fast(frame: Frame) -> FastSample:
 def parse_slow(frame: Frame) -> SlowSample:
     values, boot = sysctl_values(frame, "x")
     problems: list[str] = []
-    filesystems = _optional(df.parse, output(frame, "df", any_status=True), [], problems)
+    filesystems: list[Filesystem] = _optional(
+        df.parse, output(frame, "df", any_status=True), [], problems
+    )
     ostype, release = values.get("kern.ostype"), values.get("kern.osrelease")
     return SlowSample(
         uptime_s=epoch(frame) - boot,

@@ -47,6 +47,7 @@ from collectors.linux.processes import ProcStat
 from collectors.linux.sensors import Temperature
 from collectors.rates import counter_rate
 from mirror.errors import ParseError
+from mirror.metrics_catalogue import produced_by
 from mirror.model import series_name
 
 T = TypeVar("T")
@@ -61,37 +62,7 @@ _PID_STAT = re.compile(r"^/proc/(\d+)/stat$")
 _32BIT_ARCHS = re.compile(r"^(i[3-6]86|armv[5-7].*|arm|mips|mipsel|ppc|s390|sh4|m68k)$")
 
 # Every metric name (without ``[instance]``) the series of a Linux host use.
-METRICS: tuple[str, ...] = (
-    "uptime_s",
-    "load.1",
-    "load.5",
-    "load.15",
-    "mem.total_bytes",
-    "mem.available_bytes",
-    "mem.used_bytes",
-    "mem.cached_bytes",
-    "mem.buffers_bytes",
-    "mem.used_pct",
-    "swap.total_bytes",
-    "swap.used_bytes",
-    "swap.used_pct",
-    "temp.celsius",
-    *(f"cpu.{f}_pct" for f in ("user", "system", "iowait", "steal", "idle", "busy")),
-    "disk.read_bytes_per_s",
-    "disk.write_bytes_per_s",
-    "disk.reads_per_s",
-    "disk.writes_per_s",
-    "disk.busy_pct",
-    *(f"net.{key}_per_s" for key in NetCounters.__slots__),
-    "fs.size_bytes",
-    "fs.used_bytes",
-    "fs.used_pct",
-    "gpu.util_pct",
-    "gpu.mem_used_bytes",
-    "gpu.mem_total_bytes",
-    "gpu.temp_celsius",
-    "gpu.power_watts",
-)
+METRICS: tuple[str, ...] = produced_by("linux")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +101,7 @@ def counter_bits(arch: str | None) -> int:
 def parse_fast(frame: Frame) -> FastSample:
     if frame.kind != "s":
         raise ParseError(f"expected a fast 's' frame, got {frame.kind!r}")
-    files, problems = frame.files, []
+    files, problems = frame.files, list[str]()
     for required in (uptime.SOURCE, proc_stat.SOURCE, meminfo.SOURCE):
         if required not in files:
             raise ParseError(f"fast frame lacks {required}")
@@ -151,7 +122,7 @@ def parse_fast(frame: Frame) -> FastSample:
 def parse_slow(frame: Frame) -> SlowSample:
     if frame.kind != "x":
         raise ParseError(f"expected a slow 'x' frame, got {frame.kind!r}")
-    files, commands, problems = frame.files, frame.commands, []
+    files, commands, problems = frame.files, frame.commands, list[str]()
     if uptime.SOURCE not in files:
         raise ParseError(f"slow frame lacks {uptime.SOURCE}")
     cpu = _optional(osinfo.parse_cpuinfo, files.get("/proc/cpuinfo"), None, problems)
@@ -233,18 +204,19 @@ def fast_metrics(
             "disk.busy_pct": _rate(a.io_ticks_ms, b.io_ticks_ms, dt_s, 32),
         }
         for name in ("disk.read_bytes_per_s", "disk.write_bytes_per_s"):
-            if rates[name] is not None:
-                rates[name] *= SECTOR_BYTES
+            sectors = rates[name]
+            if sectors is not None:
+                rates[name] = sectors * SECTOR_BYTES
         if rates["disk.busy_pct"] is not None:  # ms of I/O per s of wall time → %
             rates["disk.busy_pct"] = min(rates["disk.busy_pct"] / 10, 100.0)
         m |= {series_name(k, dev): _rounded(k, v) for k, v in rates.items() if v is not None}
     for iface in sorted(cur.net.keys() & prev.net.keys()):
         if iface == "lo":
             continue
-        a, b = prev.net[iface], cur.net[iface]
+        was, now = prev.net[iface], cur.net[iface]
         # Attribute access, not asdict(): asdict deep-copies and this runs on every poll.
         for key in NetCounters.__slots__:
-            r = _rate(getattr(a, key), getattr(b, key), dt_s, counter_bits)
+            r = _rate(getattr(was, key), getattr(now, key), dt_s, counter_bits)
             if r is not None:
                 m[series_name(f"net.{key}_per_s", iface)] = round(r, RATE_PLACES)
     return m

@@ -24,8 +24,10 @@ from collectors.bsd.frame_util import program as bsd_program
 from collectors.frame import Frame
 from collectors.hostkind import sample_kind
 from collectors.launch import Launch, reflector_launch
+from collectors.linux.df import Filesystem
 from collectors.linux.loadavg import Load
 from collectors.linux.meminfo import Memory
+from collectors.linux.net_dev import NetCounters
 from collectors.linux.proc_stat import CpuStat, CpuTimes
 from collectors.linux.sample import METRICS as LINUX_METRICS
 from collectors.linux.sample import (
@@ -75,7 +77,7 @@ def parse_fast(frame: Frame) -> MacFastSample:
         raise ParseError("fast frame lacks hw.memsize")
     vm = vm_stat.parse(required(frame, "vm_stat"))
     problems: list[str] = []
-    net = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
+    net: dict[str, NetCounters] = _optional(netstat.parse, output(frame, "netstat"), {}, problems)
     cpu = _optional(top.parse, output(frame, "top"), None, problems)
     swap_total, swap_used = sysctl.swapusage(values) or (0, 0)
     free = vm.bytes("Pages free")
@@ -118,7 +120,9 @@ def fast_metrics(prev: MacFastSample | None, cur: MacFastSample) -> dict[str, fl
 def parse_slow(frame: Frame) -> SlowSample:
     values, boot = sysctl_values(frame, "x")
     problems: list[str] = []
-    filesystems = _optional(df.parse, output(frame, "df", any_status=True), [], problems)
+    filesystems: list[Filesystem] = _optional(
+        df.parse, output(frame, "df", any_status=True), [], problems
+    )
     version = values.get("kern.osproductversion")
     return SlowSample(
         uptime_s=epoch(frame) - boot,

@@ -129,7 +129,8 @@ def _ata(doc: dict[str, Any]) -> dict[str, Any]:
             continue
         if attr.get("when_failed") == "now":
             found["_failing"].append(str(attr.get("name", attr.get("id"))))
-        key = _ATTRS.get(attr.get("id"))  # type: ignore[arg-type]
+        attr_id = attr.get("id")
+        key = _ATTRS.get(attr_id) if isinstance(attr_id, int) else None
         raw = (attr.get("raw") or {}).get("value")
         if key is not None and isinstance(raw, int):
             # Raw values of these counters hold the count in the low 32 bits; vendors

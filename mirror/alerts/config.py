@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
@@ -35,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from mirror.alerts.metrics import KNOWN_METRICS
+from mirror.metrics_catalogue import NAMES as KNOWN_METRICS
 from mirror.settings import parse_duration
 
 Severity = Literal["info", "warning", "critical"]
@@ -245,7 +246,9 @@ class NotifySection(_Model):
     routes: list[RouteEntry] = Field(default_factory=list)
 
 
-def cross_check(data: dict[str, Any], group_names: list[str]) -> list[tuple[tuple[Any, ...], str]]:
+def cross_check(
+    data: Mapping[str, Any], group_names: list[str]
+) -> list[tuple[tuple[Any, ...], str]]:
     """Rules that reach into the rest of the inventory: groups named, channels routed to."""
     found: list[tuple[tuple[Any, ...], str]] = []
     alerts = data.get("alerts")

@@ -147,19 +147,19 @@ def evaluate(
     for key, prev in alerts.items():  # the instance vanished, or the rule or target went
         if key in seen or (only is not None and key[1] not in only):
             continue
-        compiled = by_rule.get(key[0])
-        target = view.targets.get(key[1])
-        if compiled is None or target is None:
+        still = by_rule.get(key[0])
+        on = view.targets.get(key[1])
+        if still is None or on is None:
             if prev.status == "firing":
                 state = AlertState(
                     "resolved", prev.since, prev.value, prev.last_true, prev.fired_at, now
                 )
-                changed.append((compiled or _gone(key), target or _gone_target(key), key, state))
+                changed.append((still or _gone(key), on or _gone_target(key), key, state))
             continue
         state = advance(
-            prev, False, False, prev.value, now, compiled.rule.for_s, compiled.rule.keep_firing
+            prev, False, False, prev.value, now, still.rule.for_s, still.rule.keep_firing
         )
-        _keep(nxt, changed, compiled, target, key, prev, state)
+        _keep(nxt, changed, still, on, key, prev, state)
     step = Step(nxt)
     stateful = {r.name for r in rules if r.rule.state is not None}
     down |= {k[1] for k, a in nxt.items() if a.status == "firing" and k[0] in stateful}

@@ -9,6 +9,7 @@ engine and the API call it from worker threads.
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 import time
@@ -153,9 +154,10 @@ class AlertHistory:
                 known = self._ids.get(t.key)
                 if known is None:
                     rule, target, instance = t.key
-                    row = {"rule": rule, "target": target, "instance": instance}
+                    row: dict[str, Any] = {"rule": rule, "target": target, "instance": instance}
                     row |= values | {"since_ms": _ms(s.since)}
-                    known = conn.execute(sa.insert(alerts).values(row)).inserted_primary_key[0]
+                    insert = sa.insert(alerts).values(row).returning(alerts.c.id)
+                    known = conn.execute(insert).scalar_one()
                 else:
                     conn.execute(sa.update(alerts).where(alerts.c.id == known).values(values))
                 ids[t.key] = known
@@ -228,10 +230,11 @@ class AlertHistory:
             "comment": comment,
         }
         with self._errors(), self._engine.begin() as conn:
-            new_id = conn.execute(sa.insert(alert_silences).values(row)).inserted_primary_key[0]
+            insert = sa.insert(alert_silences).values(row).returning(alert_silences.c.id)
+            new_id = conn.execute(insert).scalar_one()
         return Silence(new_id, matchers, starts, ends, who, comment, weekly)
 
-    def silences(self, *, include_expired: bool = False) -> list[Silence]:
+    def silences(self, *, include_expired: bool = False) -> builtins.list[Silence]:
         query = sa.select(alert_silences).order_by(alert_silences.c.id)
         if not include_expired:
             query = query.where(alert_silences.c.ends_ms > _ms(self._clock()))

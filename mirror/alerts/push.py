@@ -61,7 +61,8 @@ class PushSubscriptions:
                 "auth": auth,
                 "created_ms": round(time.time() * 1000),
             }
-            return conn.execute(sa.insert(push_subscriptions).values(row)).inserted_primary_key[0]
+            insert = sa.insert(push_subscriptions).values(row).returning(push_subscriptions.c.id)
+            return conn.execute(insert).scalar_one()
 
     def remove(self, endpoint: str) -> int:
         with self._engine.begin() as conn:

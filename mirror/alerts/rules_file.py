@@ -19,7 +19,7 @@ from mirror.inventory.edits import check_text, refuse
 from mirror.inventory.writer import InventoryWriter
 
 
-def _rules(doc: CommentedMap, *, create: bool) -> CommentedSeq | None:
+def _rules(doc: CommentedMap, *, create: bool) -> list[Any] | None:
     alerts = doc.get("alerts")
     if alerts is None:
         if not create:

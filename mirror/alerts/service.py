@@ -9,6 +9,7 @@ channel side (status, test) is handed in by EGO: ``mirror`` does not import ``no
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -131,7 +132,7 @@ class AlertService:
         await self._audit(who, via, "alert.silence", _matcher_text(matchers), detail)
         return silence_dict(made, self.clock())
 
-    async def silences(self, include_expired: bool) -> list[dict[str, Any]]:
+    async def silences(self, include_expired: bool) -> builtins.list[dict[str, Any]]:
         found = await asyncio.to_thread(self.history.silences, include_expired=include_expired)
         now = self.clock()
         return [silence_dict(s, now) for s in found]
@@ -149,7 +150,7 @@ class AlertService:
         if self.engine is not None:
             self.engine.silences = self.history.silences()
 
-    def rules(self) -> list[dict[str, Any]]:
+    def rules(self) -> builtins.list[dict[str, Any]]:
         """The rules in force: each says whether it is a default, overridden or the file's."""
         if self.engine is None:
             return []

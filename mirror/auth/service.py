@@ -467,8 +467,9 @@ class AuthService:
                     .join(users, users.c.id == sessions.c.user_id)
                     .where(sessions.c.digest == value)
                 ).first()
-                ok = row is not None and not row.disabled and row.expires_ms >= now
-                return row.role if ok else None
+                if row is None or row.disabled or row.expires_ms < now:
+                    return None
+                return row.role
             if kind == "t" and value.isdigit():
                 row = conn.execute(self._token_query().where(api_tokens.c.id == int(value))).first()
                 if row is None or row.revoked_ms is not None or row.user_disabled:

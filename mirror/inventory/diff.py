@@ -134,7 +134,7 @@ class InventoryChange:
         return "; ".join(parts)
 
 
-_OTHER_SECTIONS = ("subnets", "cables", "actions", "groups", "defaults")
+_OTHER_SECTIONS = ("subnets", "cables", "actions", "groups", "defaults", "jobs")
 
 
 def diff_inventories(old: Inventory, new: Inventory) -> InventoryChange:

@@ -11,11 +11,12 @@ inside 127.0.0.0/8; anything else refuses the reload, the running inventory stay
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
-from mirror.inventory.models import Inventory
+from mirror.inventory.models import HostEntry, Inventory, SnmpEntry
 from mirror.inventory.problems import Problem
 
-LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 
 
 def _on_loopback(address: str) -> bool:
@@ -28,7 +29,11 @@ def _on_loopback(address: str) -> bool:
 def off_loopback(inventory: Inventory, source: str) -> list[Problem]:
     """Every host, SNMP device or subnet of ``inventory`` that is not on 127.0.0.0/8."""
     problems: list[Problem] = []
-    for section, entries in (("hosts", inventory.hosts), ("snmp", inventory.snmp)):
+    sections: list[tuple[str, Sequence[HostEntry | SnmpEntry]]] = [
+        ("hosts", inventory.hosts),
+        ("snmp", inventory.snmp),
+    ]
+    for section, entries in sections:
         for i, entry in enumerate(entries):
             if not _on_loopback(entry.address):
                 problems.append(
@@ -41,7 +46,8 @@ def off_loopback(inventory: Inventory, source: str) -> list[Problem]:
                     )
                 )
     for i, subnet in enumerate(inventory.subnets):
-        if not (subnet.cidr.version == 4 and subnet.cidr.subnet_of(LOOPBACK)):
+        cidr = subnet.cidr
+        if not (isinstance(cidr, ipaddress.IPv4Network) and cidr.subnet_of(LOOPBACK)):
             problems.append(
                 Problem(
                     source,

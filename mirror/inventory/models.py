@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
+from operator import methodcaller
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -45,6 +46,8 @@ from mirror.inventory.problems import (
     line_for,
     shown,
 )
+from mirror.jobs.config import JobEntry
+from mirror.jobs.config import cross_check as jobs_cross_check
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -145,7 +148,11 @@ class PollConfig(_Model):
     def _default_timeout(cls, data: Any) -> Any:
         if isinstance(data, dict) and "timeout_s" not in data:
             interval = data.get("interval_s")
-            if type(interval) in (int, float) and 0 < interval < 4:
+            if (
+                isinstance(interval, int | float)
+                and not isinstance(interval, bool)
+                and 0 < interval < 4
+            ):
                 return {**data, "timeout_s": interval}
         return data
 
@@ -437,6 +444,7 @@ class Inventory(_Model):
     actions: dict[Name, ActionEntry] = Field(default_factory=dict)
     alerts: AlertsSection = Field(default_factory=AlertsSection)  # mirror/alerts/config.py
     notify: NotifySection = Field(default_factory=NotifySection)
+    jobs: dict[Name, JobEntry] = Field(default_factory=dict)  # mirror/jobs/config.py
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
@@ -461,7 +469,8 @@ class Inventory(_Model):
     def known_addresses(self) -> dict[str, str]:
         """Address → name of every host and SNMP device (the first one listed wins)."""
         known: dict[str, str] = {}
-        for item in (*self.hosts, *self.snmp):
+        items: list[HostEntry | SnmpEntry] = [*self.hosts, *self.snmp]
+        for item in items:
             known.setdefault(item.address, item.name)
         return known
 
@@ -597,12 +606,13 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     group_names = [g for g in groups if isinstance(g, str)] if isinstance(groups, dict) else []
     subnets = data.get("subnets")
     for key in ("name", "cidr"):
-        found += _duplicates("subnets", subnets, key, lambda item, key=key: item.get(key))
+        found += _duplicates("subnets", subnets, key, methodcaller("get", key))
     hosts = data.get("hosts")
     found += _duplicates("hosts", hosts, "name", lambda host: host.get("name"))
     found += _duplicates("hosts", hosts, "address", lambda host: _endpoint(data, host))
     found += _check_snmp_and_cables(data, group_names)
     found += alerts_cross_check(data, group_names)
+    found += jobs_cross_check(data, group_names)
     local_at = None
     for i, host in _mappings(hosts):
         host_groups = host.get("groups")
@@ -654,7 +664,7 @@ def _endpoint(data: Mapping[str, Any], host: Mapping[str, Any]) -> tuple[str, ob
         return None
     if host.get("local") is True:
         return address.lower(), None
-    groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
+    groups = data["groups"] if isinstance(data.get("groups"), dict) else {}
     layers = [data.get("defaults"), *(groups.get(g) for g in _strings(host.get("groups"))), host]
     port: object = DEFAULT_SSH_PORT
     for layer in layers:

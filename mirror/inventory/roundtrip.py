@@ -217,7 +217,7 @@ def _map(pos: int, opcodes: Sequence[tuple[str, int, int, int, int]], start: boo
 
 def plain_string_ok(value: str) -> bool:
     """Whether PyYAML (YAML 1.1) reads ``value`` written bare back as this same string."""
-    resolved = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    resolved = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
     return bool(resolved == _STR_TAG)
 
 

@@ -113,16 +113,11 @@ def rotate(directory: Path, keep: int) -> list[Path]:
 
 
 def _sqlite_backup(store: Store, dest: Path) -> None:
-    dest.unlink(missing_ok=True)
     raw = store.engine.raw_connection()
     try:
         source = raw.driver_connection
         assert isinstance(source, sqlite3.Connection)
-        copy = sqlite3.connect(dest)
-        try:
-            source.backup(copy)  # consistent even while the writer thread writes
-        finally:
-            copy.close()
+        _sqlite_copy(source, dest)
     except sqlite3.Error as e:
         raise StorageError(f"backing up {store.url}: {e}") from e
     finally:
@@ -178,14 +173,21 @@ def _has_hosts(path: Path) -> bool:
         return path.stat().st_size > 0
 
 
-def _sqlite_copy(path: Path, dest: Path) -> None:
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _sqlite_copy(source: sqlite3.Connection | Path, dest: Path) -> None:
+    """A consistent copy of ``source`` (a connection, or a file opened read-only) in a new
+    file ``dest``: SQLite's online backup, consistent even while another connection writes."""
+    dest.unlink(missing_ok=True)
+    if isinstance(source, Path):
+        opened = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    else:
+        opened = source
     copy = sqlite3.connect(dest)
     try:
-        source.backup(copy)
+        opened.backup(copy)
     finally:
         copy.close()
-        source.close()
+        if opened is not source:
+            opened.close()
 
 
 # -- PostgreSQL ------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def describe(store: Store, *, exact_below: int = EXACT_ROWS_BELOW) -> DbInfo:
             rows = _pg_rows(conn, found, exact_below)
         tables = [TableInfo(name, rows[name][0], sizes.get(name), rows[name][1]) for name in TABLES]
         marks = watermarks(conn)
-    extension = found.installed if backend == "timescaledb" else None
+    extension = found.installed if found is not None and backend == "timescaledb" else None
     return DbInfo(store.url, backend, str(version), features, tables, marks, extension)
 
 

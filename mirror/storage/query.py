@@ -169,7 +169,7 @@ class _Reader:
             points = self._source.read_tier(tier, start, end)
             return points, (tier.name,) if points else ()
         mark = self._marks.get(tier.name)
-        points: list[_Point] = []
+        points = []
         sources: tuple[str, ...] = ()
         if mark is not None and start < mark:
             points = self._source.read_tier(tier, start, min(end, mark - 1))

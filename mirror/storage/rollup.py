@@ -315,16 +315,16 @@ def _aggregate(
     parts: list[Bucket] = []
     for row in result:
         if row.host_id != current:
-            if parts:
-                yield from ((current, b) for b in rebucket(parts, tier.step_ms))  # type: ignore[misc]
+            if parts and current is not None:
+                yield from ((current, b) for b in rebucket(parts, tier.step_ms))
             current, parts = row.host_id, []
         ids = layout.layout_columns(conn, row.layout_id)
         if source is RAW:
             parts.append(poll_bucket(row.ts_ms, ids, codec.decode(bytes(row.data), len(ids))))
         else:
             parts.append(decode_bucket(row.ts_ms, row.n, ids, bytes(row.avg), bytes(row.stats)))
-    if parts:
-        yield from ((current, b) for b in rebucket(parts, tier.step_ms))  # type: ignore[misc]
+    if parts and current is not None:
+        yield from ((current, b) for b in rebucket(parts, tier.step_ms))
 
 
 def _upsert(

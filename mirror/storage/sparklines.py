@@ -187,10 +187,10 @@ def read_fleet(
         for host_id, host_rows in groupby(rows, itemgetter(0)):
             tail = []
             for _, ts, layout_id, data in host_rows:
-                found = where.get(layout_id)
-                if found is not None:
+                place = where.get(layout_id)
+                if place is not None:
                     try:
-                        v = codec.decode_one(bytes(data), found[1], found[0])
+                        v = codec.decode_one(bytes(data), place[1], place[0])
                     except ValueError as exc:
                         raise StorageError(
                             f"the poll of {ids[host_id][0]} at {ts} ms is damaged: {exc}"

@@ -306,9 +306,13 @@ def insert(
 
 
 def _copy(conn: Connection, rows: list[tuple[int, int, float]]) -> None:
+    import psycopg
+
     driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"COPY needs a psycopg connection, not {driver!r}")
     with (
-        driver.cursor() as cur,  # type: ignore[union-attr]
+        driver.cursor() as cur,
         cur.copy(f"COPY {RAW} (ts_ms, series_id, value) FROM STDIN (FORMAT BINARY)") as copy,
     ):
         copy.set_types(["int8", "int4", "float8"])

@@ -12,7 +12,8 @@ import {
   severityClass,
   where,
 } from "./alerts";
-import { t } from "./i18n";
+import { getLang, t } from "./i18n";
+import { dateTime } from "./format";
 
 const TABS = [
   ["active", "alertsActive"],
@@ -23,7 +24,7 @@ const TABS = [
 ] as const;
 
 function when(ts: number | null): string {
-  return ts ? new Date(ts * 1000).toLocaleString() : "–";
+  return ts ? dateTime(ts, getLang()) : "–";
 }
 
 function useLoad<T>(path: string, reloads: number): [T | null, string | null] {

@@ -4,7 +4,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { getJSON } from "./api";
 import { type AuditEntry, type VerifyAnswer, auditQuery, auditWhat } from "./control";
-import { t } from "./i18n";
+import { getLang, t } from "./i18n";
+import { dateTime } from "./format";
 
 const LIMITS = [100, 500, 1000];
 
@@ -121,7 +122,7 @@ export function AuditPage({ target }: { target: string | null }) {
                 {entries.map((e) => (
                   <tr key={e.id} data-id={e.id} data-action={e.action} class={e.id === broken ? "broken" : ""}>
                     <td class="num">{e.id}</td>
-                    <td class="when">{new Date(e.ts * 1000).toLocaleString()}</td>
+                    <td class="when">{dateTime(e.ts, getLang())}</td>
                     <td>
                       {e.actor} <small>{e.via}</small>
                     </td>

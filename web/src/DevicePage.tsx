@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { getJSON } from "./api";
 import { Chart } from "./Chart";
 import { bytes, celsius, duration, num, pct, stateClass } from "./format";
-import { t } from "./i18n";
+import { stateText, t } from "./i18n";
 import { align } from "./series";
 import { type Topology, portState } from "./topology";
 import type { HostDetail, Series } from "./types";
@@ -176,7 +176,7 @@ export function DevicePage({ host }: { host: HostDetail }) {
     <section class="device-page">
       <header class="panel identity">
         <h2>
-          {host.name} <span class={`badge ${stateClass(host.state)}`}>{host.state}</span> <small>SNMP</small>
+          {host.name} <span class={`badge ${stateClass(host.state)}`}>{stateText(host.state)}</span> <small>SNMP</small>
         </h2>
         <dl>
           <dt>{t("addresses")}</dt>

@@ -1,8 +1,8 @@
 import { memo } from "preact/compat";
 import { useMemo, useState } from "preact/hooks";
 import { type Filter, type Row, type SortKey, NO_FILTER, counts, groupRows } from "./fleet";
-import { celsius, level, ms, num, pct, rate, stateClass } from "./format";
-import { type Key, t } from "./i18n";
+import { bitRate, celsius, level, ms, num, pct, stateClass } from "./format";
+import { type Key, stateText, t } from "./i18n";
 import { Sparkline } from "./Sparkline";
 
 interface Props {
@@ -36,7 +36,7 @@ const HostRow = memo(function HostRow({ row, onOpen }: { row: Row; onOpen: (name
       </td>
       <td>
         <span class={`badge ${state}`} title={row.error ?? ""}>
-          {row.state}
+          {stateText(row.state)}
         </span>
       </td>
       <td class={`num ${level(row.cpu)}`}>
@@ -54,7 +54,7 @@ const HostRow = memo(function HostRow({ row, onOpen }: { row: Row; onOpen: (name
       </td>
       <td class="num net wide-phone">
         <span class="val">
-          ↓{rate(row.rx)} <small>↑{rate(row.tx)}</small>
+          ↓{bitRate(row.rx)} <small>↑{bitRate(row.tx)}</small>
         </span>
         <Sparkline points={row.sparkRx} />
       </td>
@@ -94,8 +94,8 @@ export function Fleet({ rows, groupOrder, onOpen }: Props) {
     <section class="fleet">
       <div class="toolbar">
         <span class="summary">
-          <b class="ok">{total.up}</b> up · <b class={total.down ? "bad" : ""}>{total.down}</b> down ·{" "}
-          <b class="idle">{total.pending}</b> pending · {all.length} {t("hosts")}
+          <b class="ok">{total.up}</b> {stateText("up")} · <b class={total.down ? "bad" : ""}>{total.down}</b> {t("down")} ·{" "}
+          <b class="idle">{total.pending}</b> {stateText("pending")} · {all.length} {t("hosts")}
         </span>
         <input
           type="search"
@@ -112,9 +112,9 @@ export function Fleet({ rows, groupOrder, onOpen }: Props) {
         </select>
         <select aria-label={t("state")} value={filter.state} onChange={(e) => set({ state: e.currentTarget.value })}>
           <option value="">{t("allStates")}</option>
-          <option value="down">down (any)</option>
+          <option value="down">{t("downAny")}</option>
           {states.map((s) => (
-            <option value={s}>{s}</option>
+            <option value={s}>{stateText(s)}</option>
           ))}
         </select>
         {tags.length > 0 && (

@@ -4,8 +4,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { deleteJSON, getJSON, postJSON } from "./api";
 import { type Tunnel, type TunnelForm, tunnelBody, tunnelRoute, tunnelUrl } from "./control";
-import { ago, bytes } from "./format";
-import { t } from "./i18n";
+import { ago, bytes, dateTime } from "./format";
+import { getLang, t } from "./i18n";
 import { loadRunnable } from "./RunPage";
 
 const REFRESH_MS = 5000; // byte counts and tunnels that ended with their host's connection
@@ -85,7 +85,7 @@ function TunnelRow({ tunnel, now, onClose }: { tunnel: Tunnel; now: number; onCl
         )}
       </td>
       <td>{tunnel.opened_by || "–"}</td>
-      <td class="when" title={new Date(tunnel.opened_at * 1000).toLocaleString()}>
+      <td class="when" title={dateTime(tunnel.opened_at, getLang())}>
         {ago(tunnel.opened_at, now)}
       </td>
       <td class="num">

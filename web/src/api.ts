@@ -37,8 +37,8 @@ async function answer<T>(response: Response, path: string): Promise<T> {
   throw new HttpError(response.status, message, detail);
 }
 
-export async function getJSON<T>(path: string): Promise<T> {
-  const response = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+export async function getJSON<T>(path: string, init: { signal?: AbortSignal } = {}): Promise<T> {
+  const response = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" }, ...init });
   return answer<T>(response, path);
 }
 

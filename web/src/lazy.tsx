@@ -43,5 +43,6 @@ export const TunnelsPage = lazy(() => import("./controlPages").then((m) => m.Tun
 export const HostControls = lazy(() => import("./controlPages").then((m) => m.HostControls));
 export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.AlertsPage));
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));
+export const JobsPage = lazy(() => import("./JobsPage").then((m) => m.JobsPage));
 export const SetupPage = lazy(() => import("./SetupPage").then((m) => m.SetupPage));
 export const MapPage = lazy(() => import("./MapPage").then((m) => m.MapPage));

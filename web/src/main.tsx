@@ -7,7 +7,17 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, HostPage, MapPage, RunPage, SetupPage, TerminalPage, TunnelsPage } from "./lazy";
+import {
+  AlertsPage,
+  AuditPage,
+  HostPage,
+  JobsPage,
+  MapPage,
+  RunPage,
+  SetupPage,
+  TerminalPage,
+  TunnelsPage,
+} from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -176,6 +186,9 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           )}
         </nav>
         <AlertBadge active={current.page === "alerts"} />
+        <a class={`crumb${current.page === "jobs" ? " on" : ""}`} href="#/jobs" id="nav-jobs">
+          {t("navJobs")}
+        </a>
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
         </a>
@@ -239,6 +252,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <MapPage layer={current.layer} operate={canOperate(me.role)} />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
+        ) : current.page === "jobs" ? (
+          <JobsPage operate={canOperate(me.role)} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}

@@ -13,6 +13,7 @@ describe("routes", () => {
     expect(parseRoute("#/tunnels")).toEqual({ page: "tunnels" });
     expect(parseRoute("#/alerts")).toEqual({ page: "alerts", tab: "active" });
     expect(parseRoute("#/alerts?tab=silences")).toEqual({ page: "alerts", tab: "silences" });
+    expect(parseRoute("#/jobs")).toEqual({ page: "jobs" });
     expect(parseRoute("#/nowhere")).toEqual({ page: "fleet" });
   });
 

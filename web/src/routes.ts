@@ -9,6 +9,7 @@ export type Route =
   | { page: "audit"; target: string | null }
   | { page: "tunnels" }
   | { page: "alerts"; tab: string }
+  | { page: "jobs" }
   | { page: "setup"; tab: string }
   | { page: "map"; layer: "physical" | "l2" | "l3" };
 
@@ -25,6 +26,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/audit") return { page: "audit", target: params.get("target") };
   if (path === "/tunnels") return { page: "tunnels" };
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
+  if (path === "/jobs") return { page: "jobs" };
   if (path === "/setup") return { page: "setup", tab: params.get("tab") ?? "hosts" };
   if (path === "/map") {
     const layer = params.get("layer");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RANGES, align, families, label, rangeFrom, xRange } from "./series";
+import { RANGES, align, busiest, families, label, latest, perCore, rangeFrom, xRange } from "./series";
 
 describe("families", () => {
   it("puts each series in its chart, cores in numeric order, total first", () => {
@@ -64,10 +64,41 @@ describe("ranges and alignment", () => {
 });
 
 describe("xRange", () => {
-  it("widens a lone point to the chosen span, ending at it", () => {
-    expect(xRange(1000, 1000, 900)).toEqual([100, 1000]);
+  it("widens a lone point to a minute, ending at it", () => {
+    expect(xRange(1000, 1000, 3600)).toEqual([940, 1000]);
+    expect(xRange(1000, 1000, 900)).toEqual([940, 1000]);
+    expect(xRange(1000, 1030, 900)).toEqual([970, 1030]);
   });
-  it("keeps data older than the span in view", () => {
-    expect(xRange(0, 5000, 900)).toEqual([0, 5000]);
+  it("fills the chart with the data it has, not the whole span", () => {
+    // a fresh start: four minutes of data in the 1 h view
+    expect(xRange(10_000, 10_240, 3600)).toEqual([10_000, 10_240]);
+    expect(xRange(10_000, 12_000, 3600)).toEqual([10_000, 12_000]);
+  });
+  it("never shows more than the chosen span", () => {
+    expect(xRange(0, 5000, 900)).toEqual([4100, 5000]);
+  });
+});
+
+describe("latest", () => {
+  it("is the newest finite value", () => {
+    expect(latest([1, 2, null])).toBe(2);
+    expect(latest([null, null])).toBeNull();
+    expect(latest([3, Number.NaN])).toBe(3);
+    expect(latest(undefined)).toBeNull();
+  });
+});
+
+describe("perCore and busiest", () => {
+  const names = (n: number) => ["cpu.busy_pct", ...Array.from({ length: n }, (_, i) => `cpu.busy_pct[${i}]`)];
+  it("asks for a heat strip from twelve cores on", () => {
+    expect(perCore(families(names(11))[0])).toEqual([]);
+    expect(perCore(families(names(12))[0])).toHaveLength(12);
+    expect(perCore(families(["mem.used_pct"])[0])).toEqual([]);
+  });
+  it("orders the busiest by their newest value", () => {
+    expect(busiest([[90, 10], [null, 50], [5, null], [null, null]], 2)).toEqual([
+      [1, 50],
+      [0, 10],
+    ]);
   });
 });

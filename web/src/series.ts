@@ -1,7 +1,7 @@
 // The host page's charts: which series go in which family chart, the range presets, and
 // the alignment of several series into one uPlot data table. Pure functions.
 
-export type Unit = "pct" | "rate" | "celsius" | "plain" | "watts" | "ms";
+export type Unit = "pct" | "rate" | "bits" | "celsius" | "plain" | "watts" | "ms";
 
 export interface Family {
   key: string;
@@ -37,7 +37,7 @@ const RULES: Rule[] = [
   {
     key: "net",
     title: "networkFamily",
-    unit: "rate",
+    unit: "bits",
     test: (n) => (n.startsWith("net.rx_bytes_per_s[") || n.startsWith("net.tx_bytes_per_s[")) && !n.endsWith("[lo]"),
   },
   { key: "temp", title: "temperatures", unit: "celsius", test: starts("temp.celsius[", "gpu.temp_celsius[") },
@@ -119,8 +119,44 @@ export function align(lists: readonly (readonly [number, number][])[]): (number 
   return out;
 }
 
-/** The x range of a chart: at least the chosen span, ending at the newest point, so a host
- *  with one sample so far shows 15 minutes, not uPlot's padding of a lone point (years). */
+/** The shortest window a chart shows: one sample (or a few seconds of them) shows in a minute,
+ *  not as a dot on a year-wide axis (uPlot's padding of a lone point). */
+export const MIN_WINDOW_S = 60;
+
+/** The x range of a chart: the data it has, within the chosen span, ending at the newest
+ *  point, and at least MIN_WINDOW_S wide — a fresh start with four minutes of data fills the
+ *  chart instead of sitting at the right edge of an hour. */
 export function xRange(dataMin: number, dataMax: number, spanSeconds: number): [number, number] {
-  return [Math.min(dataMin, dataMax - spanSeconds), dataMax];
+  const from = Math.max(dataMin, dataMax - spanSeconds);
+  return [Math.min(from, dataMax - Math.min(MIN_WINDOW_S, spanSeconds)), dataMax];
+}
+
+/** The newest non-null value of a column (what a legend shows while the cursor is away). */
+export function latest(values: readonly (number | null | undefined)[] | undefined): number | null {
+  if (!values) return null;
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v != null && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
+/** At this many cores the per-core lines are a tangle: the chart keeps the total, and a heat
+ *  strip (cores × time) shows the cores. */
+export const HEAT_STRIP_CORES = 12;
+
+/** The cores of a CPU family (``cpu.busy_pct[N]``), or none when there are too few for a strip. */
+export function perCore(family: Family): string[] {
+  const cores = family.series.filter((s) => s.startsWith("cpu.busy_pct["));
+  return family.key === "cpu" && cores.length >= HEAT_STRIP_CORES ? cores : [];
+}
+
+/** The ``n`` busiest columns by their newest value: ``[label index, value]``, busiest first. */
+export function busiest(columns: readonly (number | null)[][], n: number): [number, number][] {
+  const now: [number, number][] = [];
+  columns.forEach((col, i) => {
+    const v = latest(col);
+    if (v != null) now.push([i, v]);
+  });
+  return now.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n);
 }

@@ -8,6 +8,7 @@ export type Metrics = Record<string, number>;
 
 export interface Host {
   name: string;
+  kind?: string; // "host" (SSH or local) or "snmp"
   address: string | null;
   groups: string[];
   tags: string[];
@@ -21,6 +22,7 @@ export interface Host {
   metrics: Metrics;
   metrics_ts: number | null;
   info: Record<string, unknown> | null;
+  ping?: Record<string, unknown> | null; // the address's latest ICMP result; null: never pinged
 }
 
 export interface HostDetail extends Host {
