@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: demo test lint setup setup-test bench
+.PHONY: demo test test-clock lint setup setup-test bench
 
 demo: setup
 	.venv/bin/mirror demo
@@ -10,6 +10,10 @@ test: setup-test
 	.venv/bin/mypy
 	cd web && npm test --silent
 	.venv/bin/pytest
+
+# The time-sensitive tests at chosen clock times (top of the hour, day, month and year end).
+test-clock: setup-test
+	scripts/test-clock.sh
 
 setup:
 	scripts/setup.sh

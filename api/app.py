@@ -7,7 +7,8 @@ the live hub and the inventory, so the poller and the API can later run apart.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ from api.webfiles import PRECOMPRESSED, assets_route
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
+from mirror.auth.cache import IdentityCache
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.jobs.control import JobControl
@@ -85,6 +87,7 @@ def create_app(
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
+    clock: Callable[[], float] = time.time,
     scheduled_jobs: JobControl | None = None,
     setup: SetupActions | None = None,
     settings: Settings | None = None,
@@ -97,12 +100,14 @@ def create_app(
     ``reloader`` (``mirror serve``) re-reads the inventory file; ``inventory`` is then the
     ``CurrentInventory`` it swaps, which every route reads on each request.
     ``trusted_proxies``: whose ``X-Forwarded-For`` to believe (api/proxies.py).
+    ``clock``: what "now" is for the time-series routes (``from=-1h``, the fleet's last
+    hour); tests pass a fixed one so no answer depends on the wall clock's phase.
     ``tls_ca``: EGO's local CA certificate, offered at ``/ca`` (api/trust.py).
     """
     version = _version()
     database = store.dialect
     current = as_current(inventory)
-    hosts = HostService(store, current)
+    hosts = HostService(store, current, clock)
     answers = AnswerCache()  # /api/overview's encoded answers
     auth = auth if auth is not None else AuthService(store.engine)
     route_handlers: list[Any] = [health, HostController, live, live_schema, AuthController]
@@ -124,6 +129,8 @@ def create_app(
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
+    # Sessions and tokens the database confirmed lately: what a database outage still lets in.
+    identities = IdentityCache(clock=clock)
     access = LiveAccess(auth)  # terminals, runs, streams, tunnels: ended when access ends
     web_dir = static_dir if static_dir is not None else MINIMAL_WEB_DIR
     if web_dir.is_dir():
@@ -147,11 +154,12 @@ def create_app(
             "reloader": _value(reloader),  # None without a poller: reload answers 503
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
+            "identities": _value(identities),  # /api/health: is authentication degraded?
             "scheduled_jobs": _value(scheduled_jobs),  # None without a poller: 503
             "setup": _value(setup),  # None without a poller: SSH checks answer 503
             "settings": _value(settings),  # None: the settings page says it is not known
         },
-        middleware=[hsts_middleware, auth_middleware(auth)],
+        middleware=[hsts_middleware, auth_middleware(auth, identities)],
         before_request=warm_for_page(hosts, answers),
         # JSON and the UI's files are text: gzip makes the fleet 5-8 times smaller on the
         # wire (a phone on Wi-Fi). Level 6: nearly level 9's size at a third of the CPU.

@@ -41,6 +41,8 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_429_TOO_MANY_REQUE
 from api.access import LiveAccess
 from api.proxies import request_address
 from mirror.auth import ROLES, AuthError, AuthService, Identity, NewLogin, RateLimited
+from mirror.auth.cache import IdentityCache
+from mirror.errors import StorageError
 
 SESSION_COOKIE = "mirror_session"
 CSRF_HEADER = "x-csrf-token"
@@ -74,9 +76,26 @@ def _same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: Any, auth: AuthService, **kwargs: Any) -> None:
+    def __init__(
+        self, app: Any, auth: AuthService, cache: IdentityCache | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(app, **kwargs)
         self.auth = auth
+        self.cache = cache if cache is not None else IdentityCache()
+
+    async def _check(self, check: Any, secret: str, address: str | None) -> Identity | None:
+        """The database's answer; during an outage (``StorageError``), what it confirmed
+        within the cache's TTL (mirror/auth/cache.py), else the outage's 503."""
+        key = self.cache.key(secret)
+        try:
+            identity = await anyio.to_thread.run_sync(check, secret, address)
+        except StorageError:
+            cached = self.cache.during_outage(key)
+            if cached is None:
+                raise
+            return cached
+        self.cache.confirmed(key, identity)
+        return identity
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -101,7 +120,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             kind, _, token = header.partition(" ")
             if kind.lower() != "bearer" or not token.strip():
                 raise NotAuthorizedException("Authorization must be 'Bearer <token>'")
-            identity = await anyio.to_thread.run_sync(self.auth.check_token, token.strip(), address)
+            identity = await self._check(self.auth.check_token, token.strip(), address)
             if identity is None:
                 raise NotAuthorizedException("unknown, revoked or expired API token")
             if identity.scope == "read" and method not in SAFE_METHODS:
@@ -113,7 +132,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         cookie = connection.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise NotAuthorizedException(LOGIN_REQUIRED)
-        identity = await anyio.to_thread.run_sync(self.auth.session, cookie, address)
+        identity = await self._check(self.auth.session, cookie, address)
         if identity is None:
             raise NotAuthorizedException("session expired or ended: sign in again")
         if websocket and not _same_origin(connection):
@@ -125,8 +144,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return identity
 
 
-def auth_middleware(auth: AuthService) -> DefineMiddleware:
-    return DefineMiddleware(AuthMiddleware, auth=auth, exclude=PUBLIC_PATHS)
+def auth_middleware(auth: AuthService, cache: IdentityCache | None = None) -> DefineMiddleware:
+    return DefineMiddleware(AuthMiddleware, auth=auth, cache=cache, exclude=PUBLIC_PATHS)
 
 
 def require_role(*roles: str) -> Any:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from api.schemas import Health, Host, HostDetail, Series
 from api.services import HostService
 from mirror import events
+from mirror.auth.cache import IdentityCache
 from mirror.live import Event, LiveHub
 
 TIME_FORMS = (
@@ -27,9 +28,13 @@ def health(
     hub: NamedDependency[LiveHub],
     database: NamedDependency[str],
     version: NamedDependency[str],
+    identities: NamedDependency[IdentityCache],
 ) -> Health:
     storage = hosts.storage_health()
     problems = hosts.storage_problems()
+    auth_problem = identities.problem()  # sessions and tokens checked from the cache
+    if auth_problem is not None:
+        problems = [*problems, auth_problem]
     return Health(
         status="degraded" if problems else "ok",
         problems=problems,
@@ -38,6 +43,7 @@ def health(
         database=database,
         live_subscribers=hub.subscriber_count,
         storage=storage,
+        auth=identities.status(),
     )
 
 

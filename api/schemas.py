@@ -23,6 +23,9 @@ class Health(msgspec.Struct, kw_only=True):
     live_subscribers: int
     # The writer's backlog while the database refuses writes, and the storage jobs' runs.
     storage: dict[str, Any] | None = None
+    # Whether the database answers session and token checks ("database_checks": "failing":
+    # those it confirmed within cache_ttl_s are let in from a cache, see mirror/auth/cache.py).
+    auth: dict[str, Any] | None = None
 
 
 class Host(msgspec.Struct, kw_only=True):

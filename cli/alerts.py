@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cli.client import EgoClient, credentials, server_url
-from mirror.errors import ConfigError
+from mirror.errors import ConfigError, UsageError
 from mirror.settings import Settings, parse_duration
 
 
@@ -144,7 +144,7 @@ def parse_matchers(items: list[str]) -> dict[str, str]:
     for item in items:
         label, sep, glob = item.partition("=")
         if not sep or not label.strip() or not glob:
-            raise ConfigError(f"--match {item!r}: expected LABEL=GLOB, e.g. host=nas")
+            raise UsageError(f"--match {item!r}: expected LABEL=GLOB, e.g. host=nas")
         out[label.strip()] = glob
     return out
 
@@ -156,7 +156,7 @@ def parse_weekly_arg(text: str) -> dict[str, Any]:
         start, length = rest.split("+", 1)
         duration_s = parse_duration(length)
     except ValueError:
-        raise ConfigError(f"--weekly {text!r}: expected DAYS@HH:MM+DURATION") from None
+        raise UsageError(f"--weekly {text!r}: expected DAYS@HH:MM+DURATION") from None
     return {"days": days.split(","), "start": start, "duration_s": duration_s}
 
 

@@ -117,7 +117,7 @@ class MintedTokens(Credentials):
             from mirror.storage import Store
 
             url = self._settings.database_url
-            if url.startswith("sqlite") and not _sqlite_file_exists(url):
+            if url.startswith("sqlite") and not sqlite_file_exists(url):
                 # Opening it would create an empty database EGO knows nothing of.
                 raise EgoRefused(
                     "EGO needs a token and there is none: set MIRROR_TOKEN or "
@@ -144,7 +144,7 @@ class MintedTokens(Credentials):
                 await asyncio.to_thread(self._service().revoke_token, token_id)
 
 
-def _sqlite_file_exists(url: str) -> bool:
+def sqlite_file_exists(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database

@@ -34,7 +34,7 @@ from mirror.control.model import (
     ResultState,
 )
 from mirror.control.targets import select_hosts, summary
-from mirror.errors import ConfigError
+from mirror.errors import ConfigError, UsageError
 from mirror.inventory import Inventory, load_inventory
 from mirror.settings import Settings, parse_duration, tunnel_bind
 from mirror.text import printable
@@ -135,6 +135,17 @@ def open_audit(settings: Settings) -> AuditLog:
     return AuditLog(store.engine, seal=settings.audit_seal())
 
 
+def say_if_empty(settings: Settings, what: str) -> None:
+    """On stderr, loudly: the database opened holds none of ``what``, so it may not be
+    the one EGO (or a `mirror demo`) uses."""
+    print(
+        f"mirror: {Settings.redacted_url(settings.database_url)} holds no {what} yet: EGO "
+        "may keep its data elsewhere (set MIRROR_DATA_DIR or MIRROR_DATABASE_URL; a "
+        "`mirror demo` is found when run from the folder it was started in)",
+        file=sys.stderr,
+    )
+
+
 def _via_ego(
     args: argparse.Namespace, settings: Settings, work: Callable[[EgoClient], Awaitable[int]]
 ) -> int | None:
@@ -224,7 +235,7 @@ def _check_request(args: argparse.Namespace) -> None:
     if not args.host and not args.group:
         raise ConfigError("name at least one host or group")
     if args.timeout <= 0 or args.parallel < 1 or args.cap < 16:
-        raise ConfigError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
+        raise UsageError("--timeout must be > 0, --parallel >= 1 and --cap >= 16")
 
 
 def _execute(
@@ -344,7 +355,7 @@ def _action_params(args: argparse.Namespace) -> dict[str, str]:
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ConfigError(f"--param {item!r}: write KEY=VALUE")
+            raise UsageError(f"--param {item!r}: write KEY=VALUE")
         params[key] = value
     return params
 
@@ -447,10 +458,14 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
         try:
             since = time.time() - parse_duration(args.since)
         except ValueError as exc:
-            raise ConfigError(f"--since: {exc}") from None
-    entries = open_audit(_settings(args)).entries(
+            raise UsageError(f"--since: {exc}") from None
+    settings = _settings(args)
+    audit = open_audit(settings)
+    entries = audit.entries(
         actor=args.actor, action=args.action, target=args.target, since=since, limit=args.limit
     )
+    if not entries and not audit.entries(limit=1):
+        say_if_empty(settings, "audit entries")
     if args.json:
         print(json.dumps([asdict(e) for e in entries], indent=2, ensure_ascii=False))
         return 0

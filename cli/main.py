@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,7 +24,7 @@ from cli.control import add_control_commands
 from cli.install import add_install_commands
 from cli.jobs import add_job_commands
 from cli.network import add_network_commands
-from mirror.errors import ConfigError, MirrorError
+from mirror.errors import ConfigError, MirrorError, UsageError
 from mirror.inventory import HostConfig, Inventory, check_file, load_inventory
 from mirror.settings import Settings
 
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from mirror.auth import AuthService
 
 log = logging.getLogger("mirror")
+
+# Exit statuses: 0 done; 1 a problem found or a failure (a bad inventory, an unknown host,
+# a database that is down, a command that failed on a host); 2 the command line itself is
+# wrong (argparse's own status for an unknown option or a missing argument); 77 refused by
+# EGO; 130 interrupted.
+EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -52,12 +59,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("asyncssh", "alembic", "apscheduler", "httpx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        _follow_running_demo(args)
         return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"mirror: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except MirrorError as exc:
         print(f"mirror: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `mirror db info | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+# Commands that never follow a running demo's data: they start EGO or touch no data.
+_OWN_DATA = {"cmd_demo", "cmd_serve", "cmd_completion", "cmd_check"}
+
+
+def _follow_running_demo(args: argparse.Namespace) -> None:
+    """Run from the folder a `mirror demo` runs in, with no MIRROR_DATA_DIR or
+    MIRROR_DATABASE_URL set, a command uses the demo's data (mirror/demo_mark.py), and
+    says so: which database it opened is never a guess."""
+    from mirror import demo_mark
+
+    if getattr(args.func, "__name__", "") in _OWN_DATA:
+        return
+    keys = ("MIRROR_DATA_DIR", "MIRROR_DATABASE_URL", "MIRROR_BIND", "MIRROR_PORT")
+    env = {k: os.environ[k] for k in (*keys, "MIRROR_INVENTORY") if os.environ.get(k)}
+    mark = demo_mark.adopt(env)
+    if mark is None:
+        return
+    os.environ.update(env)
+    url = Settings.redacted_url(Settings.from_env().database_url)
+    print(
+        f"mirror: using the running demo's data (pid {mark.pid}): {url}; "
+        "set MIRROR_DATA_DIR or MIRROR_DATABASE_URL for another database",
+        file=sys.stderr,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +246,10 @@ def cmd_completion(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     path = args.file or Settings.from_env().inventory_path
     problems = check_file(path)
+    if not problems:
+        from mirror.inventory.secretfiles import secret_file_problems
+
+        problems = secret_file_problems(path)
     for problem in problems:
         print(problem)
     if problems:
@@ -268,9 +312,16 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ego.runtime import serve
+    from mirror.inventory import InventoryError
+    from mirror.inventory.secretfiles import secret_file_problems
 
     settings = _settings(args)
     inventory = load_inventory(settings.inventory_path)
+    # A key or password file that is missing, unreadable or open to others: no host
+    # using it could be polled, so EGO does not start saying "ok" (as `mirror check`).
+    problems = secret_file_problems(settings.inventory_path)
+    if problems:
+        raise InventoryError(problems)
     asyncio.run(serve(settings, inventory))
     return 0
 
@@ -294,13 +345,25 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
 
 def cmd_db_info(args: argparse.Namespace) -> int:
+    from cli.client import sqlite_file_exists
+    from cli.control import say_if_empty
     from mirror.storage import Store
     from mirror.storage.info import describe
 
     settings = _settings(args)
-    with Store.open(settings.database_url) as store:
-        for line in describe(store).lines():
-            print(line)
+    url = settings.database_url
+    if url.startswith("sqlite") and not sqlite_file_exists(url):
+        raise ConfigError(
+            f"no database at {Settings.redacted_url(url)}: nothing has written there (EGO may "
+            "keep its data elsewhere: set MIRROR_DATA_DIR or MIRROR_DATABASE_URL; a `mirror "
+            "demo` is found when run from the folder it was started in)"
+        )
+    with Store.open(url) as store:
+        info = describe(store)
+    for line in info.lines():
+        print(line)
+    if not any(t.rows for t in info.tables if t.name in ("samples", "hosts")):
+        say_if_empty(settings, "hosts or samples")
     return 0
 
 

@@ -21,6 +21,7 @@ from ego.runtime import open_store, serve
 from lab import LabServer, SimHost, ensure_keys, lab_ssh, make_lab
 from lab.demo_gear import SNMP_PORT, start_gear_or_note
 from lab.gear import host_mac
+from mirror import demo_mark
 from mirror.auth import AuthService
 from mirror.auth.crypto import new_token
 from mirror.inventory import Inventory
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 SIM_PORT = 22077
 DEMO_USER = "demo"
 DEMO_LINK_TTL_S = 3600
+DEMO_TOKEN_NAME = "demo-read"  # the read token the demo prints (replaced each start)
 FLAPPY_HOST_INDEX = 6  # one host goes down and comes back, "rebooted"
 
 
@@ -81,7 +83,7 @@ async def run_demo(
     hosts: int = 24, port: int | None = None, sim_port: int = SIM_PORT, snmp_port: int = SNMP_PORT
 ) -> None:
     base = Settings.from_env()
-    data_dir = Path(os.environ.get("MIRROR_DATA_DIR", ".mirror-demo")).resolve()
+    data_dir = Path(os.environ.get("MIRROR_DATA_DIR", demo_mark.DEMO_DIR)).resolve()
     settings = replace(
         base,
         data_dir=data_dir,
@@ -104,7 +106,24 @@ async def run_demo(
     )
     inventory = Inventory.from_dict(data, source=str(settings.inventory_path))
     url = f"http://{settings.bind_host}:{settings.bind_port}/"
-    login_text = demo_login(settings, url)
+    store = open_store(settings)
+    try:
+        auth = AuthService(store.engine)
+        login_text = demo_login(auth, url)
+        token_text = demo_token(auth, settings.data_dir, url)
+    finally:
+        store.close()
+    mark = demo_mark.write(
+        demo_mark.DemoMark(
+            pid=os.getpid(),
+            data_dir=str(data_dir),
+            database_url=_without_password(settings.database_url),
+            inventory=str(settings.inventory_path),
+            bind_host=settings.bind_host,
+            bind_port=settings.bind_port,
+            web_url=url,
+        )
+    )
     print(
         f"\nMIRROR STAGE demo — this machine plus {len(lab)} simulated hosts on 127.77.0.0/24"
         + (f" ({flappy} goes down and comes back)" if flappy else "")
@@ -114,7 +133,8 @@ async def run_demo(
         f"  one host    mirror poll --host {lab[0].name} -i {settings.inventory_path}\n"
         f"{gear_text}"
         f"  topology    {url}api/topology\n"
-        f"  data        {data_dir}\n"
+        f"  data        {data_dir}   (`mirror` run from {Path.cwd()} uses it: {mark.name})\n"
+        f"{token_text}"
         f"{login_text}"
         "Ctrl-C stops it.\n",
         flush=True,
@@ -126,21 +146,44 @@ async def run_demo(
     try:
         await serve(settings, inventory)
     finally:
+        demo_mark.remove(data_dir, os.getpid())
         await server.stop()
         if gear is not None:
             gear.stop()
 
 
-def demo_login(settings: Settings, url: str) -> str:
-    """(Re)create the demo account with a fresh password; say how to log in, plainly a demo."""
-    store = open_store(settings)
+def _without_password(url: str) -> str | None:
+    """The URL when it holds no password (the demo's SQLite file); else None."""
+    return url if Settings.redacted_url(url) == url else None
+
+
+def demo_token(auth: AuthService, data_dir: Path, url: str) -> str:
+    """A read-only API token for the demo's curl lines: the previous demo's is revoked, the
+    new one printed and kept in DATA_DIR/api-token (mode 600) for `$(cat …)`."""
+    for old in auth.list_tokens():
+        if old.name == DEMO_TOKEN_NAME and old.revoked is None:
+            auth.revoke_token(old.id)
+    _, secret = auth.create_token(DEMO_TOKEN_NAME, "read")
+    path = data_dir / demo_mark.TOKEN_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(secret + "\n")
     try:
-        auth = AuthService(store.engine)
-        password = new_token("demo-")[:17]
-        user = auth.add_user(DEMO_USER, password, "admin", replace=True)
-        link = auth.create_login_link(DEMO_USER, ttl_s=DEMO_LINK_TTL_S)
-    finally:
-        store.close()
+        shown = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    return (
+        f"  API token   {secret}   (read-only; also in {shown})\n"
+        f'              curl -H "Authorization: Bearer $(cat {shown})" {url}api/hosts\n'
+    )
+
+
+def demo_login(auth: AuthService, url: str) -> str:
+    """(Re)create the demo account with a fresh password; say how to log in, plainly a demo."""
+    password = new_token("demo-")[:17]
+    user = auth.add_user(DEMO_USER, password, "admin", replace=True)
+    link = auth.create_login_link(DEMO_USER, ttl_s=DEMO_LINK_TTL_S)
     return (
         "  log in      THIS IS A DEMO ACCOUNT (reset each time `mirror demo` starts):\n"
         f"              {url}api/auth/link?token={link}\n"

@@ -16,6 +16,11 @@ class ConfigError(MirrorError):
     """The inventory or settings are wrong; nothing was polled."""
 
 
+class UsageError(ConfigError):
+    """The command line itself is wrong (a malformed option value): the CLI exits 2, as
+    argparse does for an unknown option or a missing argument."""
+
+
 class CollectError(MirrorError):
     """Reading a host or device failed. ``state`` is what the host is marked as."""
 

@@ -10,7 +10,8 @@ every kind of target:
 * ``auth-failed`` / ``hostkey-*``: the target answered and refused us (retried slowly);
 * ``error``: it answered, but not with something we can use (or an unexpected bug).
 
-A change of state (or of the reason) is logged once, not at every failed poll (Home
+A change of state (or of the kind of failure: ``failure_kind``) is logged once, not at every
+failed poll (Home
 Assistant's coordinator), and returned as a ``StateChange`` event for the live hub.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -81,6 +83,9 @@ def classify(exc: BaseException, deadline_s: float | None = None) -> CollectErro
         errno.ETIMEDOUT,
     ):
         return Unreachable(exc.strerror or str(exc))
+    if isinstance(exc, BrokenPipeError | ConnectionResetError | ConnectionAbortedError):
+        # asyncssh: "Channel not open for sending" when the host closed the session under us.
+        return Unreachable(f"connection lost: {exc or 'closed by the host'}")
     if isinstance(exc, asyncssh.ConnectionLost | asyncssh.DisconnectError):
         return Unreachable(f"connection lost: {getattr(exc, 'reason', exc)}")
     if isinstance(exc, asyncssh.ChannelOpenError):
@@ -90,6 +95,15 @@ def classify(exc: BaseException, deadline_s: float | None = None) -> CollectErro
     error = Unexpected(f"{type(exc).__name__}: {exc}")
     error.__cause__ = exc
     return error
+
+
+def failure_kind(state: HostState, error: CollectError) -> tuple[str, str, str]:
+    """What makes two failures "the same" for the log: the state, the error class and the
+    message's head (before its first ':' or quote, numbers folded), so a host answering
+    random garbage, whose error text quotes the bytes, is logged once, not at every retry."""
+    message = str(error) or type(error).__name__
+    head = re.split(r"[:'\"]", message, maxsplit=1)[0]
+    return str(state), type(error).__name__, re.sub(r"\d+(?:\.\d+)?", "N", head).strip()
 
 
 class TargetHealth:
@@ -121,6 +135,7 @@ class TargetHealth:
         self.failures = 0
         self.next_due = 0.0  # monotonic; 0: due now
         self.since: float | None = None  # unix seconds when ``state`` began
+        self._logged_kind: tuple[str, str, str] | None = None  # the failure last logged
 
     def due(self, now: float | None = None) -> bool:
         """False while backing off after a failure."""
@@ -130,6 +145,7 @@ class TargetHealth:
         if self.state not in (HostState.UP, HostState.PENDING):
             log.info("%s: back up after %s", self.name, self.state)
         self.failures, self.next_due = 0, 0.0
+        self._logged_kind = None
         return self._enter(HostState.UP, None)
 
     def failed(self, error: CollectError) -> StateChange | None:
@@ -137,9 +153,11 @@ class TargetHealth:
         ``MAX_BACKOFF_S``, or ``SLOW_RETRY_S`` for errors a retry cannot fix."""
         state = HostState(error.state)
         message = str(error) or type(error).__name__
-        if state is not self.state or message != self.last_error:
+        kind = failure_kind(state, error)
+        if kind != self._logged_kind:
             exc_info = error.__cause__ if isinstance(error, Unexpected) else None
             log.log(self._level, "%s: %s: %s", self.name, state, message, exc_info=exc_info)
+            self._logged_kind = kind
         self.failures += 1
         self.next_due = self._clock() + self.backoff_s(error) - self.interval_s
         return self._enter(state, message)

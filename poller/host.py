@@ -19,10 +19,12 @@ import asyncssh
 
 from collectors.hostkind import FAST_REQUEST, SLOW_REQUEST, Collector, HostKind
 from collectors.kinds import KINDS, kind_for, known_kinds, os_from_uname
-from mirror.errors import CollectError, ConfigError, Unsupported
+from mirror.errors import CollectError, ConfigError, Timeout, Unreachable, Unsupported
 from mirror.inventory import HostConfig
 from mirror.model import HostState, PollStatus, Snapshot
+from poller.first_use import FIRST_USE
 from poller.health import PollResult, TargetHealth, classify
+from poller.port_probe import PROBE_TIMEOUT_S, ssh_port_answers
 from poller.reflector import LocalReflector, Reflector, SshReflector
 from poller.ssh import KnownHosts, close_quietly, connect, map_error
 
@@ -53,6 +55,9 @@ class HostPoller:
         self._slow_series: dict[str, float] = {}
         self._next_slow_at = 0.0
         self.health = TargetHealth(host.name, "host", interval_s)
+        # After a failure that a closed or silent port explains (refused, lost, a connect
+        # that timed out), a backed-off loop looks at the SSH port each tick (poller.port_probe).
+        self._probe_while_backing_off = False
         ssh_timeout_s = host.ssh.connect_timeout_s if host.ssh else timeout_s
         self._connect_deadline_s = ssh_timeout_s + timeout_s
 
@@ -68,17 +73,33 @@ class HostPoller:
         """False while backing off after a failure."""
         return self.health.due(now_monotonic)
 
+    async def ready(self) -> bool:
+        """Due, or backing off but its SSH server answers again (the loop's ``due``)."""
+        if self.health.due():
+            return True
+        if not self._probe_while_backing_off or self.host.ssh is None:
+            return False
+        port = self.host.ssh.port
+        if port is None or self.host.ssh.config_host:
+            return False  # ~/.ssh/config decides where it goes: nothing to look at here
+        if await ssh_port_answers(self.host.address, port, min(PROBE_TIMEOUT_S, self._timeout_s)):
+            log.info("%s: SSH port answers again; polling now", self.host.name)
+            return True
+        return False
+
     async def poll(self) -> PollResult:
         started = time.monotonic()
         deadline_s = self._timeout_s
-        opening = False
+        opening = connecting = False
         try:
             if self._reflector is None:
                 # Connecting has its own deadline: a handshake storm after a restart
                 # (1000 hosts at once) must not be mistaken for hosts that hang.
                 deadline_s, opening = self._connect_deadline_s, True
+                connecting = True
                 async with asyncio.timeout(deadline_s):
                     conn = await self._connect()
+                connecting = False
                 if self.kind is None:
                     # First contact without os: asking uname is the host's work, like a poll
                     # (its deadline; a timeout keeps the connection: under a handshake storm
@@ -94,12 +115,17 @@ class HostPoller:
                 snapshot = await self._sample(started)
         except Exception as exc:  # every failure is a state, never a dead loop
             error = classify(exc, deadline_s)
+            # Not after a timeout once connected: a hung server answers a probe too.
+            self._probe_while_backing_off = isinstance(error, Unreachable) or (
+                connecting and isinstance(error, Timeout)
+            )
             await self._recover(connection_suspect=opening and isinstance(exc, TimeoutError))
             return self._failed(error, started)
         return self._succeeded(snapshot, started)
 
     async def close(self) -> None:
         await self._drop_session()
+        FIRST_USE.flush()  # a one-shot poll (`mirror poll`) still reports a key it recorded
 
     async def _sample(self, started: float) -> Snapshot:
         assert self._reflector is not None and self.kind is not None

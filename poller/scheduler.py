@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import logging
 import time
 from collections import deque
@@ -65,18 +66,19 @@ async def every(
     interval_s: float,
     step: Callable[[float], Awaitable[object]],
     *,
-    due: Callable[[], bool] | None = None,
+    due: Callable[[], bool | Awaitable[bool]] | None = None,
 ) -> None:
     """The one poll loop (SSH hosts, SNMP devices, ICMP rounds and sweeps): ``step(slot)``
     at the target's ``first_slot``, then at each ``next_slot``, never two at once; a slot
-    is skipped while ``due()`` says the target is backing off. A step that raises (a sink
+    is skipped while ``due()`` (a function or a coroutine function: an SSH host looks at
+    its port) says the target is backing off. A step that raises (a sink
     bug) is logged once until it works again, and the loop goes on."""
     loop = asyncio.get_running_loop()
     slot = first_slot(name, interval_s, loop.time())
     failing = False
     while True:
         await asyncio.sleep(max(0.0, slot - loop.time()))
-        if due is None or due():
+        if due is None or await _answer(due()):
             try:
                 await step(slot)
             except Exception:
@@ -88,6 +90,10 @@ async def every(
                     log.info("%s: poll step works again", name)
                 failing = False
         slot = next_slot(slot, interval_s, loop.time())
+
+
+async def _answer(value: bool | Awaitable[bool]) -> bool:
+    return await value if inspect.isawaitable(value) else value
 
 
 async def cancel_all(tasks: Iterable[asyncio.Task[None]]) -> None:
@@ -276,4 +282,4 @@ class Scheduler(LoopPool[HostConfig, HostPoller]):
             self.stats.polls += 1
             self._on_result(result)
 
-        await every(poller.host.name, self.interval_s, step, due=poller.due)
+        await every(poller.host.name, self.interval_s, step, due=poller.ready)

@@ -22,6 +22,7 @@ from mirror.errors import (
     Unreachable,
 )
 from mirror.inventory import HostConfig, resolve_password
+from poller.first_use import FIRST_USE
 from poller.health import classify
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,7 @@ class _FirstUseClient(asyncssh.SSHClient):
         if not self._allow or self._known_hosts.recorded_keys(host, port):
             return False
         self._known_hosts.record(host, port, key)
-        log.warning(
-            "%s: recorded host key %s on first use", self._host_name, key.get_fingerprint("sha256")
-        )
+        FIRST_USE.note(self._host_name, key.get_fingerprint("sha256"))  # one line for all
         return True
 
 

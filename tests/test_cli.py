@@ -17,8 +17,10 @@ from tests.support.sshd import Sshd, free_port
 MIRROR = [sys.executable, "-m", "cli"]
 
 
-def run(args: list[str], tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MIRROR_DATA_DIR": str(tmp_path / "data")}
+def run(
+    args: list[str], tmp_path: Path, timeout: float = 60, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MIRROR_DATA_DIR": str(tmp_path / "data"), **extra_env}
     env.pop("MIRROR_DATABASE_URL", None)
     return subprocess.run(
         [*MIRROR, *args],
@@ -109,7 +111,12 @@ def test_check_reports_problems_without_traceback(tmp_path: Path) -> None:
 
 def test_check_accepts_the_shipped_inventory(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parents[1] / "inventory.yaml"
-    result = run(["check", str(shipped)], tmp_path)
+    # It names the owner's key, ~/.ssh/id_ed25519: here, one in a home of the test's own.
+    key = tmp_path / "home" / ".ssh" / "id_ed25519"
+    key.parent.mkdir(parents=True)
+    key.write_text("a key\n")
+    key.chmod(0o600)
+    result = run(["check", str(shipped)], tmp_path, HOME=str(tmp_path / "home"))
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().endswith(": ok")
 
@@ -186,3 +193,78 @@ def test_ssh_config_alias_and_agent(sshd: Sshd, tmp_path: Path) -> None:
         agent.wait()
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["state"] == "up"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        # 2: the command line itself is wrong (argparse's own, and option values it cannot
+        # check: the same status, one line, no traceback).
+        (["no-such-command"], 2, "invalid choice"),
+        (["poll"], 2, "--host"),
+        (["serve", "--port", "eighty"], 2, "--port"),
+        (["audit", "list", "--since", "yesterday"], 2, "--since"),
+        (["run", "--host", "box", "--timeout", "0", "--", "true"], 2, "--timeout"),
+        ([], 2, "usage: mirror"),
+        # 1: a problem found or a failure.
+        (["check", "no-such-folder/inventory.yaml"], 1, "inventory"),
+        (["poll", "--host", "ghost", "-i", "no-such-folder/inventory.yaml"], 1, "inventory"),
+    ],
+)
+def test_exit_status_usage_2_problem_1(
+    args: list[str], code: int, says: str, tmp_path: Path
+) -> None:
+    result = run(args, tmp_path)
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert says in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_and_serve_refuse_missing_or_open_secret_files(tmp_path: Path) -> None:
+    open_key = tmp_path / "open_key"
+    open_key.write_text("a key\n")
+    open_key.chmod(0o644)
+    good_key = tmp_path / "good_key"
+    good_key.write_text("a key\n")
+    good_key.chmod(0o600)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "defaults:\n"
+        "  ssh:\n"
+        "    user: mon\n"
+        "    key_file: no-such-key   # relative to this file's folder\n"
+        "groups:\n"
+        "  pis:\n"
+        "    ssh: {password_file: /}\n"
+        "hosts:\n"
+        "  - name: a\n"
+        "    address: 127.77.3.1\n"
+        "    ssh: {key_file: open_key}\n"
+        "  - name: b\n"
+        "    address: 127.77.3.2\n"
+        "    groups: [pis]\n"
+        "  - name: c\n"
+        "    address: 127.77.3.3\n"
+        f"    ssh: {{key_file: {good_key}}}\n"
+    )
+    check = run(["check", str(inventory)], tmp_path)
+    assert check.returncode == 1
+    assert check.stdout.splitlines() == [
+        f"{inventory}:4 defaults.ssh.key_file: {tmp_path}/no-such-key: no such file",
+        f"{inventory}:7 groups.pis.ssh.password_file: /: not a regular file",
+        f"{inventory}:11 hosts[0].ssh.key_file: {open_key} may be read by others (mode 644): "
+        f"`chmod 600 {open_key}`",
+    ]
+    port = str(free_port())
+    serve = run(["serve", "-i", str(inventory), "--port", port], tmp_path, timeout=30)
+    assert serve.returncode == 1 and "Traceback" not in serve.stderr
+    assert f"{inventory}:4 defaults.ssh.key_file:" in serve.stderr
+    assert f"{inventory}:11 hosts[0].ssh.key_file:" in serve.stderr
+    open_key.chmod(0o600)
+    (tmp_path / "no-such-key").write_text("a key\n")
+    (tmp_path / "no-such-key").chmod(0o400)
+    inventory.write_text(
+        inventory.read_text().replace("password_file: /", "password_file: good_key")
+    )
+    fixed = run(["check", str(inventory)], tmp_path)
+    assert fixed.returncode == 0 and fixed.stdout.strip().endswith(": ok"), fixed.stdout

@@ -189,3 +189,39 @@ async def test_the_loop_skips_slots_while_backing_off_and_survives_a_failing_ste
     assert asked >= 11  # slots kept coming after the two failures
     gaps = [round(b - a, 6) for a, b in itertools.pairwise(ran)]
     assert all(gap >= 0.04 - 1e-6 for gap in gaps), gaps  # skipped slots never ran
+
+
+def test_a_channel_closed_by_the_host_is_a_lost_connection() -> None:
+    # What asyncssh raises writing to a session the host closed (channel.py).
+    error = classify(BrokenPipeError("Channel not open for sending"))
+    assert error.state == "unreachable"
+    assert str(error) == "connection lost: Channel not open for sending"
+    assert classify(ConnectionResetError()).state == "unreachable"
+
+
+def test_garbage_that_changes_each_retry_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A host answering random bytes: the error quotes them, different at every retry; one
+    warning for the kind of failure, a new one only when the kind changes."""
+    import os
+
+    caplog.set_level(logging.INFO, logger="poller.health")
+    health = TargetHealth("box", "host", 5.0, clock=Clock())
+    for _ in range(5):
+        junk = os.urandom(12)
+        health.failed(CollectError(f"reflector: got {junk!r} instead of a frame"))
+    health.failed(Timeout("no answer within 4 s"))
+    health.failed(Timeout("no answer within 5 s"))  # the same kind: a number folded
+    health.failed(CollectError("reflector: got b'x' instead of a frame"))
+    health.succeeded()
+    health.failed(CollectError(f"reflector: got {os.urandom(4)!r} instead of a frame"))
+    lines = [r.getMessage() for r in caplog.records]
+    heads = [line.split(" got ")[0] for line in lines]
+    assert heads == [
+        "box: error: reflector:",
+        "box: timeout: no answer within 4 s",
+        "box: error: reflector:",
+        "box: back up after error",
+        "box: error: reflector:",
+    ], lines

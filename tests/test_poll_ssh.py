@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,95 @@ async def test_reflector_frames_agree_between_shells(shell: str) -> None:
     assert frame.kind == "s"
     assert frame.files["/proc/meminfo"].startswith("MemTotal:")
     assert frame.files["/proc/loadavg"].count(" ") == 4
+
+
+async def test_keys_recorded_on_first_use_make_one_log_line(
+    sshd: Sshd, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three hosts met for the first time at once: one warning naming all three and the
+    key's fingerprint, not one per host (the demo's 24 hosts made 24)."""
+    from poller import first_use
+
+    addresses = {"one": sshd.ok_address, "two": sshd.hang_address, "three": sshd.garbage_address}
+    known = KnownHosts(tmp_path / "known_hosts")
+    pollers = []
+    for name, address in addresses.items():
+        host = host_config(sshd, address=address)
+        pollers.append(
+            HostPoller(replace(host, name=name), known, interval_s=5, timeout_s=2, slow_every_s=30)
+        )
+    caplog.set_level("WARNING", logger="poller.ssh")
+    try:
+        await asyncio.gather(*(p.poll() for p in pollers))
+        await asyncio.sleep(first_use.QUIET_S + 0.5)
+    finally:
+        await asyncio.gather(*(p.close() for p in pollers))
+    lines = [r.getMessage() for r in caplog.records if "first use" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("recorded host keys on first use for 3 hosts: SHA256:")
+    assert all(name in lines[0] for name in addresses)
+    for address in addresses.values():
+        assert known.recorded_keys(address, sshd.port)
+
+
+async def test_a_host_back_is_polled_within_one_interval_not_after_its_backoff(
+    tmp_path: Path,
+) -> None:
+    """A real sshd stopped while polled (refused: backing off, 8 s after four failures),
+    then started: the loop's look at the SSH port between backed-off polls finds it, and
+    the host is up within one interval (1 s here), not when the backoff ends."""
+    import tempfile
+
+    from poller import scheduler
+    from tests.support.sshd import start_sshd
+
+    root = Path(tempfile.mkdtemp(prefix="mirror-sshd-back-"))  # sshd reads it as the user
+    server = start_sshd(root)
+    poller = HostPoller(
+        host_config(server),
+        KnownHosts(tmp_path / "kh"),
+        interval_s=1,
+        timeout_s=2,
+        slow_every_s=30,
+    )
+    task = None
+    try:
+        assert (await poller.poll()).status.state is HostState.UP
+        server.stop()  # its session processes live on: the poller drops its connection
+        await poller.close()
+        for _ in range(4):
+            result = await poller.poll()
+        assert result.status.state is HostState.UNREACHABLE, result.status.error
+        assert poller.health.next_due - time.monotonic() > 5  # backing off: 8 s
+        assert not poller.due() and not await poller.ready()  # the port is closed
+        server.start()
+        back = time.monotonic()
+        assert not poller.due() and await poller.ready()  # its banner answers
+
+        up = asyncio.Event()
+
+        async def step(slot: float) -> None:
+            if (await poller.poll()).status.state is HostState.UP:
+                up.set()
+
+        task = asyncio.create_task(scheduler.every("box", 1.0, step, due=poller.ready))
+        await asyncio.wait_for(up.wait(), 3)
+        assert time.monotonic() - back < 2.5  # one interval (plus the poll), not 8 s
+    finally:
+        if task is not None:
+            task.cancel()
+        await poller.close()
+        server.stop()
+
+
+async def test_a_hung_server_is_not_probed_back_into_polling(sshd: Sshd, tmp_path: Path) -> None:
+    """Commands that hang once connected: the port answers a probe, so no probe is made;
+    the backoff stands."""
+    poller = poller_for(host_config(sshd, address=sshd.hang_address), tmp_path / "kh", 1.0)
+    try:
+        for _ in range(3):
+            result = await poller.poll()
+        assert result.status.state is HostState.TIMEOUT
+        assert not poller.due() and not await poller.ready()
+    finally:
+        await poller.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -37,12 +36,39 @@ def test_fit_is_exact_on_linear_data() -> None:
     assert flat is not None and flat.r2 is None and trend.reaches(flat, 2.0, 0) is None
 
 
+# Time is the test's: "now" is one of these moments (the app's clock, the data's end), never
+# the wall clock's, whose phase in the hour decided whether the last hour bucket was full
+# (the 30-day answer failed between xx:01 and xx:03 every hour). The phases: the top of an
+# hour (a last bucket of one or two rows), mid-hour, the last seconds of a day and of a month.
+MOMENTS = {
+    "xx:01:40": 1_780_405_300.0,  # 2026-06-02T13:01:40Z
+    "xx:30:20": 1_780_407_020.0,  # 2026-06-02T13:30:20Z
+    "23:59:50": 1_780_444_790.0,  # 2026-06-02T23:59:50Z
+    "month end": 1_780_271_990.0,  # 2026-05-31T23:59:50Z
+}
+
+
+def cpu(h: int, k: int) -> float:
+    return float(h * 10 + k % 3)
+
+
+def polls(now: float, h: int = 1) -> list[tuple[float, float]]:
+    """node0h's cpu.busy_pct as the fixture writes it: (unix seconds, value)."""
+    return [(now - 2 * DAY + 60 * k, cpu(h, k)) for k in range(2 * 1440)]
+
+
+@pytest.fixture(params=list(MOMENTS.values()), ids=list(MOMENTS))
+def now(request: pytest.FixtureRequest) -> float:
+    return float(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(tmp_path: Path, now: float) -> Iterator[Store]:
     store = Store.open(f"sqlite:///{tmp_path / 'mirror.db'}")
     store.upgrade()
-    # Two days at one poll a minute; disk use grows 10 GB a day on node00.
-    start = time.time() - 2 * DAY  # now at the test's start, not at collection
+    # Two days at one poll a minute, the last a minute before now; disk use grows 10 GB a
+    # day on node00.
+    start = now - 2 * DAY
     for h, name in enumerate(HOSTS):
         store.write(
             [
@@ -50,7 +76,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
                     name,
                     start + 60 * k,
                     {
-                        "cpu.busy_pct": float(h * 10 + k % 3),
+                        "cpu.busy_pct": cpu(h, k),
                         "fs.used_bytes[/]": 100e9 + 10e9 * (60 * k) / DAY,
                         "fs.size_bytes[/]": SIZE,
                     },
@@ -64,12 +90,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-async def client(store: Store) -> AsyncIterator[httpx.AsyncClient]:
+async def client(store: Store, now: float) -> AsyncIterator[httpx.AsyncClient]:
     inventory = Inventory.from_dict(
         {"hosts": [{"name": n, "address": f"127.77.1.{i + 1}"} for i, n in enumerate(HOSTS)]},
         "test.yaml",
     )
-    async for address in _serve(create_app(store, LiveHub(), inventory)):
+    async for address in _serve(create_app(store, LiveHub(), inventory, clock=lambda: now)):
         _, token = AuthService(store.engine).create_token("tests", "read")
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(
@@ -78,27 +104,53 @@ async def client(store: Store) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def test_series_says_which_tier_it_served(client: httpx.AsyncClient) -> None:
+def test_moments_are_the_phases_they_name() -> None:
+    from datetime import UTC, datetime
+
+    stamps = {k: datetime.fromtimestamp(v, UTC) for k, v in MOMENTS.items()}
+    assert stamps["xx:01:40"].strftime("%M:%S") == "01:40"
+    assert stamps["xx:30:20"].strftime("%M:%S") == "30:20"
+    assert stamps["23:59:50"].strftime("%H:%M:%S") == "23:59:50"
+    month_end = stamps["month end"]
+    assert month_end.strftime("%H:%M:%S") == "23:59:50" and (month_end.day, month_end.month) == (
+        31,
+        5,
+    )
+
+
+async def test_series_says_which_tier_it_served(client: httpx.AsyncClient, now: float) -> None:
     url = "/api/hosts/node01/series"
     hour = (await client.get(url, params={"metric": "cpu.busy_pct", "from": "-1h"})).json()
-    assert hour["tier"] == "raw" and hour["step_s"] is None and 59 <= len(hour["points"]) <= 60
+    assert hour["tier"] == "raw" and hour["step_s"] is None and len(hour["points"]) == 60
+    assert hour["to"] == now
     day = (await client.get(url, params={"metric": "cpu.busy_pct", "from": "-24h"})).json()
     assert day["tier"] == "1m" and day["sources"] == ["1m", "raw"] and day["step_s"] == 60
-    assert 1400 <= len(day["points"]) <= 1441
+    # The minute buckets that start within the day (the first poll's bucket starts before it).
+    minutes = sorted({ts // 60 * 60 for ts, _ in polls(now)})
+    assert [t for t, _ in day["points"]] == [b for b in minutes if b >= now - DAY]
     month = (await client.get(url, params={"metric": "cpu.busy_pct", "from": "-30d"})).json()
     assert month["tier"] == "1h" and month["sources"][0] == "1h"
-    assert {round(v) for _, v in month["points"]} == {11}  # 10 + mean of 0, 1, 2
+    # Each hour bucket is the mean of the polls in it: 11 (10 + mean of 0, 1, 2) for a full
+    # hour; the first and last hours hold only part of one, whatever their phase.
+    expected: dict[float, list[float]] = {}
+    for ts, value in polls(now):
+        expected.setdefault(ts // 3600 * 3600, []).append(value)
+    assert [ts for ts, _ in month["points"]] == sorted(expected)
+    for ts, value in month["points"]:
+        assert value == pytest.approx(sum(expected[ts]) / len(expected[ts])), ts
+    full = [v for ts, v in month["points"] if len(expected[ts]) == 60]
+    assert len(full) >= 46 and {round(v, 9) for v in full} == {11.0}
 
 
-async def test_fleet_overview(client: httpx.AsyncClient) -> None:
+async def test_fleet_overview(client: httpx.AsyncClient, now: float) -> None:
     body = (await client.get("/api/fleet")).json()
     assert body["metric"] == "cpu.busy_pct" and body["step_s"] == 60
     assert [h["name"] for h in body["hosts"]] == HOSTS
     node3 = body["hosts"][3]
     assert node3["latest"] in (30.0, 31.0, 32.0) and node3["state"] == "pending"
-    # One poll a minute, the last a minute before the fixture's "now": 59 buckets start at or
-    # after now - 1 h, or 58 when the poll phase plus the seconds since the fixture reach 60.
-    assert 58 <= len(node3["sparkline"]) <= 61
+    # One poll a minute, the last a minute before now: the minute buckets starting in the hour.
+    minutes = sorted({ts // 60 * 60 for ts, _ in polls(now, 3)})
+    assert [t for t, _ in node3["sparkline"]] == [b for b in minutes if b >= now - 3600]
     assert all(30.0 <= v <= 32.0 for _, v in node3["sparkline"])
     other = (await client.get("/api/fleet", params={"metric": "nope"})).json()
     assert all(h["sparkline"] == [] and h["latest"] is None for h in other["hosts"])

@@ -3,7 +3,7 @@
 The wrapper makes the remote shell announce its process group on stderr before the command
 runs: OpenSSH delivers a ``signal`` request to the session's first process only, so a
 timeout or a cancel would leave that process's children running (``a; b``, pipes,
-``x &``). With the group known, EGO stops all of it (``kill -- -PGID``). sshd starts each
+``x &``). With the group known, EGO stops all of it (``kill -s TERM -- -PGID``). sshd starts each
 session with ``setsid()``, so the shell's pid is its group. The announcement is removed
 from what the user sees. Hosts whose shell is not POSIX simply never announce; only the
 signal is sent then.
@@ -34,12 +34,16 @@ def wrap_command(command: str, *, sudo: bool) -> str:
 
 
 def kill_group_command(pgid: int, grace_s: float = 1.0) -> str:
-    """TERM the whole group, give it ``grace_s`` to go, then KILL what is left."""
+    """TERM the whole group, give it ``grace_s`` to go, then KILL what is left.
+
+    ``kill -s SIG -- -PGID``, never ``kill -SIG -- -PGID``: dash (Debian's ``/bin/sh``)
+    takes the ``--`` after ``-TERM`` for a pid ("Illegal number: -") and kills nothing;
+    the ``-s`` form works in dash, bash, zsh, ksh and busybox."""
     steps = max(1, round(grace_s / 0.1))
     return (
-        f"kill -TERM -- -{pgid} 2>/dev/null; i=0; "
-        f"while kill -0 -- -{pgid} 2>/dev/null && [ $i -lt {steps} ]; do sleep 0.1; "
-        f"i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; true"
+        f"kill -s TERM -- -{pgid} 2>/dev/null; i=0; "
+        f"while kill -s 0 -- -{pgid} 2>/dev/null && [ $i -lt {steps} ]; do sleep 0.1; "
+        f"i=$((i+1)); done; kill -s KILL -- -{pgid} 2>/dev/null; true"
     )
 
 

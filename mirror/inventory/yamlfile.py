@@ -67,6 +67,15 @@ def check_file(path: Path) -> list[Problem]:
     return []
 
 
+def key_lines(text: str) -> dict[Loc, int]:
+    """The line of every key and list item of a YAML text that parses."""
+    lines: dict[Loc, int] = {}
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None:
+        _walk(node, (), lines, [], "")
+    return lines
+
+
 def _walk(node: Node, loc: Loc, lines: dict[Loc, int], dups: list[Problem], source: str) -> None:
     """Record the line of each key and list item; report keys given twice.
 
