@@ -243,7 +243,8 @@ async def test_demoting_to_viewer_ends_the_terminal(control: dict[str, Any]) -> 
     async with ws(control, "operator", "/api/hosts/box/terminal") as term:
         async with client(control, "admin") as admin:
             await admin.patch("/api/admin/users/operator", json={"role": "viewer"})
-        assert await _closed_reason(term) == "user made viewer by admin"
+        # The PATCH ends it at once; under load the periodic role re-check can get there first.
+        assert await _closed_reason(term) in {"user made viewer by admin", "role is now viewer"}
 
 
 async def test_a_change_behind_the_apis_back_is_caught_by_the_recheck(
