@@ -38,6 +38,7 @@ from api.services import HostService
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
 from api.webfiles import PRECOMPRESSED, assets_route
+from api.world import WorldController, WorldService
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
@@ -99,6 +100,7 @@ def create_app(
     route_handlers += [ControlController, command_stream, terminal, AdminController]
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
+    route_handlers.append(WorldController)  # placement, cables checked, edits (issue 14)
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -125,6 +127,7 @@ def create_app(
             "reloader": _value(reloader),  # None without a poller: reload answers 503
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
+            "world": _value(WorldService(store, current, alerts, reloader)),
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),

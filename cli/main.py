@@ -18,6 +18,7 @@ import argcomplete
 
 from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
+from cli.cables import add_cable_commands
 from cli.control import add_control_commands
 from cli.network import add_network_commands
 from mirror.errors import ConfigError, MirrorError
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_network_commands(sub)  # sweep, wake, adopt (cli.network)
     add_control_commands(sub)  # run, action, tunnel, audit (cli.control)
     add_alert_commands(sub)  # alerts, notify test (cli.alerts)
+    add_cable_commands(sub)  # cables check (cli.cables)
     return parser
 
 
