@@ -115,7 +115,7 @@ async def run_demo(
         f"  one host    mirror poll --host {lab[0].name} -i {settings.inventory_path}\n"
         f"{gear_text}"
         f"  topology    {url}api/topology\n"
-        f"  room        {url}room   (one cable is documented on the wrong port:\n"
+        f"  room        {url}#/room   (one cable is documented on the wrong port:\n"
         f"              MIRROR_DATA_DIR={data_dir} mirror cables check "
         f"-i {settings.inventory_path})\n"
         f"  data        {data_dir}\n"

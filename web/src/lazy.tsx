@@ -43,3 +43,4 @@ export const TunnelsPage = lazy(() => import("./controlPages").then((m) => m.Tun
 export const HostControls = lazy(() => import("./controlPages").then((m) => m.HostControls));
 export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.AlertsPage));
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));
+export const RoomPage = lazy(() => import("./RoomPage").then((m) => m.RoomPage));

@@ -7,7 +7,7 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, HostPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
+import { AlertsPage, AuditPage, HostPage, RoomPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -165,6 +165,9 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
             ))}
           </nav>
         )}
+        <a class={`crumb${current.page === "room" ? " on" : ""}`} href="#/room" id="nav-room">
+          {t("room")}
+        </a>
         <AlertBadge active={current.page === "alerts"} />
         <a class="crumb" href="/schema" id="api-docs" target="_blank" rel="noopener">
           {t("apiDocs")}
@@ -215,6 +218,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <TunnelsPage />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
+        ) : current.page === "room" ? (
+          <RoomPage key={location.hash} generated={current.generated} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}

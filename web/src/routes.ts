@@ -8,7 +8,8 @@ export type Route =
   | { page: "run"; hosts: string[]; group: string | null }
   | { page: "audit"; target: string | null }
   | { page: "tunnels" }
-  | { page: "alerts"; tab: string };
+  | { page: "alerts"; tab: string }
+  | { page: "room"; generated: string | null };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
  * #/tunnels, #/alerts?tab=history. */
@@ -23,6 +24,8 @@ export function parseRoute(hash: string): Route {
   if (path === "/audit") return { page: "audit", target: params.get("target") };
   if (path === "/tunnels") return { page: "tunnels" };
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
+  // #/room?generated=20x300x300: a made-up world of racks x devices x cables (scale test, bench)
+  if (path === "/room") return { page: "room", generated: params.get("generated") };
   return { page: "fleet" };
 }
 
