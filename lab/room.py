@@ -28,7 +28,8 @@ def demo_room(lab: Sequence[SimHost], gear: GearLab | None, ego: str = "ego") ->
     """``sites:`` (and with ``gear``, the hosts' ``cables:``) for the demo inventory."""
     servers = [h.name for i, h in enumerate(lab) if not _is_workstation(i)]
     desks = [h.name for i, h in enumerate(lab) if _is_workstation(i)]
-    per_rack = (RACK_U - 8) // SERVER_U  # the top 8 U: network gear and patching
+    # The top 8 U hold network gear and patching; servers share the two racks evenly.
+    per_rack = min((RACK_U - 8) // SERVER_U, (len(servers) + 1) // 2)
     racks: list[dict[str, Any]] = []
     for r, name in enumerate(("rack-a", "rack-b")):
         devices: list[dict[str, Any]] = []

@@ -213,7 +213,7 @@ export function layout(world: World, mode: Mode = "state", roomIndex = 0): Layou
       centre: at(RACK_W / 2, height / 2, RACK_D / 2),
       size: [RACK_W, height, RACK_D],
       yaw,
-      colour: 0x21262d,
+      colour: 0x4a525c,
       front: at(RACK_W / 2, height, RACK_D),
     });
     out.labels.push({ text: rack.name, at: at(RACK_W / 2, height + 0.06, RACK_D), yaw, width: 0.5 });
@@ -244,8 +244,8 @@ export function layout(world: World, mode: Mode = "state", roomIndex = 0): Layou
     const depth = place.kind === "desk" ? DESK.d : place.kind === "wall" ? 0.05 : 0.35;
     const thick = place.kind === "desk" ? 0.04 : 0.03;
     if (place.kind !== "floor") {
-      const centreY = place.kind === "desk" ? base / 2 : base - thick / 2;
-      const sizeY = place.kind === "desk" ? base : thick;
+      const centreY = base - thick / 2;
+      const sizeY = thick;
       out.places.push({
         name: place.name,
         centre: at(width / 2, centreY, depth / 2),

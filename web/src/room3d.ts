@@ -126,9 +126,9 @@ export function createRoom(canvas: HTMLCanvasElement, layout: Layout, onPick: (n
   scene.background = new THREE.Color(0x0d1117);
   const { w, d, h } = layout.room.size;
   const camera = new THREE.PerspectiveCamera(50, 1, 0.05, 200);
-  camera.position.set(w / 2, Math.max(h * 1.4, 3), d + Math.max(w, d) * 0.9);
+  camera.position.set(w / 2, Math.max(h * 1.25, 2.5), d + Math.max(w, d) * 0.5);
   const controls = new OrbitControls(camera, canvas);
-  controls.target.set(w / 2, 1, d / 2);
+  controls.target.set(w / 2, 0.8, d / 2);
   controls.maxPolarAngle = Math.PI * 0.49;
   controls.minDistance = 0.3;
   controls.maxDistance = 60;
