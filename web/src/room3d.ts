@@ -201,6 +201,11 @@ export function createRoom(canvas: HTMLCanvasElement, layout: Layout, onPick: (n
     dirty = true;
   };
   resize();
+  if (camera.aspect < 1) {
+    // A phone held upright: step back so the whole room fits across.
+    camera.position.z += Math.max(w, d) * (1 / camera.aspect - 1) * 0.5;
+    controls.update();
+  }
   frame = requestAnimationFrame(loop);
 
   // Click (not drag) picks a device.
