@@ -132,9 +132,9 @@ async def _edit(
     try:
         done, result = await running.edit_and_reload(edit, who.name, who.via)
     except EditRefused as exc:
+        first = str(exc.problems[0]) if exc.problems else "the inventory would be invalid"
         raise Unprocessable(
-            "the edit would make the inventory invalid; nothing written",
-            {"problems": [str(p) for p in exc.problems]},
+            f"nothing written: {first}", {"problems": [str(p) for p in exc.problems]}
         ) from None
     except InventoryError as exc:
         raise _refused(exc, running) from None

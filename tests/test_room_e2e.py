@@ -70,6 +70,24 @@ def test_demo_room_drift_search_click_and_heat(demo: Demo) -> None:  # noqa: F81
             assert "no-such-box" in page.inner_text(".room-bar .error")
             assert errors == []
 
+            # An admin moves a device from the page: written, reloaded, drawn there.
+            page.select_option("#room-edit-device", "lab-02")
+            page.select_option("#room-edit-target", "rack:rack-b")
+            page.fill("#room-edit-u", "30")
+            page.click("#room-edit button[type=submit]")
+            page.wait_for_selector("#room-edit-result.muted")
+            world = page.evaluate("fetch('/api/world').then(r => r.json())")
+            [rack_b] = [r for r in world["sites"][0]["rooms"][0]["racks"] if r["name"] == "rack-b"]
+            assert {"device": "lab-02", "u": 30, "height_u": 2} in rack_b["devices"]
+            page.select_option("#room-edit-device", "lab-03")
+            page.fill("#room-edit-u", "31")
+            page.click("#room-edit button[type=submit]")
+            page.wait_for_selector("#room-edit-result.error")
+            refused = page.inner_text("#room-edit-result")
+            assert "inventory.yaml:" in refused and "U31 is already taken by 'lab-02'" in refused
+            page.screenshot(path=str(ARTIFACTS / "room-edit-refused.png"), full_page=True)
+            assert errors == []
+
             phone = context.new_page()
             phone.set_viewport_size({"width": 390, "height": 844})
             phone.goto(demo.url + "#/room")

@@ -9,6 +9,7 @@ import { t } from "./i18n";
 import { rt } from "./roomText";
 import { type Layout, type Mode, type World, generatedWorld, layout } from "./room";
 import { type RoomView, createRoom } from "./room3d";
+import { RoomEdit } from "./RoomEdit";
 import "./room.css";
 
 const REFRESH_MS = 10_000;
@@ -60,7 +61,7 @@ function generatedFrom(spec: string | null | undefined): World | null {
   return m ? generatedWorld(Number(m[1]), Number(m[2]), Number(m[3])) : null;
 }
 
-export function RoomPage({ generated }: { generated?: string | null }) {
+export function RoomPage({ generated, admin = false }: { generated?: string | null; admin?: boolean }) {
   const [world, setWorld] = useState<World | null>(() => generatedFrom(generated));
   const [error, setError] = useState<string | null>(null);
   const [mode, setMode] = useState<Mode>("state");
@@ -70,6 +71,7 @@ export function RoomPage({ generated }: { generated?: string | null }) {
   const view = useRef<RoomView | null>(null);
   const shape = useRef<Layout | null>(null);
 
+  const [reloads, setReloads] = useState(0);
   useEffect(() => {
     if (generatedFrom(generated)) return;
     let alive = true;
@@ -83,7 +85,7 @@ export function RoomPage({ generated }: { generated?: string | null }) {
       alive = false;
       clearInterval(timer);
     };
-  }, [generated]);
+  }, [generated, reloads]);
 
   const laid = useMemo(() => (world ? layout(world, mode) : null), [world, mode]);
 
@@ -183,6 +185,7 @@ export function RoomPage({ generated }: { generated?: string | null }) {
             </ul>
           )}
         </section>
+        {admin && !generatedFrom(generated) && <RoomEdit world={world} onDone={() => setReloads((n) => n + 1)} />}
         {laid.unplaced.length > 0 && (
           <section class="panel" id="room-unplaced">
             <h3>{rt("unplaced")}</h3>

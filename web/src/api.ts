@@ -39,7 +39,7 @@ export async function getJSON<T>(path: string): Promise<T> {
   return answer<T>(response, path);
 }
 
-export async function postJSON<T>(path: string, body?: unknown, method: "POST" | "DELETE" = "POST"): Promise<T> {
+export async function postJSON<T>(path: string, body?: unknown, method: "POST" | "PUT" | "DELETE" = "POST"): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
   const response = await fetch(path, {

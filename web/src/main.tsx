@@ -219,7 +219,7 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
         ) : current.page === "room" ? (
-          <RoomPage key={location.hash} generated={current.generated} />
+          <RoomPage key={location.hash} generated={current.generated} admin={me.role === "admin"} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}

@@ -19,6 +19,11 @@ const en = {
   noDrift: "Every checkable cable matches what LLDP and the MAC tables see.",
   unplaced: "Not placed in a room",
   noWebgl: "This browser cannot draw the 3D room (WebGL is off)",
+  editTitle: "Move a device (admins)",
+  editHint: "Written to inventory.yaml with its comments kept, checked and reloaded; in the audit log.",
+  rack: "rack",
+  move: "Move",
+  moved: "{name} moved; inventory.yaml written and reloaded",
 };
 type Key = keyof typeof en;
 const ko: Partial<Record<Key, string>> = {
@@ -37,6 +42,11 @@ const ko: Partial<Record<Key, string>> = {
   noDrift: "확인할 수 있는 모든 케이블이 LLDP와 MAC 테이블과 일치합니다.",
   unplaced: "방에 배치되지 않음",
   noWebgl: "이 브라우저는 3D 방을 그릴 수 없습니다 (WebGL 꺼짐)",
+  editTitle: "장비 옮기기 (관리자)",
+  editHint: "주석을 그대로 둔 채 inventory.yaml에 기록하고, 검사한 뒤 다시 읽습니다. 감사 로그에 남습니다.",
+  rack: "랙",
+  move: "옮기기",
+  moved: "{name}을(를) 옮겼습니다. inventory.yaml을 기록하고 다시 읽었습니다",
 };
 export const ROOM_TEXT = { en, ko };
 
