@@ -24,6 +24,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from api.access import OPERATE_ROLES, LiveAccess
 from api.errors import ApiError, BadRequest, NotFound
+from api.qr import qr_svg
 from mirror.audit import AuditLog
 from mirror.auth import AuthError, AuthService, Identity, LastAdmin, NoSuchUser, UserExists
 from mirror.auth.names import CLI_TOKEN_PREFIX
@@ -94,7 +95,13 @@ class AdminController(Controller):
         except AuthError as exc:
             raise _user_error(exc) from None
         await audit_as(audit, request.user, "user.add", user.name, {"role": user.role}, "added")
-        return {"name": user.name, "role": user.role, "disabled": False, "totp_uri": user.totp_uri}
+        return {
+            "name": user.name,
+            "role": user.role,
+            "disabled": False,
+            "totp_uri": user.totp_uri,
+            "totp_qr": qr_svg(user.totp_uri),  # the same, as an SVG QR code for the page
+        }
 
     @patch("/users/{name:str}")
     async def change_user(

@@ -21,12 +21,16 @@ from litestar.static_files import create_static_files_router
 
 from api import proxies
 from api.access import LiveAccess
+from api.accounts_admin import ROUTES as ACCOUNT_ROUTES
 from api.admin import AdminController
 from api.alerts import AlertsController
 from api.auth import AuthController, auth_middleware
 from api.control import ControlController, command_stream, terminal
+from api.discovered_admin import ROUTES as DISCOVERED_ROUTES
 from api.errors import EXCEPTION_HANDLERS
 from api.inventory_admin import adopt_discovered, reload_inventory
+from api.inventory_forms import ROUTES as INVENTORY_FORMS
+from api.inventory_forms import SetupActions
 from api.jobs import JobBoard
 from api.live_schema import live_components
 from api.metrics import metrics
@@ -35,6 +39,7 @@ from api.openapi_errors import document_errors
 from api.overview import AnswerCache, overview, targets, warm_for_page
 from api.routes import HostController, health, live, live_schema
 from api.services import HostService
+from api.settings_view import ROUTES as SETTINGS_ROUTES
 from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, topology
 from api.webfiles import PRECOMPRESSED, assets_route
@@ -45,6 +50,7 @@ from mirror.auth import AuthService
 from mirror.control import CommandRunner
 from mirror.inventory.current import CurrentInventory, as_current
 from mirror.live import LiveHub
+from mirror.settings import Settings
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
@@ -74,6 +80,8 @@ def create_app(
     reloader: InventoryReloader | None = None,
     trusted_proxies: Sequence[str] = (),
     alerts: AlertService | None = None,
+    setup: SetupActions | None = None,
+    settings: Settings | None = None,
 ) -> Litestar:
     """``static_dir`` is served at ``/`` (the built UI); default: the minimal live page.
 
@@ -101,6 +109,8 @@ def create_app(
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
     route_handlers.append(WorldController)  # placement, cables checked, edits (issue 14)
+    # The setup pages (issue 19): hosts & gear, discovered addresses, users, settings.
+    route_handlers += [*INVENTORY_FORMS, *DISCOVERED_ROUTES, *ACCOUNT_ROUTES, *SETTINGS_ROUTES]
     if audit is None:
         audit = AuditLog(store.engine, keystrokes=audit_keystrokes)
     jobs = JobBoard(control, audit) if control is not None else None
@@ -128,6 +138,8 @@ def create_app(
             "access": _value(access),
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
             "world": _value(WorldService(store, current, alerts, reloader)),
+            "setup": _value(setup),  # None without a poller: SSH checks answer 503
+            "settings": _value(settings),  # None: the settings page says it is not known
         },
         middleware=[auth_middleware(auth)],
         before_request=warm_for_page(hosts, answers),

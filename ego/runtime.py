@@ -43,6 +43,7 @@ from notify.webpush import WebPusher, load_or_create_vapid
 from poller.commands import PollerConnections, SshCommandRunner
 from poller.icmp_loop import NetworkWatch
 from poller.jobs import start_jobs
+from poller.probe import SshSetup
 from poller.scheduler import Scheduler
 from poller.snmp import SnmpScheduler
 from poller.ssh import KnownHosts
@@ -179,6 +180,8 @@ async def start(
         reloader=reloader,
         trusted_proxies=settings.trusted_proxies,
         alerts=service,
+        setup=SshSetup(KnownHosts(settings.known_hosts_path), ego.scheduler.poller),
+        settings=settings,
     )
     writer_task = asyncio.create_task(ego.writer.run(), name="writer")
     await ego.scheduler.start()

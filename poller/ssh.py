@@ -127,12 +127,11 @@ def _target(host: HostConfig) -> tuple[str, int | tuple[()]]:
     return host.address, ssh.port
 
 
-async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClientConnection:
-    """Connect and authenticate, or raise a ``CollectError`` saying why not."""
+def connect_options(host: HostConfig) -> tuple[str, int, dict[str, object]]:
+    """Where to dial (host, port of its key) and asyncssh's options for it, host keys aside."""
     ssh = host.ssh
     if ssh is None:
         raise ConfigError(f"{host.name}: no ssh settings")
-    known_hosts.ensure()
     dial_host, port = _target(host)
     key_port = port if isinstance(port, int) else 22
     options: dict[str, object] = {
@@ -158,7 +157,15 @@ async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClie
         options["password"] = password
     else:
         options["password_auth"] = False
+    return dial_host, key_port, options
 
+
+async def connect(host: HostConfig, known_hosts: KnownHosts) -> asyncssh.SSHClientConnection:
+    """Connect and authenticate, or raise a ``CollectError`` saying why not."""
+    dial_host, key_port, options = connect_options(host)
+    ssh = host.ssh
+    assert ssh is not None
+    known_hosts.ensure()
     options["known_hosts"] = known_hosts.parsed()
     try:
         return await asyncssh.connect(

@@ -23,7 +23,7 @@ apt_install() {
 
 apt_install python3-venv
 if [ $want_test -eq 1 ]; then
-  apt_install openssh-server openssh-client snmpd snmp fping iproute2 prometheus-node-exporter prometheus chromium fonts-noto-cjk sudo postgresql-15
+  apt_install openssh-server openssh-client snmpd snmp fping iproute2 prometheus-node-exporter prometheus chromium fonts-noto-cjk sudo postgresql-15 ieee-data
   # Login shells that tests/test_launch_shells.py logs in with, and shellcheck for the
   # REFLECTOR programs (tests skip, saying which package, when one is missing).
   apt_install zsh fish tcsh csh ksh busybox-static shellcheck

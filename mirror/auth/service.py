@@ -36,6 +36,7 @@ TOUCH_EVERY_S = 60  # last_seen / last_used are written at most this often
 LINK_TTL_S = 10 * 60
 
 SESSION_PREFIX = "mss_"
+SESSION_ID_CHARS = 16  # of a session digest: what the sessions list shows to end one
 TOKEN_PREFIX = "mst_"
 LINK_PREFIX = "msl_"
 MAX_TOKEN_LIFETIME_S = 10 * 365 * 86400  # expires_in_s beyond this: use no expiry at all
@@ -744,3 +745,69 @@ class AuthService:
             last_used=_s(row.last_used_ms),
             revoked=_s(row.revoked_ms),
         )
+
+    # -- the users page (issue 19): TOTP reset, one's own sessions -----------------------
+
+    @_storage_errors
+    def reset_totp(self, name: str) -> NewUser:
+        """A fresh TOTP seed for ``name`` (a lost phone); the password stays, and the
+        account is logged out everywhere. The enrolment is shown once, to the admin."""
+        secret = crypto.new_totp_secret()
+        with self._engine.begin() as conn:
+            row = self._user_row(conn, name)
+            conn.execute(
+                sa.update(users)
+                .where(users.c.id == row.id)
+                .values(totp_secret=secret, totp_last_step=None)
+            )
+            conn.execute(sa.delete(sessions).where(sessions.c.user_id == row.id))
+            self._event(conn, "totp-reset", name, None, None)
+        return NewUser(name, row.role, secret, crypto.totp_uri(secret, name))
+
+    @_storage_errors
+    def list_sessions(self, name: str) -> list[dict[str, Any]]:
+        """``name``'s logins still open, newest first; ``id`` is a short prefix of the
+        session's digest (never its cookie), enough to end it with ``end_session``."""
+        now = _ms(self._clock())
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(sessions)
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(
+                    users.c.name == name,
+                    sessions.c.expires_ms >= now,
+                    sessions.c.last_seen_ms >= now - _ms(SESSION_IDLE_S),
+                )
+                .order_by(sessions.c.created_ms.desc())
+            )
+            return [
+                {
+                    "id": r.digest[:SESSION_ID_CHARS],
+                    "key": f"s:{r.digest}",
+                    "created": r.created_ms / 1000,
+                    "last_seen": r.last_seen_ms / 1000,
+                    "expires": r.expires_ms / 1000,
+                    "address": r.address,
+                    "user_agent": r.user_agent,
+                }
+                for r in rows
+            ]
+
+    @_storage_errors
+    def end_session(self, name: str, session_id: str) -> str:
+        """End one of ``name``'s own sessions; its ``Identity.key``. Another user's: refused."""
+        if not re.fullmatch(f"[0-9a-f]{{{SESSION_ID_CHARS}}}", session_id):
+            raise NoSuchUser(f"no session {session_id!r}")
+        with self._engine.begin() as conn:
+            user_id = self._user_row(conn, name).id
+            digest = conn.execute(
+                sa.select(sessions.c.digest).where(
+                    sessions.c.user_id == user_id, sessions.c.digest.startswith(session_id)
+                )
+            ).scalar()
+            if digest is None:
+                raise NoSuchUser(f"no session {session_id!r} of {name!r}")
+            conn.execute(sa.delete(sessions).where(sessions.c.digest == digest))
+            self._event(conn, "logout", name, None, "ended from the sessions list")
+        self._touched.pop(digest, None)
+        return f"s:{digest}"

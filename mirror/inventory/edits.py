@@ -341,3 +341,15 @@ class RemoveField:
 
     def summary(self) -> str:
         return f"remove {'.'.join(self.path)}"
+
+
+class AddSubnet(_AddItem):
+    section, noun = "subnets", "subnet"
+
+
+class UpdateSubnet(_UpdateItem):
+    section, noun = "subnets", "subnet"
+
+
+class RemoveSubnet(_RemoveItem):
+    section, noun = "subnets", "subnet"

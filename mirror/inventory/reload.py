@@ -113,6 +113,11 @@ class InventoryReloader:
                 self._seen = file_signature(self.path)
                 raise
 
+    def refusals(self, inventory: Inventory) -> list[Problem]:
+        """What this EGO's guard refuses in ``inventory`` (``mirror demo``: off-loopback
+        addresses); a page checks a host it is about to connect to, unsaved, with it."""
+        return self._guard(inventory, str(self.path)) if self._guard else []
+
     def reload_soon(self, actor: str, via: str) -> None:
         """From a signal handler: reload in the background; the outcome is logged."""
         task = asyncio.get_running_loop().create_task(self._quiet(actor, via))

@@ -8,6 +8,7 @@ export class HttpError extends Error {
   constructor(
     public status: number,
     message: string,
+    public detail: unknown = undefined, // the error body's "detail" (e.g. inventory problems)
   ) {
     super(message);
   }
@@ -24,14 +25,16 @@ export function whenUnauthorized(callback: () => void): void {
 async function answer<T>(response: Response, path: string): Promise<T> {
   if (response.ok) return (await response.json()) as T;
   let message = `${response.status} ${response.statusText}`;
+  let detail: unknown;
   try {
-    const body = (await response.json()) as { error?: string };
+    const body = (await response.json()) as { error?: string; detail?: unknown };
     if (body.error) message = body.error;
+    detail = body.detail;
   } catch {
     // not JSON: keep the status line
   }
   if (response.status === 401 && !path.startsWith("/api/auth/login")) onUnauthorized();
-  throw new HttpError(response.status, message);
+  throw new HttpError(response.status, message, detail);
 }
 
 export async function getJSON<T>(path: string): Promise<T> {
@@ -39,7 +42,7 @@ export async function getJSON<T>(path: string): Promise<T> {
   return answer<T>(response, path);
 }
 
-export async function postJSON<T>(path: string, body?: unknown, method: "POST" | "PUT" | "DELETE" = "POST"): Promise<T> {
+export async function postJSON<T>(path: string, body?: unknown, method: "POST" | "PUT" | "PATCH" | "DELETE" = "POST"): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
   const response = await fetch(path, {

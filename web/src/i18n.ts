@@ -181,6 +181,8 @@ const en = {
   noTunnels: "No tunnels.",
   needHost: "Pick a host.",
   needPort: "Ports are 1-65535 (local port: empty or 0 for any free one).",
+  navSetup: "Setup",
+  mySessions: "Your sessions",
 } as const;
 
 export type Key = keyof typeof en;
@@ -300,6 +302,8 @@ const ko: Table = {
   silenceAdd: "무음 추가",
   sendTest: "테스트 보내기",
   firingCount: "{n}건 발생",
+  navSetup: "설정",
+  mySessions: "내 세션",
 };
 
 export const TABLES: Record<string, Table> = { en, ko };

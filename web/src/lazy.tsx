@@ -44,3 +44,4 @@ export const HostControls = lazy(() => import("./controlPages").then((m) => m.Ho
 export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.AlertsPage));
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));
 export const RoomPage = lazy(() => import("./RoomPage").then((m) => m.RoomPage));
+export const SetupPage = lazy(() => import("./SetupPage").then((m) => m.SetupPage));

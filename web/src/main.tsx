@@ -7,7 +7,7 @@ import { type Row, applyEvent, rowFromOverview } from "./fleet";
 import { HEALTH_EVERY_MS, type Health, healthProblems } from "./health";
 import { getLang, initialLang, setLang, t } from "./i18n";
 import { AlertBadge } from "./AlertBadge";
-import { AlertsPage, AuditPage, HostPage, RoomPage, RunPage, TerminalPage, TunnelsPage } from "./lazy";
+import { AlertsPage, AuditPage, HostPage, RoomPage, RunPage, SetupPage, TerminalPage, TunnelsPage } from "./lazy";
 import { type LinkState, connectLive } from "./live";
 import { Login } from "./Login";
 import { loadOverview } from "./overview";
@@ -187,9 +187,14 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
         >
           {t("language")}
         </button>
-        <span class="who">
+        {me.role === "admin" && (
+          <a href="#/setup" id="nav-setup" class={`crumb${current.page === "setup" ? " on" : ""}`}>
+            {t("navSetup")}
+          </a>
+        )}
+        <a class="who" id="who" href="#/setup?tab=sessions" title={t("mySessions")}>
           {me.user} <small>{me.role}</small>
-        </span>
+        </a>
         <button class="ghost" id="logout" onClick={onLogout}>
           {t("signOut")}
         </button>
@@ -216,6 +221,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <AuditPage target={current.target} />
         ) : current.page === "tunnels" ? (
           <TunnelsPage />
+        ) : current.page === "setup" ? (
+          <SetupPage tab={current.tab} role={me.role} user={me.user} />
         ) : current.page === "alerts" ? (
           <AlertsPage tab={current.tab} role={me.role} />
         ) : current.page === "room" ? (

@@ -9,10 +9,11 @@ export type Route =
   | { page: "audit"; target: string | null }
   | { page: "tunnels" }
   | { page: "alerts"; tab: string }
-  | { page: "room"; generated: string | null };
+  | { page: "room"; generated: string | null }
+  | { page: "setup"; tab: string };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
- * #/tunnels, #/alerts?tab=history. */
+ * #/tunnels, #/alerts?tab=history, #/setup?tab=users. */
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const params = new URLSearchParams(query);
@@ -26,6 +27,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
   // #/room?generated=20x300x300: a made-up world of racks x devices x cables (scale test, bench)
   if (path === "/room") return { page: "room", generated: params.get("generated") };
+  if (path === "/setup") return { page: "setup", tab: params.get("tab") ?? "hosts" };
   return { page: "fleet" };
 }
 
