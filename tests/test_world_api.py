@@ -233,3 +233,25 @@ async def test_admin_edits_are_written_kept_reloaded_and_audited(world: World) -
     )
     summaries = [e.detail["edits"] for e in entries]
     assert len(entries) == 5 and all(e.actor == "admin" for e in entries), summaries
+
+
+def test_removing_a_host_takes_it_out_of_its_rack_and_drops_its_cables(tmp_path: Path) -> None:
+    from mirror.inventory.edits import RemoveHost
+    from mirror.inventory.writer import InventoryWriter
+
+    hosts = "hosts:\n  - {name: nas, address: 127.0.0.5}\n  - {name: pc, address: 127.0.0.6}\n"
+    cables = (
+        "cables:\n  - a: {node: nas, port: eth0}\n    b: {node: pc}\n    label: X-1\n"
+        "  - a: {node: pc}\n    b: {node: pc}\n"
+    )
+    path = tmp_path / "inventory.yaml"
+    path.write_text(hosts + cables + SITES.replace("core-switch", "pc").replace("gateway", "nas")
+                    .replace("lab-01", "x").replace("[lab-03, lab-04]", "[]")
+                    .replace("              - {device: x, u: 10, height_u: 2}\n", ""))  # fmt: skip
+    assert load_inventory(path).sites[0].rooms[0].racks[0].devices[1].device == "nas"
+    InventoryWriter(path).write([RemoveHost("nas")], actor="t", via="test")
+    inventory = load_inventory(path)
+    assert [h.name for h in inventory.hosts] == ["pc"]
+    assert [m.device for m in inventory.sites[0].rooms[0].racks[0].devices] == ["pc"]
+    assert [(c.a.node, c.b.node) for c in inventory.cables] == [("pc", "pc")]
+    assert "# the network rack, by the door" in path.read_text()

@@ -54,6 +54,20 @@ def _unplace(doc: CommentedMap, device: str) -> None:
                 return
 
 
+def forget_node(doc: CommentedMap, name: str) -> None:
+    """A host or device being removed: take it out of its rack or place and drop its cables,
+    which would otherwise name a node that no longer exists (``RemoveHost`` calls this)."""
+    _unplace(doc, name)
+    cables = doc.get("cables")
+    if not isinstance(cables, CommentedSeq):
+        return
+    for i in reversed(range(len(cables))):
+        cable = cables[i]
+        ends = [cable.get(e) for e in ("a", "b")] if isinstance(cable, CommentedMap) else []
+        if any(isinstance(end, CommentedMap) and end.get("node") == name for end in ends):
+            remove(cables, i)
+
+
 def _list_in(node: CommentedMap, key: str) -> CommentedSeq:
     items = node.get(key)
     if items is None:
