@@ -47,6 +47,7 @@ from api.timeseries import TimeSeriesController
 from api.topology import TopologyService, get_pins, put_pins, topology
 from api.trust import trust_routes
 from api.webfiles import PRECOMPRESSED, assets_route
+from api.world import WorldController, WorldService
 from mirror.alerts.service import AlertService
 from mirror.audit import AuditLog
 from mirror.auth import AuthService
@@ -123,6 +124,7 @@ def create_app(
     route_handlers += [reload_inventory, adopt_discovered]  # inventory, for admins
     route_handlers.append(AlertsController)  # alerts, silences, rules, channels (issue 12)
     route_handlers += [ScheduledJobsController, job_run_stream]  # scheduled jobs (issue 18)
+    route_handlers.append(WorldController)  # placement, cables checked, edits (issue 14)
     # The setup pages (issue 19): hosts & gear, discovered addresses, users, settings.
     route_handlers += [*INVENTORY_FORMS, *DISCOVERED_ROUTES, *ACCOUNT_ROUTES, *SETTINGS_ROUTES]
     route_handlers += trust_routes(tls_ca)  # /ca: trusting EGO's local CA (issue 16)
@@ -156,6 +158,7 @@ def create_app(
             "alerts": _value(alerts),  # None without EGO's engine: alert routes answer 503
             "identities": _value(identities),  # /api/health: is authentication degraded?
             "scheduled_jobs": _value(scheduled_jobs),  # None without a poller: 503
+            "world": _value(WorldService(store, current, alerts, reloader)),
             "setup": _value(setup),  # None without a poller: SSH checks answer 503
             "settings": _value(settings),  # None: the settings page says it is not known
         },

@@ -21,7 +21,12 @@ logs in with the demo's one-time link in Debian Chromium, and watches the live f
   demo's own L2 topology (254 hosts, the switch and the router) as the map page lays it out,
   and of made-up trees of 100 and 300 nodes (switches in a tree, hosts on them), 5 runs each.
 
-    .venv/bin/python bench/ui.py [--minutes 10]
+- room (``--room``: only this, with the 24-host demo): the 3D room (#/room) in software GL,
+  the demo's room and a generated one of 20 racks, 300 devices and 300 cables: draw calls
+  and triangles (three's renderer.info) and the mean time of 60 frames rendered back to back
+  while the camera turns (``timeFrames``: ends with a readPixels, so GL has finished).
+
+    .venv/bin/python bench/ui.py [--minutes 10] [--room]
 """
 
 from __future__ import annotations
@@ -120,11 +125,53 @@ def bundle_kb() -> tuple[float, float, float]:
     return sum(f.stat().st_size for f in initial) / 1000, packed(initial), packed(lazy)
 
 
+ROOM_VIEWPORT = {"width": 1280, "height": 800}
+ROOM_FRAMES = 60
+# The room's view once it is drawn (the page may build it again when its first /api/world
+# answer replaces the loading state): its counters, a warm-up, then the timed frames.
+ROOM_JS = """async (frames) => {
+  for (let i = 0; i < 200; i++) {
+    const room = window.__mirrorRoom;
+    if (room && room.info().calls > 0) {
+      const info = room.info();
+      room.timeFrames(Math.ceil(frames / 6));
+      return {calls: info.calls, triangles: info.triangles, frame_ms: room.timeFrames(frames)};
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error("the room was not drawn in 20 s");
+}"""
+ROOMS = (
+    ("demo room (24 hosts)", "#/room"),
+    ("20 racks, 300 devices, 300 cables", "#/room?generated=20x300x300"),
+)
+
+
+def room_figures(page: object, base: str) -> list[tuple[str, dict[str, float]]]:
+    """Draw calls, triangles and frame time of each room in ROOMS."""
+    out = []
+    for name, route in ROOMS:
+        page.evaluate("window.__mirrorRoom = undefined")  # type: ignore[attr-defined]
+        page.goto(base + route)  # type: ignore[attr-defined]
+        out.append((name, page.evaluate(ROOM_JS, ROOM_FRAMES)))  # type: ignore[attr-defined]
+    return out
+
+
+def print_room(figures: list[tuple[str, dict[str, float]]]) -> None:
+    size = f"{ROOM_VIEWPORT['width']}x{ROOM_VIEWPORT['height']}"
+    print(f"3D room, headless Chromium software GL, {size}, mean of {ROOM_FRAMES} frames")
+    print(f"{'room':<36}{'draw calls':>12}{'triangles':>12}{'frame (ms)':>12}")
+    for name, f in figures:
+        print(f"{name:<36}{f['calls']:>12.0f}{f['triangles']:>12.0f}{f['frame_ms']:>12.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to watch (10)")
     parser.add_argument("--paints", type=Path, help="also write every paint record here (JSON)")
+    parser.add_argument("--room", action="store_true", help="only the 3D room's figures")
     args = parser.parse_args()
+    hosts_asked = 24 if args.room else HOSTS
     from playwright.sync_api import sync_playwright
 
     data = Path(tempfile.mkdtemp(prefix="mirror-bench-ui-"))
@@ -132,7 +179,7 @@ def main() -> int:
     log = data / "demo.log"
     env = {**os.environ, "MIRROR_DATA_DIR": str(data)}
     env.pop("MIRROR_DATABASE_URL", None)
-    command = [sys.executable, "-m", "cli", "demo", "--hosts", str(HOSTS)]
+    command = [sys.executable, "-m", "cli", "demo", "--hosts", str(hosts_asked)]
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*command, "--port", str(port), "--sim-port", str(sim), "--snmp-port", str(snmp)],
@@ -159,6 +206,12 @@ def main() -> int:
             page = context.new_page()
             page.goto(link[1])
             page.wait_for_selector("tr.host")
+            if args.room:
+                page.set_viewport_size(ROOM_VIEWPORT)
+                room = room_figures(page, link[1].split("/api/")[0] + "/")
+                browser.close()
+                print_room(room)
+                return 0
             all_rows = f"document.querySelectorAll('tr.host').length >= {HOSTS + 1}"
             cold, steps = [], []
             for _ in range(5):

@@ -20,6 +20,7 @@ import argcomplete
 
 from cli.alerts import add_alert_commands
 from cli.backup import add_backup_commands
+from cli.cables import add_cable_commands
 from cli.control import add_control_commands
 from cli.install import add_install_commands
 from cli.jobs import add_job_commands
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_alert_commands(sub)  # alerts, notify test (cli.alerts)
     add_job_commands(sub)  # scheduled jobs: list, run, history, pause, resume (cli.jobs)
     add_install_commands(sub)  # install, uninstall: EGO as a systemd service (cli.install)
+    add_cable_commands(sub)  # cables check (cli.cables)
     return parser
 
 

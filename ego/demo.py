@@ -21,10 +21,11 @@ from ego.runtime import open_store, serve
 from lab import LabServer, SimHost, ensure_keys, lab_ssh, make_lab
 from lab.demo_gear import SNMP_PORT, start_gear_or_note
 from lab.gear import host_mac
+from lab.room import demo_room
 from mirror import demo_mark
 from mirror.auth import AuthService
 from mirror.auth.crypto import new_token
-from mirror.inventory import Inventory
+from mirror.inventory import load_inventory
 from mirror.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,13 @@ def demo_inventory(
     client_key: Path,
     sim_port: int = SIM_PORT,
     gear: dict[str, Any] | None = None,
+    room: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The lab as an inventory; ``gear`` adds the simulated switch and router (snmp, cables)."""
+    """The lab as an inventory; ``gear`` adds the simulated switch and router (snmp, cables),
+    ``room`` the placement and the hosts' cables (``lab.room.demo_room``)."""
+    room = dict(room or {})
+    gear = dict(gear or {})
+    cables = [*gear.pop("cables", []), *room.pop("cables", [])]
     return {
         "poll": {"interval_s": 5, "timeout_s": 4, "slow_every_s": 30},
         "subnets": [{"name": "demo-lab", "cidr": "127.77.0.0/24"}],
@@ -75,7 +81,9 @@ def demo_inventory(
                 {"name": "host-down", "for": "20s"},
             ]
         },
-        **(gear or {}),
+        **gear,
+        **({"cables": cables} if cables else {}),
+        **room,
     }
 
 
@@ -99,12 +107,13 @@ async def run_demo(
     server = LabServer(lab, sim_port, host_key, client_pub, flappy=flappy)
     await server.start()
     gear, gear_text = await start_gear_or_note(lab, data_dir, snmp_port)
-    data = demo_inventory(lab, client_key, sim_port, gear.inventory() if gear else None)
+    room = demo_room(lab, gear.gear if gear else None)
+    data = demo_inventory(lab, client_key, sim_port, gear.inventory() if gear else None, room)
     settings.inventory_path.write_text(
         "# Written by `mirror demo`: the simulated lab. Not the owner's inventory.\n"
         + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     )
-    inventory = Inventory.from_dict(data, source=str(settings.inventory_path))
+    inventory = load_inventory(settings.inventory_path)  # with its lines: file:line findings
     url = f"http://{settings.bind_host}:{settings.bind_port}/"
     store = open_store(settings)
     try:
@@ -133,6 +142,8 @@ async def run_demo(
         f"  one host    mirror poll --host {lab[0].name} -i {settings.inventory_path}\n"
         f"{gear_text}"
         f"  topology    {url}api/topology\n"
+        f"  room        {url}#/room   (one cable is documented on the wrong port:\n"
+        f"              mirror cables check -i {settings.inventory_path})\n"
         f"  data        {data_dir}   (`mirror` run from {Path.cwd()} uses it: {mark.name})\n"
         f"{token_text}"
         f"{login_text}"

@@ -88,8 +88,27 @@ def test_demo_serves_this_machine_and_the_lab(tmp_path: Path) -> None:
             frozenset((e["node"], e["port"]) for e in (link["a"], link["b"])): link
             for link in topology["links"]
         }
-        for i in range(1, 9):  # lab-0i on the switch's port i, found by its MAC
-            assert links[frozenset({("core-switch", f"Gi1/0/{i}"), (f"lab-0{i}", None)})]
+        for i in range(1, 9):  # lab-0i cabled to the switch (documented: lab-05 on port 6)
+            port = f"Gi1/0/{6 if i == 5 else i}"
+            assert links[frozenset({("core-switch", port), (f"lab-0{i}", "eth0")})]
+        # The room: the cable check finds the one cable documented on the wrong port.
+        world = json.loads(get(f"{base}/api/world"))
+        assert len(world["sites"][0]["rooms"][0]["racks"]) == 2
+        assert sum(d["placed"] for d in world["devices"]) == 11
+        deadline = time.monotonic() + 20
+        while True:  # the host ports (eth0) are known after each host's first poll
+            check = json.loads(get(f"{base}/api/world/cables/check"))
+            if len(check["lines"]) == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        [line] = check["lines"]
+        assert "cables[5] 'P-05': wrong-port: documented lab-05:eth0 — core-switch:Gi1/0/6" in line
+        drift = subprocess.run(
+            [sys.executable, "-m", "cli.main", "cables", "check", "-i",
+             str(tmp_path / "demo" / "inventory.yaml")],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert drift.returncode == 1 and drift.stdout.splitlines() == [line], drift
         uplink = links[frozenset({("core-switch", "Te1/1/1"), ("gateway", "ether1")})]
         assert sorted(uplink["sources"]) == ["cable", "lldp"] and uplink["label"]
         ego = next(h for h in hosts if h["name"] == "ego")

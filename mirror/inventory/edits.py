@@ -191,8 +191,11 @@ class _RemoveItem:
     name: str
 
     def apply(self, doc: CommentedMap) -> None:
+        from mirror.inventory.placement_edits import forget_node  # it builds on this module
+
         index, _ = _find(doc, self.section, self.noun, self.name)
         remove(doc[self.section], index)
+        forget_node(doc, self.name)  # its rack unit or desk place, and its cables, go too
 
     def summary(self) -> str:
         return f"remove {self.noun} {self.name}"

@@ -36,6 +36,8 @@ from pydantic import (
 from mirror.alerts.config import AlertsSection, NotifySection
 from mirror.alerts.config import cross_check as alerts_cross_check
 from mirror.errors import ConfigError
+from mirror.inventory.placement import Site
+from mirror.inventory.placement import cross_check as placement_cross_check
 from mirror.inventory.problems import (
     InventoryError,
     Loc,
@@ -368,6 +370,8 @@ class Cable(_Model):
     a: CableEnd
     b: CableEnd
     label: Text | None = None
+    type: Text | None = None  # cat6, fibre, dac, ... (free text, shown in the room)
+    colour: Text | None = None  # a CSS colour name or #rrggbb, drawn in the room
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +445,7 @@ class Inventory(_Model):
     hosts: list[HostEntry] = Field(default_factory=list)
     snmp: list[SnmpEntry] = Field(default_factory=list)
     cables: list[Cable] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)  # placement (mirror/inventory/placement.py)
     actions: dict[Name, ActionEntry] = Field(default_factory=dict)
     alerts: AlertsSection = Field(default_factory=AlertsSection)  # mirror/alerts/config.py
     notify: NotifySection = Field(default_factory=NotifySection)
@@ -448,6 +453,7 @@ class Inventory(_Model):
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
+    _lines: Mapping[Loc, int] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def from_dict(
@@ -459,6 +465,11 @@ class Inventory(_Model):
     @property
     def source(self) -> str:
         return self._source
+
+    def where(self, loc: Loc) -> str:
+        """``file:line`` of a field (its nearest ancestor's line when it is not in the file)."""
+        line = line_for(self._lines, loc)
+        return self._source if line is None else f"{self._source}:{line}"
 
     def hosts_resolved(self) -> list[HostConfig]:
         return [self._resolve(host) for host in self.hosts]
@@ -596,6 +607,7 @@ def validate(
     assert inventory is not None
     inventory._source = source
     inventory._base_dir = base_dir
+    inventory._lines = lines
     return inventory
 
 
@@ -611,6 +623,13 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     found += _duplicates("hosts", hosts, "name", lambda host: host.get("name"))
     found += _duplicates("hosts", hosts, "address", lambda host: _endpoint(data, host))
     found += _check_snmp_and_cables(data, group_names)
+    node_names = [
+        item["name"]
+        for section in ("hosts", "snmp")
+        for _, item in _mappings(data.get(section))
+        if isinstance(item.get("name"), str)
+    ]
+    found += placement_cross_check(data, node_names)
     found += alerts_cross_check(data, group_names)
     found += jobs_cross_check(data, group_names)
     local_at = None

@@ -44,5 +44,6 @@ export const HostControls = lazy(() => import("./controlPages").then((m) => m.Ho
 export const AlertsPage = lazy(() => import("./AlertsPage").then((m) => m.AlertsPage));
 export const TerminalPage = lazy(() => import("./TerminalPage").then((m) => m.TerminalPage));
 export const JobsPage = lazy(() => import("./JobsPage").then((m) => m.JobsPage));
+export const RoomPage = lazy(() => import("./RoomPage").then((m) => m.RoomPage));
 export const SetupPage = lazy(() => import("./SetupPage").then((m) => m.SetupPage));
 export const MapPage = lazy(() => import("./MapPage").then((m) => m.MapPage));

@@ -13,6 +13,7 @@ import {
   HostPage,
   JobsPage,
   MapPage,
+  RoomPage,
   RunPage,
   SetupPage,
   TerminalPage,
@@ -184,6 +185,9 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
               {t("navDiscovered")}
             </a>
           )}
+          <a href="#/room" id="nav-room" class={current.page === "room" ? "on" : ""}>
+            {t("room")}
+          </a>
         </nav>
         <AlertBadge active={current.page === "alerts"} />
         <a class={`crumb${current.page === "jobs" ? " on" : ""}`} href="#/jobs" id="nav-jobs">
@@ -254,6 +258,8 @@ function Dashboard({ me, onLogout }: { me: Me; onLogout: () => void }) {
           <AlertsPage tab={current.tab} role={me.role} />
         ) : current.page === "jobs" ? (
           <JobsPage operate={canOperate(me.role)} />
+        ) : current.page === "room" ? (
+          <RoomPage key={location.hash} generated={current.generated} admin={me.role === "admin"} />
         ) : (
           <Fleet rows={rows} groupOrder={groupOrder} onOpen={open} />
         )}

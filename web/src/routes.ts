@@ -11,7 +11,8 @@ export type Route =
   | { page: "alerts"; tab: string }
   | { page: "jobs" }
   | { page: "setup"; tab: string }
-  | { page: "map"; layer: "physical" | "l2" | "l3" };
+  | { page: "map"; layer: "physical" | "l2" | "l3" }
+  | { page: "room"; generated: string | null };
 
 /** The page a location hash names: #/host/NAME, #/terminal/NAME, #/run?host=A&host=B, #/audit,
  * #/tunnels, #/alerts?tab=history, #/setup?tab=users, #/map?layer=l2, #/discovered (the setup page's tab). */
@@ -27,6 +28,8 @@ export function parseRoute(hash: string): Route {
   if (path === "/tunnels") return { page: "tunnels" };
   if (path === "/alerts") return { page: "alerts", tab: params.get("tab") ?? "active" };
   if (path === "/jobs") return { page: "jobs" };
+  // #/room?generated=20x300x300: a made-up world of racks x devices x cables (scale test, bench)
+  if (path === "/room") return { page: "room", generated: params.get("generated") };
   if (path === "/setup") return { page: "setup", tab: params.get("tab") ?? "hosts" };
   if (path === "/map") {
     const layer = params.get("layer");
