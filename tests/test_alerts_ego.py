@@ -213,7 +213,7 @@ async def test_the_cli_lists_silences_and_tests_a_channel(ego: Ego) -> None:
     rc, _, err = await _mirror(
         ego, "alerts", "silence", *server, "--match", "ghost", "--for", "1h", "--comment", "x"
     )
-    assert rc == 1 and err.strip() == "mirror: --match 'ghost': expected LABEL=GLOB, e.g. host=nas"
+    assert rc == 2 and err.strip() == "mirror: --match 'ghost': expected LABEL=GLOB, e.g. host=nas"
     before = len(ego.hook.got)
     rc, out, err = await _mirror(ego, "notify", "test", "hook", "-i", str(ego.path))
     assert rc == 0, err

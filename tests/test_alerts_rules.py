@@ -252,29 +252,33 @@ def test_evaluating_only_the_polled_targets_keeps_the_others() -> None:
     assert [(t.key, t.to) for t in full.transitions] == [(("mem", "b", ""), "firing")]
 
 
-def test_the_hub_adapter_takes_poll_events_pings_and_typed_state_changes() -> None:
-    from dataclasses import dataclass as dc
-
+def test_the_hub_adapter_takes_the_hubs_typed_events() -> None:
+    """What the poller publishes (poller.writer: mirror.events), not a look-alike: a dict
+    adapter here once left every metric unseen and fired no-data for the whole fleet."""
     from mirror.alerts.events import apply_events
+    from mirror.events import HostPoll, PingPoll, StateChange
 
-    @dc
-    class StateChange:  # the shape of mirror/events.py's typed event (branch house)
-        target: str
-        kind: str
-        to: str
-        reason: str | None
-        since: float
+    def poll(
+        kind: type[HostPoll] | type[PingPoll], host: str, metrics: dict[str, float]
+    ) -> HostPoll | PingPoll:
+        return kind(
+            host=host, state="up", error=None, ts=1.0, duration_ms=1.0, metrics=metrics, info=None
+        )
 
     view = _view(Target("a", "host", address="127.0.0.2"))
     apply_events(
         view,
         [
-            {"type": "host", "host": "a", "ts": 1.0, "state": "up", "metrics": {"load.1": 2.0}},
-            {"type": "ping", "host": "ping/127.0.0.2", "ts": 1.0, "metrics": {"ping.up": 1.0}},
-            {"type": "host", "host": "unknown", "ts": 1.0, "state": "up", "metrics": {}},
+            poll(HostPoll, "a", {"load.1": 2.0}),
+            poll(PingPoll, "ping/127.0.0.2", {"ping.up": 1.0}),
+            poll(HostPoll, "unknown", {}),
+            {"type": "wol", "host": "a"},  # other publishers' events are skipped
         ],
     )
     a = view.targets["a"]
-    assert (a.state, a.metrics, a.ping_up) == ("up", {"load.1": 2.0}, True)
-    apply_events(view, [StateChange("a", "host", "timeout", "no answer in 4 s", 9.0)])
+    assert (a.state, a.metrics, a.ping_up, a.sample_ts) == ("up", {"load.1": 2.0}, True, 1.0)
+    change = StateChange(
+        target="a", kind="host", from_="up", to="timeout", reason="no answer in 4 s", since=9.0
+    )
+    apply_events(view, [change])
     assert (a.state, a.state_since, a.error) == ("timeout", 9.0, "no answer in 4 s")
