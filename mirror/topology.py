@@ -183,14 +183,13 @@ def build(nodes: Iterable[NodeInput], cables: Iterable[CableInput] = ()) -> Topo
             remote_port = _port_on(by_name.get(remote), _remote_port(row), row)
             add(End(node.name, local_port), End(remote, remote_port), "lldp")
 
-    linked = {end.node for d in drafts.values() for end in (d.a, d.b)}
-    cable_list = list(cables)
-    linked |= {end for c in cable_list for end in (c.a[0], c.b[0])}
-    _place_by_fdb(inputs, linked, device_ports, add)
-
-    for cable in cable_list:
+    linked = {end.node for d in drafts.values() for end in (d.a, d.b)}  # by LLDP
+    for cable in cables:
         if cable.a[0] in out_nodes and cable.b[0] in out_nodes:
             add(End(*cable.a), End(*cable.b), "cable", cable.label)
+    # After the cables: where the switch learnt a cabled host's MAC on the documented port,
+    # the cable gains "fdb" (seen); on another port, a second link shows where it really is.
+    _place_by_fdb(inputs, linked, device_ports, add)
 
     links = [
         Link(
@@ -199,7 +198,7 @@ def build(nodes: Iterable[NodeInput], cables: Iterable[CableInput] = ()) -> Topo
             b=d.b,
             sources=d.sources,
             label=d.label,
-            utilisation=_utilisation(d.a, by_name) or _utilisation(d.b, by_name),
+            utilisation=_link_utilisation(d, by_name),
         )
         for d in drafts.values()
     ]
@@ -284,6 +283,19 @@ def _place_by_fdb(
             continue
         switch, port = min(places, key=lambda p: (port_load[p], p))
         add(End(switch, port), End(node.name, None), "fdb")
+
+
+def _link_utilisation(draft: _Draft, by_name: Mapping[str, NodeInput]) -> Utilisation | None:
+    """The switch's view of the port first (it has the speed and state; a host's own
+    interface counters are the fallback), whichever end the link was declared from."""
+    ends = sorted(
+        (draft.a, draft.b), key=lambda e: getattr(by_name.get(e.node), "kind", "") != "snmp"
+    )
+    for end in ends:
+        found = _utilisation(end, by_name)
+        if found is not None:
+            return found
+    return None
 
 
 def _utilisation(end: End, by_name: Mapping[str, NodeInput]) -> Utilisation | None:

@@ -78,14 +78,23 @@ def test_cable_merges_with_discovered_link_and_keeps_label() -> None:
     assert len(topo.links) == 3  # uplink, esx-9, pc
 
 
-def test_cabled_host_is_not_placed_again_and_unknown_cable_ends_are_ignored() -> None:
-    cables = [
-        CableInput(("pc", "eth0"), ("core", "p2"), None),
-        CableInput(("pc", None), ("x", None), None),
+def test_a_cable_is_confirmed_by_the_mac_table_or_shown_beside_where_the_host_is_seen() -> None:
+    def pc_links(cables: list[CableInput]) -> list[tuple[str, list[str]]]:
+        topo = build(_lab(), cables)
+        return sorted(
+            (link.id, link.sources) for link in topo.links if "pc" in (link.a.node, link.b.node)
+        )
+
+    unknown_end = CableInput(("pc", None), ("x", None), None)  # "x" is in no inventory: ignored
+    # The edge switch learnt pc's MAC on p5: a cable documented there is confirmed by it.
+    assert pc_links([CableInput(("pc", "eth0"), ("edge", "p5"), None), unknown_end]) == [
+        ("pc:eth0--edge:p5", ["cable", "fdb"])
     ]
-    topo = build(_lab(), cables)
-    pc_links = [link for link in topo.links if "pc" in (link.a.node, link.b.node)]
-    assert [link.sources for link in pc_links] == [["cable"]]
+    # Documented on another switch's port: the cable as documented, and where pc really is.
+    assert pc_links([CableInput(("pc", "eth0"), ("core", "p2"), None), unknown_end]) == [
+        ("edge:p5--pc:", ["fdb"]),
+        ("pc:eth0--core:p2", ["cable"]),
+    ]
 
 
 def test_empty_or_garbage_info_gives_nodes_without_links() -> None:

@@ -158,11 +158,15 @@ def test_map_layers_live_hover_pin_and_click(demo: web.Demo) -> None:
             assert abs(after[0] - moved[0]) <= 1 and abs(after[1] - moved[1]) <= 1, (after, moved)
             assert "pinned" not in (page.get_attribute("g.node[data-node='lab-02']", "class") or "")
 
-            # The physical layer: the declared cable between router and switch, nothing else.
+            # The physical layer: the declared cables (the demo room's patch cables and the
+            # uplink) and the nodes they join, nothing else.
             _map(page, "physical")
+            cables = [link for link in topo["links"] if "cable" in link["sources"]]
+            joined = {end["node"] for link in cables for end in (link["a"], link["b"])}
+            assert {SWITCH, ROUTER, "lab-01"} <= joined
             phys = page.eval_on_selector_all("g.node", "els => els.map(e => e.dataset.node)")
-            assert sorted(phys) == [SWITCH, ROUTER]
-            assert page.locator("g.edge").count() == 1
+            assert sorted(phys) == sorted(joined)
+            assert page.locator("g.edge").count() == len(cables)
             page.screenshot(path=str(web.ARTIFACTS / "map-physical-desktop.png"))
 
             # L3: the lab's subnet, the router as its gateway (it holds the ARP table).

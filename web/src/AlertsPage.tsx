@@ -12,7 +12,7 @@ import {
   severityClass,
   where,
 } from "./alerts";
-import { getLang, t } from "./i18n";
+import { type Key, getLang, t } from "./i18n";
 import { dateTime } from "./format";
 
 const TABS = [
@@ -71,7 +71,7 @@ function AlertTable({ alerts, operate, onChange }: { alerts: Alert[]; operate: b
           {alerts.map((a) => (
             <tr key={a.id} data-alert={a.id} data-status={a.status}>
               <td>
-                <span class={`badge ${a.status === "resolved" ? "ok" : severityClass(a.severity)}`}>{a.status}</span>
+                <span class={`badge ${a.status === "resolved" ? "ok" : severityClass(a.severity)}`}>{alertStatus(a.status)}</span>
               </td>
               <td>{a.severity}</td>
               <td title={a.summary}>
@@ -368,4 +368,9 @@ export function AlertsPage({ tab, role }: { tab: string; role: string }) {
       </div>
     </section>
   );
+}
+
+function alertStatus(status: string): string {
+  const key = `alert_${status}`;
+  return key === "alert_firing" || key === "alert_pending" || key === "alert_resolved" ? t(key as Key) : status;
 }

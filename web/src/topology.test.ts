@@ -28,6 +28,12 @@ describe("layerGraph", () => {
     expect(g.edges.map((e) => [e.id, e.kind])).toEqual([["l1", "lldp"], ["l2", "fdb"]]);
     expect(g.edges[1].counters).toEqual({ node: "sw", port: "p1" });
   });
+  it("draws a host's cable from the switch down, whichever end it was declared from", () => {
+    const cable = { id: "l3", a: end("nas", "eth0"), b: end("sw", "p2"), sources: ["cable", "fdb"], label: "C-02", utilisation: null };
+    const g = layerGraph({ ...TOPO, links: [...TOPO.links, cable] }, "l2");
+    const edge = g.edges.find((e) => e.id === "l3")!;
+    expect([edge.source, edge.sourcePort, edge.target, edge.targetPort]).toEqual(["sw", "p2", "nas", "eth0"]);
+  });
   it("L3: subnets are nodes, gateways point into them", () => {
     const g = layerGraph(TOPO, "l3");
     expect(g.nodes[0]).toMatchObject({ id: "subnet:lan", kind: "subnet", detail: "127.0.0.0/24" });

@@ -92,12 +92,16 @@ function counters(link: TopoLink, kinds: Map<string, string>): GraphEdge["counte
 }
 
 function fromLink(link: TopoLink, kind: string, kinds: Map<string, string>): GraphEdge {
+  // Drawn from the device down to the host, whichever end a cable was declared from: the
+  // layout hangs hosts under their switch by the edge's direction.
+  const hostFirst = kinds.get(link.a.node) !== "snmp" && kinds.get(link.b.node) === "snmp";
+  const [from, to] = hostFirst ? [link.b, link.a] : [link.a, link.b];
   return {
     id: link.id,
-    source: link.a.node,
-    target: link.b.node,
-    sourcePort: link.a.port,
-    targetPort: link.b.port,
+    source: from.node,
+    target: to.node,
+    sourcePort: from.port,
+    targetPort: to.port,
     label: link.label,
     kind,
     counters: counters(link, kinds),
