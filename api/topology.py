@@ -21,10 +21,11 @@ from api.control import record, require_operate
 from api.errors import BadRequest
 from mirror.auth import Identity
 from mirror.inventory.current import CurrentInventory, as_current
-from mirror.model import HostState
-from mirror.topology import CableInput, Link, Node, NodeInput, build
+from mirror.topology import Link, Node, build
 from mirror.topology_l3 import L3Node, Subnet, SubnetInput, subnets
 from mirror.topology_pins import LAYERS, BadPin, TopologyPins
+from mirror.world import cable_inputs
+from mirror.world import nodes as world_nodes
 
 if TYPE_CHECKING:
     from mirror.inventory import Inventory
@@ -51,29 +52,8 @@ class TopologyService:
         return self._current.get()  # a reload swaps it while EGO runs
 
     def topology(self) -> Topology:
-        rows = {row.name: row for row in self._store.host_rows()}
-        nodes = []
-        entries: list[tuple[str, str, str, str | None]] = [
-            ("host", h.name, h.address, h.mac) for h in self._inventory.hosts_resolved()
-        ]
-        entries += [("snmp", d.name, d.address, d.mac) for d in self._inventory.snmp_resolved()]
-        for kind, name, address, mac in entries:
-            row = rows.get(name)
-            nodes.append(
-                NodeInput(
-                    name=name,
-                    kind=kind,
-                    address=address,
-                    mac=mac,
-                    state=str(row.state) if row is not None else HostState.PENDING.value,
-                    info=row.info if row is not None else {},
-                    metrics=row.metrics if row is not None else {},
-                )
-            )
-        cables = [
-            CableInput((c.a.node, c.a.port), (c.b.node, c.b.port), c.label)
-            for c in self._inventory.cables
-        ]
+        nodes = world_nodes(self._inventory, self._store.host_rows())
+        cables = cable_inputs(self._inventory)
         graph = build(nodes, cables)
         l3 = subnets(
             [SubnetInput(s.name, str(s.cidr)) for s in self._inventory.subnets],
