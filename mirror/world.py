@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from mirror.cables import CableCheck, Finding, check, node_ports
 from mirror.inventory.models import Inventory
@@ -17,21 +17,11 @@ from mirror.inventory.placement import Site, spots
 from mirror.model import HostState
 from mirror.topology import CableInput, NodeInput
 
-
-class Row(Protocol):
-    """What a stored host row gives (``mirror.storage.store.HostRow``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def state(self) -> Any: ...
-    @property
-    def info(self) -> dict[str, Any]: ...
-    @property
-    def metrics(self) -> dict[str, float]: ...
+if TYPE_CHECKING:
+    from mirror.storage.store import HostRow
 
 
-def nodes(inventory: Inventory, rows: Iterable[Row]) -> list[NodeInput]:
+def nodes(inventory: Inventory, rows: Iterable[HostRow]) -> list[NodeInput]:
     """Every inventory host and SNMP device with its stored state, tables and metrics."""
     by_name = {row.name: row for row in rows}
     entries: list[tuple[str, str, str, str | None]] = [
@@ -61,7 +51,7 @@ def cable_inputs(inventory: Inventory) -> list[CableInput]:
     ]
 
 
-def check_cables(inventory: Inventory, rows: Iterable[Row]) -> CableCheck:
+def check_cables(inventory: Inventory, rows: Iterable[HostRow]) -> CableCheck:
     return check(cable_inputs(inventory), nodes(inventory, rows))
 
 
@@ -105,7 +95,7 @@ CPU_METRIC = "cpu.busy_pct"
 
 def build_world(
     inventory: Inventory,
-    rows: Iterable[Row],
+    rows: Iterable[HostRow],
     firing: Mapping[str, int] | None = None,
     version: str | None = None,
 ) -> World:

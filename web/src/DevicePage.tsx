@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { getJSON } from "./api";
 import { Chart } from "./Chart";
-import { bytes, celsius, duration, num, pct, stateClass } from "./format";
+import { bitRate, celsius, duration, num, pct, stateClass } from "./format";
 import { stateText, t } from "./i18n";
 import { align } from "./series";
 import { type Topology, portState } from "./topology";
@@ -262,8 +262,8 @@ export function DevicePage({ host }: { host: HostDetail }) {
                   {p.adminUp === false ? t("adminDown") : p.up ? t("portUp") : t("portDown")}
                 </td>
                 <td>{speed(p.speed)}</td>
-                <td>{bytes(p.rx, "/s")}</td>
-                <td>{bytes(p.tx, "/s")}</td>
+                <td>{bitRate(p.rx)}</td>
+                <td>{bitRate(p.tx)}</td>
                 <td>{pct(p.util)}</td>
                 <td class={p.errors ? "warn" : ""}>{p.errors == null ? "–" : `${num(p.errors, 2)}/s`}</td>
                 <td>{text(p.alias)}</td>

@@ -4,7 +4,7 @@
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { getJSON, postJSON } from "./api";
-import { bytes, pct } from "./format";
+import { bitRate, pct } from "./format";
 import { t } from "./i18n";
 import { NODE_H, NODE_W, type Point, benchGraph, layoutGraph, loadElk } from "./layout";
 import { connectLive } from "./live";
@@ -278,7 +278,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
     if (e.counters) {
       const p = portState(metrics.get(e.counters.node), e.counters.port);
       lines.push(`${e.counters.node}:${e.counters.port} · ${p.up === false ? t("portDown") : p.up ? t("portUp") : "–"} · ${speed(p.speed)}`);
-      lines.push(`${t("rateIn")} ${bytes(p.rx, "/s")} · ${t("rateOut")} ${bytes(p.tx, "/s")} · ${pct(p.util)}`);
+      lines.push(`${t("rateIn")} ${bitRate(p.rx)} · ${t("rateOut")} ${bitRate(p.tx)} · ${pct(p.util)}`);
     }
     return lines;
   };
@@ -294,7 +294,7 @@ export function MapPage({ layer, operate }: { layer: Layer; operate: boolean }) 
       let line = `${port ?? "·"} → ${other}${otherPort ? `:${otherPort}` : ""}`;
       if (e.counters) {
         const p = portState(metrics.get(e.counters.node), e.counters.port);
-        line += ` · ${p.up === false ? t("portDown") : speed(p.speed)} · ${t("rateIn")} ${bytes(p.rx, "/s")} ${t("rateOut")} ${bytes(p.tx, "/s")}`;
+        line += ` · ${p.up === false ? t("portDown") : speed(p.speed)} · ${t("rateIn")} ${bitRate(p.rx)} ${t("rateOut")} ${bitRate(p.tx)}`;
       }
       lines.push(line);
     }
