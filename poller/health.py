@@ -11,8 +11,8 @@ every kind of target:
 * ``error``: it answered, but not with something we can use (or an unexpected bug).
 
 A change of state (or of the kind of failure: ``failure_kind``) is logged once, not at every
-failed poll (Home
-Assistant's coordinator), and returned as a ``StateChange`` event for the live hub.
+failed poll (Home Assistant's coordinator), and returned as a ``StateChange`` event for the
+live hub.
 """
 
 from __future__ import annotations
